@@ -1,0 +1,117 @@
+"""Accounts' keys and private history: orders, fills, ledger entries, deposits and withdrawals.
+
+A user's engine account id is the Django user's primary key. Rows are written idempotently by
+the persistence workers from engine events; balances themselves live only in the engine (the
+API reads them from the engine's Redis cache), so nothing here can change what a user owns.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class ApiKey(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    public_key = models.CharField(max_length=64, unique=True, help_text="base64 Ed25519 public key")
+    label = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.label or self.public_key[:8]}"
+
+
+class Order(models.Model):
+    """The latest known state of an order; ``last_seq`` keeps older events from overwriting newer."""
+
+    order_id = models.BigIntegerField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    market = models.ForeignKey("markets.Market", on_delete=models.PROTECT, related_name="orders")
+    side = models.CharField(max_length=4)
+    order_type = models.CharField(max_length=8)
+    time_in_force = models.CharField(max_length=4)
+    post_only = models.BooleanField(default=False)
+    self_trade_prevention = models.CharField(max_length=16)
+    client_id = models.BigIntegerField(null=True, blank=True)
+    price = models.BigIntegerField(null=True, blank=True)
+    quantity = models.BigIntegerField(null=True, blank=True)
+    quote_quantity = models.BigIntegerField(null=True, blank=True)
+    executed_quantity = models.BigIntegerField(default=0)
+    executed_quote_quantity = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16)
+    created_ts = models.BigIntegerField(help_text="ms since epoch")
+    last_seq = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-created_ts"], name="order_user_created"),
+            models.Index(fields=["user", "market", "-created_ts"], name="order_user_market_created"),
+        ]
+
+
+class Fill(models.Model):
+    """One side of one trade, as its owner sees it."""
+
+    seq = models.BigIntegerField(unique=True, help_text="engine event sequence number")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="fills")
+    market = models.ForeignKey("markets.Market", on_delete=models.PROTECT, related_name="fills")
+    order_id = models.BigIntegerField()
+    client_id = models.BigIntegerField(null=True, blank=True)
+    trade_id = models.BigIntegerField()
+    side = models.CharField(max_length=4)
+    price = models.BigIntegerField()
+    quantity = models.BigIntegerField()
+    quote_quantity = models.BigIntegerField()
+    fee = models.BigIntegerField()
+    fee_asset = models.CharField(max_length=16)
+    is_maker = models.BooleanField()
+    ts = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-ts"], name="fill_user_ts")]
+
+
+class LedgerEntry(models.Model):
+    """Every balance change with its cause. ``(seq, account, asset)`` is unique: one event can
+    move several balances (a trade moves the buyer's, the seller's and the fee account's)."""
+
+    class Cause(models.TextChoices):
+        DEPOSIT = "deposit"
+        WITHDRAWAL = "withdrawal"
+        TRADE = "trade"
+        FEE = "fee"
+
+    seq = models.BigIntegerField()
+    account = models.BigIntegerField(help_text="engine account id (user id; 0 is the fee account)")
+    asset = models.CharField(max_length=16)
+    amount = models.BigIntegerField(help_text="signed change of the total, asset units")
+    cause = models.CharField(max_length=16, choices=Cause.choices)
+    reference = models.CharField(max_length=64, help_text="tx id or market:trade id")
+    ts = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["seq", "account", "asset", "cause"], name="ledger_unique_change")
+        ]
+        indexes = [models.Index(fields=["account", "asset", "seq"], name="ledger_account_asset")]
+
+
+class Transfer(models.Model):
+    """A deposit or withdrawal the engine applied."""
+
+    class Kind(models.TextChoices):
+        DEPOSIT = "deposit"
+        WITHDRAWAL = "withdrawal"
+
+    tx_id = models.CharField(max_length=128, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="transfers")
+    asset = models.CharField(max_length=16)
+    amount = models.BigIntegerField()
+    seq = models.BigIntegerField()
+    ts = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "kind", "-ts"], name="transfer_user_kind_ts")]

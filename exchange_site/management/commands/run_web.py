@@ -1,0 +1,32 @@
+"""Run the ASGI web server (HTTP API, UI and websockets) with uvicorn."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from django.core.management.base import BaseCommand
+
+from exchange_site import preflight
+
+
+class Command(BaseCommand):
+    help = "Serve exchange_site.asgi with uvicorn on HOST:PORT (default 127.0.0.1:8000)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "1")))
+
+    def handle(self, *args, host: str, port: int, workers: int, **options):
+        preflight.run_or_exit(
+            preflight.check_database,
+            lambda: preflight.check_redis(wait_s=15),
+            lambda: preflight.check_port_free(host, port),
+        )
+        argv = [
+            sys.executable, "-m", "uvicorn", "exchange_site.asgi:application",
+            "--host", host, "--port", str(port), "--workers", str(workers),
+            "--no-access-log", "--ws-ping-interval", "20", "--ws-ping-timeout", "20",
+        ]
+        os.execv(sys.executable, argv)

@@ -1,0 +1,67 @@
+"""Startup checks that turn bad configuration into one clear line instead of a traceback."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.db.utils import Error as DatabaseError
+
+
+class PreflightError(Exception):
+    pass
+
+
+def _safe_url(url: str) -> str:
+    # Never print a password from a URL.
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
+def check_database() -> None:
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PreflightError(f"database unreachable ({settings.DATABASES['default']['ENGINE']}): {first}") from None
+
+
+def check_redis(wait_s: float = 0.0) -> None:
+    """Ping Redis, retrying for ``wait_s`` seconds (processes may start before the embedded one)."""
+    deadline = time.monotonic() + wait_s
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.RedisError as exc:
+            if time.monotonic() >= deadline:
+                raise PreflightError(f"Redis unreachable at {_safe_url(settings.REDIS_URL)}: {exc}") from None
+            time.sleep(0.2)
+        finally:
+            client.close()
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            raise PreflightError(f"port {port} on {host} is already in use (set PORT to another one)") from None
+
+
+def run_or_exit(*checks) -> None:
+    """Run the checks; on the first failure print one line to stderr and exit 2."""
+    for check in checks:
+        try:
+            check()
+        except PreflightError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None

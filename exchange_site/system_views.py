@@ -1,0 +1,36 @@
+"""System endpoints of the public API: status, time, ping."""
+
+from __future__ import annotations
+
+import time
+
+from django.http import HttpResponse
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class StatusView(APIView):
+    def get(self, request):
+        return Response({"status": "Ok", "message": None})
+
+
+class TimeView(APIView):
+    def get(self, request):
+        return HttpResponse(str(time.time_ns() // 1_000_000), content_type="text/plain")
+
+
+class PingView(APIView):
+    def get(self, request):
+        return HttpResponse("pong", content_type="text/plain")
+
+
+def not_found(request, exception=None):
+    from django.http import JsonResponse
+
+    return JsonResponse({"code": "RESOURCE_NOT_FOUND", "message": f"no such path: {request.path}"}, status=404)
+
+
+def server_error(request):
+    from django.http import JsonResponse
+
+    return JsonResponse({"code": "SERVER_ERROR", "message": "internal server error"}, status=500)

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import system_views
+
+urlpatterns = [
+    path("api/v1/status", system_views.StatusView.as_view(), name="api-status"),
+    path("api/v1/time", system_views.TimeView.as_view(), name="api-time"),
+    path("api/v1/ping", system_views.PingView.as_view(), name="api-ping"),
+    path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("admin/", admin.site.urls),
+    path("", include("markets.api.urls")),
+    path("", include("accounts.api.urls")),
+    path("", include("accounts.urls")),
+    path("", include("markets.ui_urls")),
+]
+
+
+handler404 = "exchange_site.system_views.not_found"
+handler500 = "exchange_site.system_views.server_error"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Start the whole exchange: migrate, then every Procfile process under honcho, then seed the
+# demo data through the engine. Ctrl-C stops everything that was started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PORT="${PORT:-8000}"
+
+python manage.py preflight --port "$PORT"
+python manage.py migrate --noinput --verbosity 0
+python manage.py collectstatic --noinput --verbosity 0
+
+procs=(web engine worker)
+if [ -z "${REDIS_URL:-}" ]; then
+  procs=(redis "${procs[@]}")
+  echo "REDIS_URL is not set: starting a private Redis (data under var/redis)."
+fi
+if [ -z "${DATABASE_URL:-}" ]; then
+  echo "DATABASE_URL is not set: using SQLite at var/exchange.sqlite3."
+fi
+
+honcho start -f Procfile "${procs[@]}" &
+honcho_pid=$!
+stop() { kill -INT "$honcho_pid" 2>/dev/null || true; wait "$honcho_pid" 2>/dev/null || true; exit 0; }
+trap stop INT TERM
+
+# The demo deposits go through the engine, so seeding waits for it to come up.
+if python manage.py seed_demo --wait 90; then
+  cat <<MSG
+
+  Exchange running at http://127.0.0.1:${PORT}/
+  API: http://127.0.0.1:${PORT}/api/v1/markets   websocket: ws://127.0.0.1:${PORT}/
+  Logins: admin, alice, bob / password: ${DEMO_PASSWORD:-demo-password-123}   (Ctrl-C stops everything)
+
+MSG
+else
+  echo "seeding the demo data failed; the exchange keeps running (see the engine's log above)" >&2
+fi
+wait "$honcho_pid"
