@@ -1,0 +1,103 @@
+"""The engine's Redis cache: what the REST API reads instead of asking the engine.
+
+The engine process is the only writer (``engine.publisher``); it writes every key of a batch in
+one MULTI/EXEC before it replies, so a client that got its reply reads its own writes, and a
+depth snapshot and its ``lastUpdateId`` are always one consistent value. Values are stored
+already rendered for the wire (JSON), so reads are a GET and a parse.
+"""
+
+from __future__ import annotations
+
+import json
+
+import redis
+
+RECENT_TRADES_KEPT = 1000
+
+
+def depth_key(symbol: str) -> str:
+    return f"md:depth:{symbol}"
+
+
+def ticker_key(symbol: str) -> str:
+    return f"md:ticker:{symbol}"
+
+
+def trades_key(symbol: str) -> str:
+    return f"md:trades:{symbol}"
+
+
+def balances_key(account: int) -> str:
+    return f"md:balances:{account}"
+
+
+def open_orders_key(account: int) -> str:
+    return f"md:orders:{account}"
+
+
+# --- writers (the engine process, inside one transaction per batch) -----------------------
+
+
+def write_depth(pipe, symbol: str, snapshot: dict) -> None:
+    pipe.set(depth_key(symbol), json.dumps(snapshot))
+
+
+def write_ticker(pipe, symbol: str, ticker: dict) -> None:
+    pipe.set(ticker_key(symbol), json.dumps(ticker))
+
+
+def push_trades(pipe, symbol: str, trades: list[dict]) -> None:
+    """``trades`` oldest first; the list keeps the newest ``RECENT_TRADES_KEPT``, newest at the head."""
+    if trades:
+        pipe.lpush(trades_key(symbol), *[json.dumps(t) for t in trades])
+        pipe.ltrim(trades_key(symbol), 0, RECENT_TRADES_KEPT - 1)
+
+
+def write_balances(pipe, account: int, balances: dict[str, dict]) -> None:
+    if balances:
+        pipe.hset(balances_key(account), mapping={a: json.dumps(b) for a, b in balances.items()})
+
+
+def write_open_orders(pipe, account: int, upserts: dict[str, dict], removals: list[str]) -> None:
+    if upserts:
+        pipe.hset(open_orders_key(account), mapping={oid: json.dumps(o) for oid, o in upserts.items()})
+    if removals:
+        pipe.hdel(open_orders_key(account), *removals)
+
+
+# --- readers (the web process) -------------------------------------------------------------
+
+
+def read_depth(client: redis.Redis, symbol: str) -> dict | None:
+    raw = client.get(depth_key(symbol))
+    return json.loads(raw) if raw else None
+
+
+def read_ticker(client: redis.Redis, symbol: str) -> dict | None:
+    raw = client.get(ticker_key(symbol))
+    return json.loads(raw) if raw else None
+
+
+def read_tickers(client: redis.Redis, symbols: list[str]) -> dict[str, dict | None]:
+    if not symbols:
+        return {}
+    raws = client.mget([ticker_key(s) for s in symbols])
+    return {s: (json.loads(r) if r else None) for s, r in zip(symbols, raws, strict=True)}
+
+
+def read_recent_trades(client: redis.Redis, symbol: str, limit: int) -> list[dict]:
+    """The newest ``limit`` trades, newest last (the wire's order)."""
+    raws = client.lrange(trades_key(symbol), 0, limit - 1)
+    return [json.loads(r) for r in reversed(raws)]
+
+
+def read_balances(client: redis.Redis, account: int) -> dict[str, dict]:
+    return {k.decode(): json.loads(v) for k, v in client.hgetall(balances_key(account)).items()}
+
+
+def read_open_orders(client: redis.Redis, account: int, symbol: str | None = None) -> list[dict]:
+    orders = [json.loads(v) for v in client.hvals(open_orders_key(account))]
+    if symbol is not None:
+        orders = [o for o in orders if o["symbol"] == symbol]
+    orders.sort(key=lambda o: int(o["id"]))
+    return orders

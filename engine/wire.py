@@ -1,0 +1,174 @@
+"""Rendering engine integers as the wire's decimal strings and payloads (shared/API.md).
+
+The engine process uses this to build websocket and pub/sub payloads and the Redis cache;
+the API uses it to turn engine replies into order objects. One renderer, one format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+
+def plain(value: Decimal) -> str:
+    """A decimal in plain notation without trailing zeros: ``140.5``, ``0.001``, ``12``."""
+    if not value:
+        return "0"
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def amount(units: int, decimals: int) -> str:
+    """An asset amount in its smallest units, as a decimal string."""
+    return plain(Decimal(units).scaleb(-decimals))
+
+
+def iso_ms(ts_ms: int) -> str:
+    """Naive ISO UTC with milliseconds, as the history endpoints use."""
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_ms % 1000:03d}"
+
+
+@dataclass(frozen=True, slots=True)
+class MarketFormat:
+    """What it takes to render one market's integers."""
+
+    symbol: str
+    base: str
+    quote: str
+    tick_size: Decimal
+    step_size: Decimal
+    base_decimals: int
+    quote_decimals: int
+
+    def price(self, ticks: int | None) -> str | None:
+        return None if ticks is None else plain(ticks * self.tick_size)
+
+    def quantity(self, lots: int | None) -> str | None:
+        return None if lots is None else plain(lots * self.step_size)
+
+    def quote_amount(self, units: int | None) -> str | None:
+        return None if units is None else amount(units, self.quote_decimals)
+
+    def levels(self, levels: list[tuple[int, int]]) -> list[list[str]]:
+        return [[self.price(p), self.quantity(q)] for p, q in levels]
+
+
+def order_object(fmt: MarketFormat, o: dict) -> dict:
+    """The wire's order object from an order event dict (``engine.core.codec.event_to_dict``)."""
+    return {
+        "id": str(o["order_id"]),
+        "clientId": o["client_id"],
+        "createdAt": o["created_ts"],
+        "symbol": fmt.symbol,
+        "side": o["side"],
+        "orderType": o["order_type"],
+        "timeInForce": o["time_in_force"],
+        "postOnly": o["post_only"],
+        "reduceOnly": None,
+        "price": fmt.price(o["price"]),
+        "quantity": fmt.quantity(o["quantity"]),
+        "quoteQuantity": fmt.quote_amount(o["quote_quantity"]),
+        "executedQuantity": fmt.quantity(o["executed_quantity"]),
+        "executedQuoteQuantity": fmt.quote_amount(o["executed_quote_quantity"]),
+        "status": o["status"],
+        "selfTradePrevention": o["self_trade_prevention"],
+        "triggerPrice": None,
+        "triggerQuantity": None,
+        "relatedOrderId": None,
+    }
+
+
+def trade_rest(fmt: MarketFormat, t: dict) -> dict:
+    """A public trade for ``/api/v1/trades`` from a Trade event dict."""
+    return {
+        "id": t["trade_id"],
+        "price": fmt.price(t["price"]),
+        "quantity": fmt.quantity(t["quantity"]),
+        "quoteQuantity": fmt.quote_amount(t["quote_quantity"]),
+        "timestamp": t["ts"],
+        "isBuyerMaker": t["is_buyer_maker"],
+    }
+
+
+def trade_stream(fmt: MarketFormat, t: dict) -> dict:
+    us = t["ts"] * 1000
+    return {
+        "e": "trade",
+        "E": us,
+        "s": fmt.symbol,
+        "p": fmt.price(t["price"]),
+        "q": fmt.quantity(t["quantity"]),
+        "t": t["trade_id"],
+        "m": t["is_buyer_maker"],
+        "b": str(t["buyer_order_id"]),
+        "a": str(t["seller_order_id"]),
+        "T": us,
+    }
+
+
+def depth_stream(fmt: MarketFormat, ts_ms: int, bids: list, asks: list, first_id: int, last_id: int) -> dict:
+    """A depth event; ``bids``/``asks`` are (price ticks, total lots) level changes."""
+    us = ts_ms * 1000
+    return {
+        "e": "depth",
+        "E": us,
+        "s": fmt.symbol,
+        "a": fmt.levels(asks),
+        "b": fmt.levels(bids),
+        "U": first_id,
+        "u": last_id,
+        "T": us,
+    }
+
+
+def order_update_stream(fmt: MarketFormat, event: dict) -> dict:
+    """``account.orderUpdate`` data from an order event dict."""
+    kind = {
+        "OrderAccepted": "orderAccepted",
+        "OrderFilled": "orderFill",
+        "OrderCancelled": "orderCancelled",
+        "OrderExpired": "orderExpired",
+    }[event["type"]]
+    us = event["ts"] * 1000
+    data = {
+        "e": kind,
+        "E": us,
+        "s": fmt.symbol,
+        "c": event["client_id"],
+        "S": event["side"],
+        "o": event["order_type"].upper(),
+        "f": event["time_in_force"],
+        "q": fmt.quantity(event["quantity"]),
+        "p": fmt.price(event["price"]),
+        "X": event["status"],
+        "i": str(event["order_id"]),
+        "z": fmt.quantity(event["executed_quantity"]),
+        "Z": fmt.quote_amount(event["executed_quote_quantity"]),
+        "T": us,
+    }
+    if kind == "orderFill":
+        data.update(
+            {
+                "l": fmt.quantity(event["fill_quantity"]),
+                "L": fmt.price(event["fill_price"]),
+                "t": event["trade_id"],
+                "n": fmt.quote_amount(event["fee"]),
+                "N": event["fee_asset"],
+                "m": event["is_maker"],
+            }
+        )
+    return data
+
+
+def balance_update_stream(event: dict, decimals: int) -> dict:
+    return {
+        "e": "balanceUpdate",
+        "E": event["ts"] * 1000,
+        "a": event["asset"],
+        "A": amount(event["available"], decimals),
+        "L": amount(event["locked"], decimals),
+        "S": "0",
+    }
