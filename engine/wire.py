@@ -172,3 +172,57 @@ def balance_update_stream(event: dict, decimals: int) -> dict:
         "L": amount(event["locked"], decimals),
         "S": "0",
     }
+
+
+def ticker_rest(fmt: MarketFormat, stats: dict | None) -> dict:
+    """``/api/v1/ticker`` from ``engine.ticker.RollingTicker.stats`` (zeros if never traded)."""
+    if stats is None:
+        stats = {"first": 0, "last": 0, "high": 0, "low": 0, "volume": 0, "quote_volume": 0, "trades": 0}
+    first, last = stats["first"], stats["last"]
+    change_fraction = (
+        plain((Decimal(last - first) / Decimal(first)).quantize(Decimal("0.000001"))) if first else "0"
+    )
+    return {
+        "symbol": fmt.symbol,
+        "firstPrice": fmt.price(first),
+        "lastPrice": fmt.price(last),
+        "high": fmt.price(stats["high"]),
+        "low": fmt.price(stats["low"]),
+        "volume": fmt.quantity(stats["volume"]),
+        "quoteVolume": fmt.quote_amount(stats["quote_volume"]),
+        "priceChange": fmt.price(last - first),
+        "priceChangePercent": change_fraction,
+        "trades": str(stats["trades"]),
+    }
+
+
+def ticker_stream(ticker: dict, ts_ms: int) -> dict:
+    """``ticker.<sym>`` data from a rendered REST ticker."""
+    return {
+        "e": "ticker",
+        "E": ts_ms * 1000,
+        "s": ticker["symbol"],
+        "o": ticker["firstPrice"],
+        "c": ticker["lastPrice"],
+        "h": ticker["high"],
+        "l": ticker["low"],
+        "v": ticker["volume"],
+        "V": ticker["quoteVolume"],
+        "n": int(ticker["trades"]),
+    }
+
+
+def book_ticker_stream(fmt: MarketFormat, ts_ms: int, best_bid, best_ask, update_id: int) -> dict:
+    """``bookTicker.<sym>``; ``best_bid``/``best_ask`` are (ticks, lots) or None."""
+    us = ts_ms * 1000
+    return {
+        "e": "bookTicker",
+        "E": us,
+        "s": fmt.symbol,
+        "a": fmt.price(best_ask[0]) if best_ask else None,
+        "A": fmt.quantity(best_ask[1]) if best_ask else None,
+        "b": fmt.price(best_bid[0]) if best_bid else None,
+        "B": fmt.quantity(best_bid[1]) if best_bid else None,
+        "u": update_id,
+        "T": us,
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import dj_database_url
 
@@ -136,7 +137,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Engine command log and snapshots.
-ENGINE_SNAPSHOT_DIR = config.VAR_DIR / "snapshots"
+ENGINE_SNAPSHOT_DIR = Path(os.environ.get("ENGINE_SNAPSHOT_DIR", config.VAR_DIR / "snapshots"))
+ENGINE_SNAPSHOT_EVERY_S = float(os.environ.get("ENGINE_SNAPSHOT_EVERY_S", "60"))
+ENGINE_SNAPSHOT_EVERY_COMMANDS = int(os.environ.get("ENGINE_SNAPSHOT_EVERY_COMMANDS", "200000"))
 ENGINE_REPLY_TIMEOUT_S = float(os.environ.get("ENGINE_REPLY_TIMEOUT_S", "5"))
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-password-123")

@@ -1,0 +1,56 @@
+"""``python manage.py run_engine``: the one process that holds and changes trading state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from exchange_site import preflight
+
+log = logging.getLogger("engine")
+
+
+class Command(BaseCommand):
+    help = "Run the matching engine: consume engine.commands from Redis, publish what happened."
+
+    def handle(self, *args, **options):
+        preflight.run_or_exit(preflight.check_database, lambda: preflight.check_redis(wait_s=15))
+
+        import redis.asyncio
+        from channels.layers import get_channel_layer
+
+        from engine import client
+        from engine.process import EngineProcess
+        from engine.publisher import PERSIST_TASK
+        from exchange_site.celery import app as celery_app
+        from markets.services import missing_reference_commands
+
+        def send_persist_batch(batch: list[dict]) -> None:
+            celery_app.send_task(PERSIST_TASK, args=[batch])
+
+        async def main() -> None:
+            conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+            process = EngineProcess(
+                conn,
+                get_channel_layer(),
+                send_persist_batch,
+                settings.ENGINE_SNAPSHOT_DIR,
+                snapshot_every_s=settings.ENGINE_SNAPSHOT_EVERY_S,
+                snapshot_every_commands=settings.ENGINE_SNAPSHOT_EVERY_COMMANDS,
+            )
+            process.load_snapshot()
+            # Reference data lives in the database; whatever the engine lacks goes into the log.
+            commands = await asyncio.to_thread(
+                missing_reference_commands, set(process.engine.assets), set(process.engine.markets)
+            )
+            for command in commands:
+                await asyncio.to_thread(client.append, command)
+            process.install_signal_handlers(asyncio.get_running_loop())
+            await process.run()
+            await conn.aclose()
+            log.info("engine stopped cleanly")
+
+        asyncio.run(main())

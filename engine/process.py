@@ -1,0 +1,212 @@
+"""The engine process: the imperative shell around ``engine.core.Engine``.
+
+Loop: read a batch of commands from the Redis stream (a consumer group, positioned after the
+last snapshot), apply each to the core, hand the events to the publisher, flush. Recovery is
+snapshot + replay: the core is deterministic and each command's time is its stream entry id,
+so replaying the entries after the snapshot rebuilds exactly the state before a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+
+from engine import snapshots
+from engine.client import COMMAND_STREAM
+from engine.core import Engine
+from engine.core.codec import command_from_dict, event_to_dict
+from engine.publisher import Publisher
+from engine.ticker import RollingTicker
+
+log = logging.getLogger("engine")
+
+GROUP = "engine"
+CONSUMER = "engine-1"
+READ_COUNT = 2000
+READ_BLOCK_MS = 50
+STATUS_KEY = "engine.status"
+STATUS_TTL_S = 5
+
+
+def stream_ts(entry_id: str) -> int:
+    return int(entry_id.split("-", 1)[0])
+
+
+class EngineProcess:
+    def __init__(
+        self,
+        redis,
+        channel_layer,
+        send_persist_batch,
+        snapshot_dir: Path,
+        snapshot_every_s: float = 60.0,
+        snapshot_every_commands: int = 200_000,
+    ):
+        self.redis = redis
+        self.channel_layer = channel_layer
+        self.send_persist_batch = send_persist_batch
+        self.snapshot_dir = snapshot_dir
+        self.snapshot_every_s = snapshot_every_s
+        self.snapshot_every_commands = snapshot_every_commands
+        self.engine = Engine()
+        self.tickers: dict[str, RollingTicker] = {}
+        self.last_id = "0-0"
+        self.stopping = asyncio.Event()
+        self._commands_since_snapshot = 0
+        self._snapshot_started_at = time.monotonic()
+        self._snapshot_child: tuple[int, str] | None = None  # (pid, stream id it covers)
+
+    # --- recovery ------------------------------------------------------------------------
+
+    def load_snapshot(self) -> None:
+        data = snapshots.load_newest(self.snapshot_dir)
+        if data is None:
+            log.info("no snapshot: replaying the command stream from its start")
+            return
+        self.engine = Engine.restore(data.core)
+        self.tickers = {s: RollingTicker.from_state(t) for s, t in data.extras.get("tickers", {}).items()}
+        self.last_id = data.stream_id
+        log.info("restored snapshot at stream id %s (seq %s)", self.last_id, self.engine.last_seq)
+
+    async def position_group(self) -> None:
+        """Point the consumer group just after the snapshot, so '>' replays what follows."""
+        try:
+            await self.redis.xgroup_create(COMMAND_STREAM, GROUP, id=self.last_id, mkstream=True)
+        except Exception as exc:  # BUSYGROUP: it exists; move it
+            if "BUSYGROUP" not in str(exc):
+                raise
+            await self.redis.xgroup_setid(COMMAND_STREAM, GROUP, id=self.last_id)
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def apply_entry(self, publisher: Publisher, entry_id: str, fields: dict) -> None:
+        reply_to = fields.get(b"reply_to")
+        reply_to = reply_to.decode() if reply_to else None
+        try:
+            body = json.loads(fields[b"cmd"])
+            body["ts"] = stream_ts(entry_id)
+            command = command_from_dict(body)
+        except (KeyError, ValueError, TypeError) as exc:
+            # Not a command: nothing to apply, and replay will skip it the same way.
+            log.warning("malformed command %s: %s", entry_id, exc)
+            if reply_to:
+                publisher.replies.append((reply_to, [_malformed(str(exc))]))
+            return
+        try:
+            events = self.engine.apply(command)
+        except Exception:
+            log.exception("engine failed on command %s: %r", entry_id, command)
+            if reply_to:
+                publisher.replies.append((reply_to, [_malformed("internal engine error")]))
+            return
+        publisher.collect([event_to_dict(e) for e in events], reply_to)
+
+    async def run(self) -> None:
+        publisher = Publisher(
+            self.engine, self.redis, self.channel_layer, self.send_persist_batch, self.tickers
+        )
+        await self.position_group()
+        await self._heartbeat(force=True)
+        log.info("engine ready after stream id %s", self.last_id)
+        last_beat = time.monotonic()
+        while not self.stopping.is_set():
+            response = await self.redis.xreadgroup(
+                GROUP, CONSUMER, {COMMAND_STREAM: ">"}, count=READ_COUNT, block=READ_BLOCK_MS, noack=True
+            )
+            for _stream, entries in response or ():
+                for entry_id, fields in entries:
+                    entry_id = entry_id.decode()
+                    self.apply_entry(publisher, entry_id, fields)
+                    self.last_id = entry_id
+                    self._commands_since_snapshot += 1
+            await publisher.flush()
+            now = time.monotonic()
+            if now - last_beat >= 1.0:
+                await self._heartbeat()
+                last_beat = now
+            await self._reap_snapshot_child()
+            if self._snapshot_due(now):
+                publisher.flush_persistence()
+                self._fork_snapshot()
+        publisher.flush_persistence()
+        self.write_snapshot()
+        await self.redis.delete(STATUS_KEY)
+
+    async def _heartbeat(self, force: bool = False) -> None:
+        status = {"pid": os.getpid(), "stream_id": self.last_id, "seq": self.engine.last_seq}
+        await self.redis.set(STATUS_KEY, json.dumps(status), ex=STATUS_TTL_S)
+
+    # --- snapshots ---------------------------------------------------------------------
+
+    def _snapshot_data(self) -> snapshots.SnapshotData:
+        return snapshots.SnapshotData(
+            stream_id=self.last_id,
+            core=self.engine.snapshot(),
+            extras={"tickers": {s: t.to_state() for s, t in self.tickers.items()}},
+        )
+
+    def write_snapshot(self) -> Path:
+        path = snapshots.write(self.snapshot_dir, self._snapshot_data())
+        log.info("snapshot written: %s", path.name)
+        return path
+
+    def _snapshot_due(self, now: float) -> bool:
+        if self._snapshot_child is not None or self._commands_since_snapshot == 0:
+            return False
+        return (
+            self._commands_since_snapshot >= self.snapshot_every_commands
+            or now - self._snapshot_started_at >= self.snapshot_every_s
+        )
+
+    def _fork_snapshot(self) -> None:
+        """Write the snapshot from a fork()ed child: it sees the state frozen at this instant
+        (copy-on-write) while the parent goes on matching, as Redis does for RDB files."""
+        self._commands_since_snapshot = 0
+        self._snapshot_started_at = time.monotonic()
+        pid = os.fork()
+        if pid == 0:  # child: write and leave without running any parent cleanup
+            code = 0
+            try:
+                snapshots.write(self.snapshot_dir, self._snapshot_data())
+            except BaseException:
+                code = 1
+            os._exit(code)
+        self._snapshot_child = (pid, self.last_id)
+
+    async def _reap_snapshot_child(self) -> None:
+        if self._snapshot_child is None:
+            return
+        pid, stream_id = self._snapshot_child
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == 0:
+            return
+        self._snapshot_child = None
+        if os.waitstatus_to_exitcode(status) == 0:
+            # The log before the snapshot is no longer needed for recovery.
+            await self.redis.xtrim(COMMAND_STREAM, minid=stream_id, approximate=False)
+            log.info("snapshot at %s written by child %s; stream trimmed", stream_id, pid)
+        else:
+            log.error("snapshot child %s failed; keeping the whole stream", pid)
+
+    def install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+
+
+def _malformed(message: str) -> dict:
+    return {
+        "type": "Rejected",
+        "seq": 0,
+        "ts": 0,
+        "command": "?",
+        "account": None,
+        "market": None,
+        "client_id": None,
+        "code": "INVALID_CLIENT_REQUEST",
+        "message": message,
+    }

@@ -1,0 +1,304 @@
+"""Everything the engine tells the world leaves through here (the Zulip "actions" idea).
+
+Per loop iteration the process hands over each applied command's events; ``flush`` then, in
+this order:
+1. one MULTI/EXEC round trip that updates the market-data cache (depth with its update id,
+   tickers, recent trades, balances, open orders), pushes the replies, and PUBLISHes the public
+   frames on Redis pub/sub (plain JSON, for any language) — so a reply is never visible before
+   the state it promises;
+2. one channel-layer ``group_send`` per group (websocket fan-out), never one per event;
+3. persistence batches to Celery, every ``PERSIST_EVERY_S`` or ``PERSIST_MAX_EVENTS`` events.
+Output pacing (ticker once a second, aggregated depth) uses the wall clock: it shapes delivery
+only, never the engine's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import defaultdict
+from decimal import Decimal
+
+from engine import md_cache, wire
+from engine.core.messages import BID, NEW, PARTIALLY_FILLED
+from engine.ticker import RollingTicker
+
+log = logging.getLogger(__name__)
+
+DEPTH_CACHE_LEVELS = 1000
+PERSIST_EVERY_S = 0.1
+PERSIST_MAX_EVENTS = 5000
+TICKER_EVERY_S = 1.0
+AGGREGATED_DEPTH_MS = (200, 1000)
+PERSIST_TASK = "persistence.persist_events"
+CHANNEL_MESSAGE_TYPE = "stream.frames"  # handled by streams.consumers.StreamConsumer.stream_frames
+REPLY_TTL_S = 60
+
+ORDER_EVENTS = {"OrderAccepted", "OrderFilled", "OrderCancelled", "OrderExpired"}
+OPEN_STATUSES = {NEW, PARTIALLY_FILLED}
+NOT_PERSISTED = {"DepthChanged", "BalanceChanged", "Rejected"}
+
+
+def order_group(account: int) -> str:
+    return f"account.orderUpdate.{account}"
+
+
+def balance_group(account: int) -> str:
+    return f"account.balanceUpdate.{account}"
+
+
+class _DepthDelta:
+    """Level changes of one market accumulated over a period: first/last update id, final qty."""
+
+    __slots__ = ("first", "last", "bids", "asks", "ts")
+
+    def __init__(self) -> None:
+        self.first = 0
+        self.last = 0
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+        self.ts = 0
+
+    def add(self, ev: dict) -> None:
+        if not self.first:
+            self.first = ev["update_id"]
+        self.last = ev["update_id"]
+        (self.bids if ev["side"] == BID else self.asks)[ev["price"]] = ev["quantity"]
+        self.ts = ev["ts"]
+
+    def frame(self, fmt: wire.MarketFormat) -> dict:
+        bids = sorted(self.bids.items())
+        asks = sorted(self.asks.items())
+        return wire.depth_stream(fmt, self.ts, bids, asks, self.first, self.last)
+
+
+class Publisher:
+    def __init__(self, engine, redis, channel_layer, send_persist_batch, tickers: dict[str, RollingTicker]):
+        self.engine = engine
+        self.redis = redis
+        self.channel_layer = channel_layer
+        self.send_persist_batch = send_persist_batch
+        self.tickers = tickers
+        self._formats: dict[str, wire.MarketFormat] = {}
+        self._ticker_pushed_at: dict[str, float] = {}
+        self._book_tops: dict[str, tuple] = {}
+        self._aggregated: dict[int, dict[str, _DepthDelta]] = {ms: {} for ms in AGGREGATED_DEPTH_MS}
+        self._aggregated_flushed_at: dict[int, float] = {ms: time.monotonic() for ms in AGGREGATED_DEPTH_MS}
+        self._persist_buffer: list[dict] = []
+        self._persist_flushed_at = time.monotonic()
+        self.last_ts = 0  # the newest event time seen: "now" for the rolling tickers
+        self._reset_batch()
+
+    # --- collecting ---------------------------------------------------------------------
+
+    def _reset_batch(self) -> None:
+        self.replies: list[tuple[str, list[dict]]] = []
+        self.depth: dict[str, _DepthDelta] = {}
+        self.trades: dict[str, list[dict]] = defaultdict(list)
+        self.order_updates: dict[int, dict[int, dict]] = defaultdict(dict)  # account -> id -> last
+        self.order_frames: dict[int, list[dict]] = defaultdict(list)
+        self.balances: dict[int, dict[str, dict]] = defaultdict(dict)
+        self.traded_markets: set[str] = set()
+
+    def market_format(self, symbol: str) -> wire.MarketFormat:
+        fmt = self._formats.get(symbol)
+        if fmt is None:
+            m = self.engine.markets[symbol]
+            fmt = wire.MarketFormat(
+                symbol=symbol,
+                base=m.base,
+                quote=m.quote,
+                tick_size=Decimal(m.tick_size),
+                step_size=Decimal(m.step_size),
+                base_decimals=self.engine.assets[m.base],
+                quote_decimals=self.engine.assets[m.quote],
+            )
+            self._formats[symbol] = fmt
+        return fmt
+
+    def collect(self, events: list[dict], reply_to: str | None) -> None:
+        """Take one command's events (``event_to_dict`` form)."""
+        if reply_to:
+            self.replies.append((reply_to, events))
+        for ev in events:
+            kind = ev["type"]
+            if kind not in NOT_PERSISTED:
+                self._persist_buffer.append(ev)
+            if kind == "DepthChanged":
+                sym = ev["market"]
+                delta = self.depth.get(sym)
+                if delta is None:
+                    delta = self.depth[sym] = _DepthDelta()
+                delta.add(ev)
+                for per_interval in self._aggregated.values():
+                    agg = per_interval.get(sym)
+                    if agg is None:
+                        agg = per_interval[sym] = _DepthDelta()
+                    agg.add(ev)
+            elif kind in ORDER_EVENTS:
+                self.order_updates[ev["account"]][ev["order_id"]] = ev
+                self.order_frames[ev["account"]].append(ev)
+            elif kind == "Trade":
+                sym = ev["market"]
+                self.trades[sym].append(ev)
+                self._ticker(sym).add_trade(ev["ts"], ev["price"], ev["quantity"], ev["quote_quantity"])
+                self.traded_markets.add(sym)
+            elif kind == "BalanceChanged":
+                self.balances[ev["account"]][ev["asset"]] = ev
+            elif kind == "MarketChanged":
+                self._formats.pop(ev["symbol"], None)
+            self.last_ts = ev["ts"]
+
+    def _ticker(self, symbol: str) -> RollingTicker:
+        ticker = self.tickers.get(symbol)
+        if ticker is None:
+            ticker = self.tickers[symbol] = RollingTicker()
+        return ticker
+
+    # --- flushing -------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        frames: dict[str, list[dict]] = defaultdict(list)  # group/channel -> data list
+        public: list[tuple[str, dict]] = []
+        pipe = self.redis.pipeline(transaction=True)
+        now = time.monotonic()
+
+        for sym, delta in self.depth.items():
+            fmt = self.market_format(sym)
+            bids, asks, update_id = self.engine.depth(sym, DEPTH_CACHE_LEVELS)
+            md_cache.write_depth(
+                pipe,
+                sym,
+                {
+                    "bids": fmt.levels(list(reversed(bids))),
+                    "asks": fmt.levels(asks),
+                    "lastUpdateId": str(update_id),
+                    "timestamp": delta.ts * 1000,
+                },
+            )
+            public.append((f"depth.{sym}", delta.frame(fmt)))
+            top = (bids[0] if bids else None, asks[0] if asks else None)
+            if top != self._book_tops.get(sym):
+                self._book_tops[sym] = top
+                public.append(
+                    (f"bookTicker.{sym}", wire.book_ticker_stream(fmt, delta.ts, top[0], top[1], update_id))
+                )
+
+        for sym, trades in self.trades.items():
+            fmt = self.market_format(sym)
+            md_cache.push_trades(pipe, sym, [wire.trade_rest(fmt, t) for t in trades])
+            public.extend((f"trade.{sym}", wire.trade_stream(fmt, t)) for t in trades)
+
+        for sym in list(self.traded_markets):
+            last = self._ticker_pushed_at.get(sym, 0.0)
+            if now - last >= TICKER_EVERY_S:
+                self._ticker_pushed_at[sym] = now
+                self.traded_markets.discard(sym)
+                ticker = wire.ticker_rest(self.market_format(sym), self._ticker(sym).stats(self.last_ts))
+                md_cache.write_ticker(pipe, sym, ticker)
+                public.append((f"ticker.{sym}", wire.ticker_stream(ticker, self.last_ts)))
+        pending_tickers = set(self.traded_markets)  # throttled: pushed on a later flush
+
+        for interval_ms, per_market in self._aggregated.items():
+            if per_market and (now - self._aggregated_flushed_at[interval_ms]) * 1000 >= interval_ms:
+                for sym, delta in per_market.items():
+                    public.append((f"depth.{interval_ms}ms.{sym}", delta.frame(self.market_format(sym))))
+                per_market.clear()
+                self._aggregated_flushed_at[interval_ms] = now
+
+        for account, orders in self.order_updates.items():
+            upserts, removals = {}, []
+            for oid, ev in orders.items():
+                if ev["status"] in OPEN_STATUSES:
+                    upserts[str(oid)] = wire.order_object(self.market_format(ev["market"]), ev)
+                else:
+                    removals.append(str(oid))
+            md_cache.write_open_orders(pipe, account, upserts, removals)
+        for account, events in self.order_frames.items():
+            group = order_group(account)
+            frames[group].extend(
+                {"stream": "account.orderUpdate", "data": wire.order_update_stream(self.market_format(e["market"]), e)}
+                for e in events
+            )
+
+        for account, per_asset in self.balances.items():
+            rendered = {}
+            for asset, ev in per_asset.items():
+                decimals = self.engine.assets[asset]
+                rendered[asset] = {
+                    "available": wire.amount(ev["available"], decimals),
+                    "locked": wire.amount(ev["locked"], decimals),
+                    "staked": "0",
+                }
+                frames[balance_group(account)].append(
+                    {"stream": "account.balanceUpdate", "data": wire.balance_update_stream(ev, decimals)}
+                )
+            md_cache.write_balances(pipe, account, rendered)
+
+        for reply_to, events in self.replies:
+            pipe.lpush(reply_to, json.dumps({"events": events}))
+            pipe.expire(reply_to, REPLY_TTL_S)
+
+        for stream, data in public:
+            encoded = json.dumps(data)
+            pipe.publish(stream, encoded)
+            frames[stream].append({"stream": stream, "data": data})
+
+        if len(pipe):
+            await pipe.execute()
+        if frames and self.channel_layer is not None:
+            await self._group_send(frames)
+        self._reset_batch()
+        self.traded_markets = pending_tickers
+        self._maybe_persist(now)
+
+    async def _group_send(self, frames: dict[str, list[dict]]) -> None:
+        sends = [
+            self.channel_layer.group_send(group, {"type": CHANNEL_MESSAGE_TYPE, "frames": items})
+            for group, items in frames.items()
+        ]
+        for result in await asyncio.gather(*sends, return_exceptions=True):
+            if isinstance(result, Exception):
+                log.warning("channel layer send failed: %s", result)
+
+    def _maybe_persist(self, now: float, force: bool = False) -> None:
+        buf = self._persist_buffer
+        if buf and (force or len(buf) >= PERSIST_MAX_EVENTS or now - self._persist_flushed_at >= PERSIST_EVERY_S):
+            self.send_persist_batch(buf)
+            self._persist_buffer = []
+            self._persist_flushed_at = now
+
+    def flush_persistence(self) -> None:
+        """Hand everything buffered to persistence now (before a snapshot or exit)."""
+        self._maybe_persist(time.monotonic(), force=True)
+
+
+def publish_frames(frames: list[dict]) -> None:
+    """Publish ready frames ``{"stream", "data"}`` from outside the engine (the candle builder's
+    kline events): pub/sub plus one channel-layer send per stream. Synchronous."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from exchange_site.redis_client import get_redis
+
+    if not frames:
+        return
+    by_stream: dict[str, list[dict]] = defaultdict(list)
+    pipe = get_redis().pipeline(transaction=False)
+    for frame in frames:
+        pipe.publish(frame["stream"], json.dumps(frame["data"]))
+        by_stream[frame["stream"]].append(frame)
+    pipe.execute()
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send_all() -> None:
+        await asyncio.gather(
+            *(layer.group_send(s, {"type": CHANNEL_MESSAGE_TYPE, "frames": f}) for s, f in by_stream.items())
+        )
+
+    async_to_sync(send_all)()
+
