@@ -1,0 +1,150 @@
+"""Shared fixtures: the real engine process (a subprocess against the real Redis and the test
+database), demo markets, and funded users. Integration tests use these; the pure engine tests
+in tests/engine_core need none of them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _database_url_for_subprocesses() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{s['NAME']}"
+    host, port = s.get("HOST") or "127.0.0.1", s.get("PORT") or 5432
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return f"postgres://{s['USER']}{password}@{host}:{port}/{s['NAME']}"
+
+
+@pytest.fixture
+def redis_conn():
+    """The test Redis, emptied: every test starts with no command log and no cache."""
+    from exchange_site.redis_client import get_redis
+
+    conn = get_redis()
+    conn.flushdb()
+    yield conn
+
+
+class EngineRunner:
+    """Starts, kills and restarts ``manage.py run_engine`` as a real subprocess."""
+
+    def __init__(self, snapshot_dir: Path, env_extra: dict | None = None):
+        self.snapshot_dir = snapshot_dir
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": _database_url_for_subprocesses(),
+            "REDIS_URL": settings.REDIS_URL,
+            "ENGINE_SNAPSHOT_DIR": str(snapshot_dir),
+            "PYTHONUNBUFFERED": "1",
+            **(env_extra or {}),
+        }
+        self.proc: subprocess.Popen | None = None
+        self.log_path = snapshot_dir / "engine.log"
+
+    def start(self, timeout: float = 30) -> None:
+        from engine.process import STATUS_KEY
+        from exchange_site.redis_client import get_redis
+
+        get_redis().delete(STATUS_KEY)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "run_engine"], cwd=ROOT, env=self.env, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = get_redis().get(STATUS_KEY)
+            if status and json.loads(status)["pid"] == self.proc.pid:
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"engine did not start; log:\n{self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """``kill -9``: no cleanup, no final snapshot."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> int:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(30)
+        return self.proc.returncode if self.proc else 0
+
+
+@pytest.fixture
+def engine_runner(transactional_db, redis_conn, tmp_path):
+    runner = EngineRunner(tmp_path / "engine")
+    runner.snapshot_dir.mkdir()
+    yield runner
+    runner.kill()
+
+
+@pytest.fixture
+def engine_process(engine_runner, demo_markets):
+    """A running engine that knows the demo markets."""
+    engine_runner.start()
+    yield engine_runner
+
+
+@pytest.fixture
+def demo_markets(transactional_db, redis_conn):
+    """SOL, BTC, ETH, USDC and the three demo markets (maker 2 bps, taker 5 bps), as seed_demo makes them."""
+    from markets import services
+    from markets.management.commands.seed_demo import ASSETS, MARKETS
+
+    assets = {sym: services.ensure_asset(sym, name, dec) for sym, name, dec in ASSETS}
+    markets = {}
+    for symbol, base, tick, step, max_qty in MARKETS:
+        markets[symbol] = services.ensure_market(
+            symbol, assets[base], assets["USDC"], tick_size=tick, step_size=step, min_price=tick,
+            max_price="1000000", min_quantity=step, max_quantity=max_qty, maker_fee_bps=2, taker_fee_bps=5,
+        )
+    return markets
+
+
+@pytest.fixture
+def make_user(transactional_db):
+    from django.contrib.auth import get_user_model
+
+    def make(username: str):
+        return get_user_model().objects.create_user(username=username, password="pw-" + username)
+
+    return make
+
+
+@pytest.fixture
+def fund(engine_process):
+    """``fund(user, "USDC", "1000")``: a deposit through the running engine."""
+    from engine.client import submit
+    from engine.core import units
+    from engine.core.messages import Deposit
+    from markets.models import Asset
+
+    counter = iter(range(1, 1_000_000))
+
+    def deposit(user, asset: str, amount: str) -> list[dict]:
+        decimals = Asset.objects.get(symbol=asset).decimals
+        events = submit(
+            Deposit(ts=0, account=user.pk, asset=asset, amount=units.to_units(amount, decimals),
+                    tx_id=f"test-fund-{user.pk}-{asset}-{next(counter)}")
+        )
+        assert events[0]["type"] == "Deposited", events
+        return events
+
+    return deposit
