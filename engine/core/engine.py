@@ -1,0 +1,1219 @@
+"""The matching engine: ``Engine.apply(command) -> list[Event]``, deterministic, no I/O, no clock.
+
+Units: prices in ticks, quantities in lots, amounts in asset units (see ``units``). The notional
+of ``q`` lots at ``p`` ticks is ``p * q * market.quote_per_tick_lot`` quote units.
+
+Fees are charged in the QUOTE asset on both sides: the buyer pays notional + fee, the seller
+receives notional - fee; both fees go to ``FEE_ACCOUNT``. The fee of one fill is
+``floor(fill_notional * bps / 10000)``: rounded DOWN, in the trader's favour. Rounding down is
+also what keeps every lock sufficient: ``floor`` is superadditive
+(``floor(a) + floor(b) <= floor(a + b)``), so the fees of the fills of an order never add up to
+more than the fee on its whole notional, which is what the order locked. A buy order's reserve for
+``r`` remaining lots at limit price ``P`` is ``R(r) = N(P, r) + floor(N(P, r) * bps / 10000)``
+with ``bps = max(maker, taker)`` at placement (stored on the order as ``fee_bps``; the fee charged
+on a fill never exceeds it). A fill of ``f`` lots at ``p <= P`` costs
+``N(p, f) + floor(N(p, f) * b / 10000) <= N(P, f) + floor(N(P, f) * bps / 10000) <= R(r) - R(r - f)``,
+so after each fill the reserve is recomputed as ``R(r - f)`` and the (non-negative) excess is
+unlocked; that excess is the price improvement plus the fee rounding. A sell order's reserve is
+``r * base_per_lot`` in the base asset.
+
+Invariant after every command: for each account and asset, ``locked`` equals the sum of the
+reserves (``order_reserve``) of the account's open orders in that asset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from operator import attrgetter
+
+from .book import Book, BookSide, Order, order_view
+from .ledger import Balance, Ledger
+from .market import Market, MarketError
+from .messages import (
+    ASK,
+    BID,
+    CANCEL_ONLY,
+    CANCELLED,
+    CLOSED,
+    EXPIRED,
+    FEE_ACCOUNT,
+    FILLED,
+    FOK,
+    GTC,
+    IOC,
+    LIMIT,
+    MARKET,
+    NEW,
+    OPEN,
+    PARTIALLY_FILLED,
+    POST_ONLY,
+    REASON_SELF_TRADE,
+    REASON_UNFILLED,
+    REASON_USER,
+    REJECT_BOTH,
+    REJECT_MAKER,
+    REJECT_TAKER,
+    AddAsset,
+    AddMarket,
+    AssetAdded,
+    BalanceChanged,
+    CancelAll,
+    CancelOrder,
+    Deposit,
+    Deposited,
+    DepthChanged,
+    MarketChanged,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    PlaceOrder,
+    Rejected,
+    Trade,
+    UpdateMarket,
+    Withdraw,
+    Withdrawn,
+)
+from .snapshot import SnapshotError, dump, encode_payload, load
+
+__all__ = ["Engine", "SnapshotError", "order_reserve", "order_view"]
+
+# API error codes (shared/API.md)
+INVALID_CLIENT_REQUEST = "INVALID_CLIENT_REQUEST"
+INVALID_ORDER = "INVALID_ORDER"
+INVALID_PRICE = "INVALID_PRICE"
+INVALID_QUANTITY = "INVALID_QUANTITY"
+INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+INVALID_MARKET = "INVALID_MARKET"
+RESOURCE_NOT_FOUND = "RESOURCE_NOT_FOUND"
+TRADING_PAUSED = "TRADING_PAUSED"
+
+MAX_CLIENT_ID = 2**32 - 1
+MAX_ASSET_DECIMALS = 36
+
+# Wire strings -> the module's own constants, so the engine can compare by identity.
+_SIDES = {BID: BID, ASK: ASK}
+_TYPES = {LIMIT: LIMIT, MARKET: MARKET}
+_TIFS = {GTC: GTC, IOC: IOC, FOK: FOK}
+_STPS = {REJECT_TAKER: REJECT_TAKER, REJECT_MAKER: REJECT_MAKER, REJECT_BOTH: REJECT_BOTH}
+
+_bal_key = attrgetter("account", "asset")
+
+
+def _enum(table: dict, value):
+    """``table[value]`` or ``None`` (also for unhashable / non-string values)."""
+    if type(value) is not str:
+        return None
+    return table.get(value)
+
+
+def order_reserve(order: Order, market: Market) -> tuple[str, int]:
+    """``(asset, amount)`` a resting order keeps locked: for a buy ``R(remaining)`` in quote (see
+    the module docstring), for a sell ``remaining * base_per_lot`` in base."""
+    if order.side is BID:
+        n = order.price * order.remaining * market.quote_per_tick_lot
+        return market.quote, n + n * order.fee_bps // 10000
+    return market.base, order.remaining * market.base_per_lot
+
+
+def _affordable(unit: int, budget: int, bps: int) -> int:
+    """Most lots ``q`` with ``unit*q + floor(unit*q*bps/10000) <= budget`` (``unit`` = quote per lot)."""
+    if budget <= 0:
+        return 0
+    q = budget * 10000 // (unit * (10000 + bps))  # feasible: its cost is at most budget
+    while True:  # the floor in the fee can admit at most a lot or so more
+        n = unit * (q + 1)
+        if n + n * bps // 10000 > budget:
+            return q
+        q += 1
+
+
+# --- order event constructors ----------------------------------------------------------------
+
+
+def _ev_accepted(seq: int, ts: int, o: Order) -> OrderAccepted:
+    return OrderAccepted(
+        seq=seq,
+        ts=ts,
+        order_id=o.order_id,
+        account=o.account,
+        market=o.market,
+        side=o.side,
+        order_type=o.order_type,
+        time_in_force=o.time_in_force,
+        post_only=o.post_only,
+        self_trade_prevention=o.stp,
+        client_id=o.client_id,
+        price=o.price,
+        quantity=o.quantity,
+        quote_quantity=o.quote_quantity,
+        executed_quantity=o.executed,
+        executed_quote_quantity=o.executed_quote,
+        status=o.status,
+        created_ts=o.created_ts,
+    )
+
+
+def _ev_cancelled(seq: int, ts: int, o: Order, reason: str) -> OrderCancelled:
+    return OrderCancelled(
+        seq=seq,
+        ts=ts,
+        order_id=o.order_id,
+        account=o.account,
+        market=o.market,
+        side=o.side,
+        order_type=o.order_type,
+        time_in_force=o.time_in_force,
+        post_only=o.post_only,
+        self_trade_prevention=o.stp,
+        client_id=o.client_id,
+        price=o.price,
+        quantity=o.quantity,
+        quote_quantity=o.quote_quantity,
+        executed_quantity=o.executed,
+        executed_quote_quantity=o.executed_quote,
+        status=o.status,
+        created_ts=o.created_ts,
+        reason=reason,
+    )
+
+
+def _ev_expired(seq: int, ts: int, o: Order, reason: str) -> OrderExpired:
+    return OrderExpired(
+        seq=seq,
+        ts=ts,
+        order_id=o.order_id,
+        account=o.account,
+        market=o.market,
+        side=o.side,
+        order_type=o.order_type,
+        time_in_force=o.time_in_force,
+        post_only=o.post_only,
+        self_trade_prevention=o.stp,
+        client_id=o.client_id,
+        price=o.price,
+        quantity=o.quantity,
+        quote_quantity=o.quote_quantity,
+        executed_quantity=o.executed,
+        executed_quote_quantity=o.executed_quote,
+        status=o.status,
+        created_ts=o.created_ts,
+        reason=reason,
+    )
+
+
+def _ev_filled(
+    seq: int,
+    ts: int,
+    o: Order,
+    trade_id: int,
+    price: int,
+    qty: int,
+    quote: int,
+    fee: int,
+    asset: str,
+    maker: bool,
+) -> OrderFilled:
+    return OrderFilled(
+        seq=seq,
+        ts=ts,
+        order_id=o.order_id,
+        account=o.account,
+        market=o.market,
+        side=o.side,
+        order_type=o.order_type,
+        time_in_force=o.time_in_force,
+        post_only=o.post_only,
+        self_trade_prevention=o.stp,
+        client_id=o.client_id,
+        price=o.price,
+        quantity=o.quantity,
+        quote_quantity=o.quote_quantity,
+        executed_quantity=o.executed,
+        executed_quote_quantity=o.executed_quote,
+        status=o.status,
+        created_ts=o.created_ts,
+        trade_id=trade_id,
+        fill_price=price,
+        fill_quantity=qty,
+        fill_quote_quantity=quote,
+        fee=fee,
+        fee_asset=asset,
+        is_maker=maker,
+    )
+
+
+class Engine:
+    """All trading state of the exchange, changed only by ``apply``.
+
+    Read methods: ``depth``, ``balance``, ``balances``, ``open_orders``, ``get_order``,
+    ``find_order_by_client_id``, ``markets``, ``assets``, ``last_seq``; ``snapshot``/``restore``;
+    ``state_digest`` for comparing two engines.
+    """
+
+    def __init__(self) -> None:
+        self.assets: dict[str, int] = {}  # symbol -> decimals
+        self.markets: dict[str, Market] = {}
+        self._books: dict[str, Book] = {}
+        self.ledger = Ledger()
+        self._orders: dict[int, Order] = {}  # open orders by id
+        self._acct_orders: dict[int, dict[int, Order]] = {}  # account -> open orders by id
+        self._client_ids: dict[int, Order] = {}  # (account << 32 | client_id) -> open order
+        self._tx_ids: set[str] = set()  # deposit and withdrawal tx ids ever applied
+        self._seq = 0
+        self._last_order_id = 0
+        self.snapshot_extra = None  # set by ``restore`` from ``snapshot(extra=...)``
+        self._handlers = {
+            PlaceOrder: self._place,
+            CancelOrder: self._cancel,
+            CancelAll: self._cancel_all,
+            Deposit: self._deposit,
+            Withdraw: self._withdraw,
+            AddAsset: self._add_asset,
+            AddMarket: self._add_market,
+            UpdateMarket: self._update_market,
+        }
+
+    # ======================================================================================
+    # public API
+    # ======================================================================================
+
+    def apply(self, command) -> list:
+        """Applies one command; returns its events (a single ``Rejected`` if it changed nothing)."""
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            raise TypeError(f"not an engine command: {command!r}")
+        return handler(command)
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    @property
+    def last_order_id(self) -> int:
+        return self._last_order_id
+
+    def depth(self, market: str, limit: int | None = None) -> tuple[list, list, int]:
+        """``(bids, asks, update_id)``: ``(price_ticks, qty_lots)`` levels, bids descending, asks
+        ascending, at most ``limit`` per side. Raises ``KeyError`` for an unknown market."""
+        book = self._books[market]
+        return book.bids.depth(limit), book.asks.depth(limit), book.update_id
+
+    def best_bid_ask(self, market: str) -> tuple[int | None, int | None]:
+        book = self._books[market]
+        return book.bids.best, book.asks.best
+
+    def last_trade_id(self, market: str) -> int:
+        return self._books[market].last_trade_id
+
+    def balance(self, account: int, asset: str) -> tuple[int, int]:
+        """``(available, locked)``, ``(0, 0)`` if never seen."""
+        return self.ledger.pair(account, asset)
+
+    def balances(self, account: int) -> dict[str, tuple[int, int]]:
+        """``{asset: (available, locked)}`` for every asset the account ever held."""
+        return self.ledger.balances(account)
+
+    def iter_balances(self):
+        """``(account, asset, available, locked)`` for every entry incl. the fee account."""
+        return self.ledger.iter_all()
+
+    def accounts(self) -> list[int]:
+        return sorted(self.ledger.accounts)
+
+    def open_orders(self, account: int, market: str | None = None) -> list[Order]:
+        """The account's open orders (optionally in one market), by order id. Each has ``view()``."""
+        orders = self._acct_orders.get(account)
+        if not orders:
+            return []
+        out = [o for o in orders.values() if market is None or o.market == market]
+        out.sort(key=_order_id_key)
+        return out
+
+    def get_order(self, order_id: int) -> Order | None:
+        """An OPEN order by id, else ``None`` (closed orders live in the database)."""
+        return self._orders.get(order_id)
+
+    def find_order_by_client_id(self, account: int, market: str, client_id: int) -> Order | None:
+        if type(account) is not int or type(client_id) is not int or not 0 <= client_id <= MAX_CLIENT_ID:
+            return None
+        o = self._client_ids.get(account << 32 | client_id)
+        if o is None or o.market != market:
+            return None
+        return o
+
+    def all_open_orders(self) -> list[Order]:
+        """Every open order, by id."""
+        return sorted(self._orders.values(), key=_order_id_key)
+
+    def order_reserve(self, order: Order) -> tuple[str, int]:
+        return order_reserve(order, self.markets[order.market])
+
+    def state_digest(self) -> str:
+        """A digest of the complete state: equal iff two engines are in the same state."""
+        return hashlib.blake2b(encode_payload(self), digest_size=32).hexdigest()
+
+    def snapshot(self, extra=None) -> bytes:
+        """The complete state as bytes (magic, version, length, checksum, payload). ``extra`` is
+        any marshal-able value (e.g. the last applied stream id), returned by ``restore`` as
+        ``engine.snapshot_extra``."""
+        return dump(self, extra)
+
+    @classmethod
+    def restore(cls, data: bytes) -> Engine:
+        """An engine from ``snapshot()`` bytes; raises ``SnapshotError`` if they are damaged."""
+        return load(cls, data)
+
+    # ======================================================================================
+    # helpers
+    # ======================================================================================
+
+    def _reject(self, c, code: str, message: str, *, market: str | None = None) -> list:
+        self._seq += 1
+        return [
+            Rejected(
+                seq=self._seq,
+                ts=c.ts,
+                command=type(c).__name__,
+                account=getattr(c, "account", None),
+                market=market if market is not None else getattr(c, "market", None),
+                client_id=getattr(c, "client_id", None),
+                code=code,
+                message=message,
+            )
+        ]
+
+    def _available(self, account: int, asset: str) -> int:
+        a = self.ledger.accounts.get(account)
+        if a is None:
+            return 0
+        b = a.get(asset)
+        return 0 if b is None else b.available
+
+    def _entry(self, account: int, asset: str) -> Balance:
+        return self.ledger.entry(account, asset)
+
+    def _finish(self, events: list, seq: int, ts: int, book: Book | None, tlevels, touched) -> list:
+        """Appends the command's DepthChanged (one per touched level, final quantity) and
+        BalanceChanged (one per touched balance, sorted by account, asset) events."""
+        if tlevels:
+            uid = book.update_id
+            sym = book.symbol
+            for level in tlevels:
+                seq += 1
+                uid += 1
+                events.append(
+                    DepthChanged(
+                        seq=seq,
+                        ts=ts,
+                        market=sym,
+                        side=level.side,
+                        price=level.price,
+                        quantity=level.total,
+                        update_id=uid,
+                    )
+                )
+            book.update_id = uid
+        if touched:
+            bals = sorted(touched, key=_bal_key) if len(touched) > 1 else touched
+            for b in bals:
+                seq += 1
+                events.append(
+                    BalanceChanged(
+                        seq=seq,
+                        ts=ts,
+                        account=b.account,
+                        asset=b.asset,
+                        available=b.available,
+                        locked=b.locked,
+                    )
+                )
+        self._seq = seq
+        return events
+
+    def _drop(self, o: Order) -> None:
+        """Removes a closed order from the indexes (not from its level)."""
+        oid = o.order_id
+        del self._orders[oid]
+        ao = self._acct_orders[o.account]
+        del ao[oid]
+        if not ao:
+            del self._acct_orders[o.account]
+        if o.client_id is not None:
+            del self._client_ids[o.account << 32 | o.client_id]
+
+    def _index(self, o: Order) -> None:
+        oid = o.order_id
+        self._orders[oid] = o
+        ao = self._acct_orders.get(o.account)
+        if ao is None:
+            self._acct_orders[o.account] = {oid: o}
+        else:
+            ao[oid] = o
+        if o.client_id is not None:
+            self._client_ids[o.account << 32 | o.client_id] = o
+
+    # ======================================================================================
+    # assets, markets, transfers
+    # ======================================================================================
+
+    def _add_asset(self, c: AddAsset) -> list:
+        sym, dec = c.symbol, c.decimals
+        if not isinstance(sym, str) or not sym or sym != sym.strip():
+            return self._reject(c, INVALID_CLIENT_REQUEST, "asset symbol must be a non-empty string")
+        if sym in self.assets:
+            return self._reject(c, INVALID_CLIENT_REQUEST, f"asset {sym} already exists")
+        if type(dec) is not int or not 0 <= dec <= MAX_ASSET_DECIMALS:
+            return self._reject(
+                c, INVALID_CLIENT_REQUEST, f"decimals must be an integer in [0, {MAX_ASSET_DECIMALS}]"
+            )
+        self.assets[sym] = dec
+        self._seq += 1
+        return [AssetAdded(seq=self._seq, ts=c.ts, symbol=sym, decimals=dec)]
+
+    def _market_changed(self, c, m: Market) -> list:
+        self._seq += 1
+        return [MarketChanged(seq=self._seq, ts=c.ts, **m.definition())]
+
+    def _add_market(self, c: AddMarket) -> list:
+        if isinstance(c.symbol, str) and c.symbol in self.markets:
+            return self._reject(c, INVALID_MARKET, f"market {c.symbol} already exists", market=c.symbol)
+        try:
+            m = Market.from_command(c, self.assets)
+        except MarketError as e:
+            return self._reject(
+                c, INVALID_MARKET, str(e), market=c.symbol if isinstance(c.symbol, str) else None
+            )
+        self.markets[m.symbol] = m
+        self._books[m.symbol] = Book(m.symbol)
+        return self._market_changed(c, m)
+
+    def _update_market(self, c: UpdateMarket) -> list:
+        m = self.markets.get(c.symbol) if isinstance(c.symbol, str) else None
+        if m is None:
+            return self._reject(c, INVALID_MARKET, f"unknown market {c.symbol!r}", market=None)
+        try:
+            new = m.updated(c)
+        except MarketError as e:
+            return self._reject(c, INVALID_MARKET, str(e), market=c.symbol)
+        # Mutate in place: the book and callers hold the same Market object.
+        for name in Market.__slots__:
+            setattr(m, name, getattr(new, name))
+        return self._market_changed(c, m)
+
+    def _check_transfer(self, c) -> tuple[str, str] | None:
+        if type(c.account) is not int or c.account < 0:
+            return INVALID_CLIENT_REQUEST, "account must be a non-negative integer"
+        if not isinstance(c.asset, str) or c.asset not in self.assets:
+            return INVALID_CLIENT_REQUEST, f"unknown asset {c.asset!r}"
+        if type(c.amount) is not int or c.amount <= 0:
+            return "INVALID_QUANTITY", "amount must be a positive integer"
+        if not isinstance(c.tx_id, str) or not c.tx_id:
+            return INVALID_CLIENT_REQUEST, "tx_id must be a non-empty string"
+        if c.tx_id in self._tx_ids:
+            return INVALID_CLIENT_REQUEST, f"duplicate tx_id {c.tx_id!r}: already applied"
+        return None
+
+    def _deposit(self, c: Deposit) -> list:
+        err = self._check_transfer(c)
+        if err:
+            return self._reject(c, *err)
+        self._tx_ids.add(c.tx_id)
+        b = self._entry(c.account, c.asset)
+        b.available += c.amount
+        self._seq += 1
+        events = [
+            Deposited(
+                seq=self._seq, ts=c.ts, account=c.account, asset=c.asset, amount=c.amount, tx_id=c.tx_id
+            )
+        ]
+        return self._finish(events, self._seq, c.ts, None, None, (b,))
+
+    def _withdraw(self, c: Withdraw) -> list:
+        err = self._check_transfer(c)
+        if err:
+            return self._reject(c, *err)
+        if self._available(c.account, c.asset) < c.amount:
+            return self._reject(c, INSUFFICIENT_FUNDS, f"insufficient available {c.asset} for withdrawal")
+        self._tx_ids.add(c.tx_id)
+        b = self._entry(c.account, c.asset)
+        b.available -= c.amount
+        self._seq += 1
+        events = [
+            Withdrawn(
+                seq=self._seq, ts=c.ts, account=c.account, asset=c.asset, amount=c.amount, tx_id=c.tx_id
+            )
+        ]
+        return self._finish(events, self._seq, c.ts, None, None, (b,))
+
+    # ======================================================================================
+    # cancels
+    # ======================================================================================
+
+    def _cancel_order_state(
+        self, o: Order, book: Book, reason: str, seq: int, ts: int, events, tlevels, touched
+    ):
+        """Cancels a resting order: takes it off the book, unlocks its reserve, emits the event."""
+        m = self.markets[o.market]
+        side = book.bids if o.side is BID else book.asks
+        level = side.levels[o.price]
+        asset, amount = order_reserve(o, m)
+        o.status = CANCELLED
+        side.unlink(o, level)
+        tlevels[level] = None
+        b = self.ledger.accounts[o.account][asset]
+        b.locked -= amount
+        b.available += amount
+        touched[b] = None
+        self._drop(o)
+        seq += 1
+        events.append(_ev_cancelled(seq, ts, o, reason))
+        return seq
+
+    def _cancel_gate(self, c) -> tuple[str, str] | None:
+        if type(c.account) is not int or c.account <= 0:
+            return INVALID_CLIENT_REQUEST, "account must be a positive integer"
+        return None
+
+    def _cancel(self, c: CancelOrder) -> list:
+        book = self._books.get(c.market) if isinstance(c.market, str) else None
+        if book is None:
+            return self._reject(c, INVALID_MARKET, f"unknown market {c.market!r}")
+        state = self.markets[c.market].state
+        if state is CLOSED:
+            return self._reject(c, TRADING_PAUSED, f"market {c.market} is halted")
+        err = self._cancel_gate(c)
+        if err:
+            return self._reject(c, *err)
+        oid, cid = c.order_id, c.client_id
+        if oid is None and cid is None:
+            return self._reject(c, INVALID_CLIENT_REQUEST, "order_id or client_id is required")
+        if oid is not None and type(oid) is not int:
+            return self._reject(c, INVALID_CLIENT_REQUEST, "order_id must be an integer")
+        if cid is not None and (type(cid) is not int or not 0 <= cid <= MAX_CLIENT_ID):
+            return self._reject(c, INVALID_CLIENT_REQUEST, "client_id must be a uint32")
+        if oid is not None:
+            o = self._orders.get(oid)
+            if o is not None and cid is not None and o.client_id != cid:
+                o = None
+        else:
+            o = self._client_ids.get(c.account << 32 | cid)
+        if o is None or o.account != c.account or o.market != c.market:
+            return self._reject(c, RESOURCE_NOT_FOUND, "order not found")
+        events: list = []
+        tlevels: dict = {}
+        touched: dict = {}
+        seq = self._cancel_order_state(o, book, REASON_USER, self._seq, c.ts, events, tlevels, touched)
+        return self._finish(events, seq, c.ts, book, tlevels, touched)
+
+    def _cancel_all(self, c: CancelAll) -> list:
+        book = self._books.get(c.market) if isinstance(c.market, str) else None
+        if book is None:
+            return self._reject(c, INVALID_MARKET, f"unknown market {c.market!r}")
+        if self.markets[c.market].state is CLOSED:
+            return self._reject(c, TRADING_PAUSED, f"market {c.market} is halted")
+        err = self._cancel_gate(c)
+        if err:
+            return self._reject(c, *err)
+        events: list = []
+        tlevels: dict = {}
+        touched: dict = {}
+        seq = self._seq
+        for o in self.open_orders(c.account, c.market):
+            seq = self._cancel_order_state(o, book, REASON_USER, seq, c.ts, events, tlevels, touched)
+        return self._finish(events, seq, c.ts, book, tlevels, touched)
+
+    # ======================================================================================
+    # placing orders
+    # ======================================================================================
+
+    def _place(self, c: PlaceOrder) -> list:  # noqa: C901 - one flat validation sequence
+        book = self._books.get(c.market) if type(c.market) is str else None
+        if book is None:
+            return self._reject(c, INVALID_MARKET, f"unknown market {c.market!r}")
+        m = self.markets[c.market]
+        acct = c.account
+        if type(acct) is not int or acct <= 0:
+            return self._reject(c, INVALID_CLIENT_REQUEST, "account must be a positive integer")
+        side = _enum(_SIDES, c.side)
+        otype = _enum(_TYPES, c.order_type)
+        tif = _enum(_TIFS, c.time_in_force)
+        stp = _enum(_STPS, c.self_trade_prevention)
+        post_only = c.post_only
+        state = m.state
+        if state is not OPEN:
+            if state is POST_ONLY:
+                if not (otype is LIMIT and post_only is True):
+                    return self._reject(
+                        c, TRADING_PAUSED, f"market {m.symbol} accepts only post-only limit orders"
+                    )
+            elif state is CANCEL_ONLY:
+                return self._reject(c, TRADING_PAUSED, f"market {m.symbol} accepts only cancels")
+            else:
+                return self._reject(c, TRADING_PAUSED, f"market {m.symbol} is halted")
+        if side is None:
+            return self._reject(c, INVALID_ORDER, f"invalid side {c.side!r}")
+        if otype is None:
+            return self._reject(c, INVALID_ORDER, f"invalid order type {c.order_type!r}")
+        if tif is None:
+            return self._reject(c, INVALID_ORDER, f"invalid time in force {c.time_in_force!r}")
+        if stp is None:
+            return self._reject(
+                c, INVALID_ORDER, f"invalid self trade prevention {c.self_trade_prevention!r}"
+            )
+        if type(post_only) is not bool:
+            return self._reject(c, INVALID_ORDER, "post_only must be a boolean")
+        cid = c.client_id
+        if cid is not None:
+            if type(cid) is not int or not 0 <= cid <= MAX_CLIENT_ID:
+                return self._reject(c, INVALID_ORDER, "client_id must be a uint32")
+            if (acct << 32 | cid) in self._client_ids:
+                return self._reject(c, INVALID_ORDER, f"client_id {cid} is already used by an open order")
+        price = c.price
+        qty = c.quantity
+        qq = c.quote_quantity
+        is_bid = side is BID
+        k = m.quote_per_tick_lot
+        if otype is LIMIT:
+            if qq is not None:
+                return self._reject(c, INVALID_ORDER, "quote_quantity is only for market buy orders")
+            if type(price) is not int or not m.min_price <= price <= m.max_price:
+                return self._reject(
+                    c, INVALID_PRICE, f"price must be an integer in [{m.min_price}, {m.max_price}] ticks"
+                )
+            if type(qty) is not int or not m.min_quantity <= qty <= m.max_quantity:
+                return self._reject(
+                    c,
+                    INVALID_QUANTITY,
+                    f"quantity must be an integer in [{m.min_quantity}, {m.max_quantity}] lots",
+                )
+            n = price * qty * k
+            if n < m.min_notional:
+                return self._reject(
+                    c, INVALID_ORDER, f"order value is below the min notional of {m.min_notional}"
+                )
+            if post_only:
+                if tif is not GTC:
+                    return self._reject(c, INVALID_ORDER, "post-only orders must be GTC")
+                opp = book.asks.best if is_bid else book.bids.best
+                if opp is not None and (price >= opp if is_bid else price <= opp):
+                    return self._reject(c, INVALID_ORDER, "post-only order would take liquidity")
+            if is_bid:
+                fee_bps = m.maker_fee_bps if m.maker_fee_bps > m.taker_fee_bps else m.taker_fee_bps
+                need = n + n * fee_bps // 10000
+                asset = m.quote
+            else:
+                fee_bps = m.taker_fee_bps
+                need = qty * m.base_per_lot
+                asset = m.base
+            if self._available(acct, asset) < need:
+                return self._reject(c, INSUFFICIENT_FUNDS, f"insufficient available {asset}")
+            if tif is FOK:
+                t_bps = m.taker_fee_bps if m.taker_fee_bps < fee_bps else fee_bps
+                filled, _ = self._walk(book.asks if is_bid else book.bids, acct, stp, price, qty, k, t_bps)
+                if filled < qty:
+                    return self._reject(c, INVALID_ORDER, "FOK order cannot be filled completely")
+            budget = False
+        else:  # MARKET
+            if price is not None:
+                return self._reject(c, INVALID_ORDER, "price is not allowed on a market order")
+            if post_only:
+                return self._reject(c, INVALID_ORDER, "a market order cannot be post-only")
+            opp_side = book.asks if is_bid else book.bids
+            if qq is not None:
+                if qty is not None:
+                    return self._reject(c, INVALID_ORDER, "give either quantity or quote_quantity, not both")
+                if not is_bid:
+                    return self._reject(c, INVALID_ORDER, "quote_quantity is only for market buy orders")
+                if tif is FOK:
+                    return self._reject(c, INVALID_ORDER, "FOK is not supported with quote_quantity")
+                if type(qq) is not int or qq <= 0:
+                    return self._reject(c, INVALID_QUANTITY, "quote_quantity must be a positive integer")
+                if qq < m.min_notional:
+                    return self._reject(
+                        c, INVALID_ORDER, f"order value is below the min notional of {m.min_notional}"
+                    )
+                if opp_side.best is None:
+                    return self._reject(c, INVALID_ORDER, "no liquidity")
+                if self._available(acct, m.quote) < qq:
+                    return self._reject(c, INSUFFICIENT_FUNDS, f"insufficient available {m.quote}")
+                fee_bps = m.taker_fee_bps
+                need = qq
+                asset = m.quote
+                budget = True
+            else:
+                if type(qty) is not int or not m.min_quantity <= qty <= m.max_quantity:
+                    return self._reject(
+                        c,
+                        INVALID_QUANTITY,
+                        f"quantity must be an integer in [{m.min_quantity}, {m.max_quantity}] lots",
+                    )
+                best = opp_side.best
+                if best is None:
+                    return self._reject(c, INVALID_ORDER, "no liquidity")
+                if best * qty * k < m.min_notional:
+                    return self._reject(
+                        c, INVALID_ORDER, f"order value is below the min notional of {m.min_notional}"
+                    )
+                fee_bps = m.taker_fee_bps
+                if is_bid or tif is FOK:
+                    filled, cost = self._walk(opp_side, acct, stp, None, qty, k, fee_bps)
+                    if tif is FOK and filled < qty:
+                        return self._reject(c, INVALID_ORDER, "FOK order cannot be filled completely")
+                if is_bid:
+                    need = cost  # exact cost (+ fees) of the part the book can fill
+                    asset = m.quote
+                else:
+                    need = qty * m.base_per_lot
+                    asset = m.base
+                if self._available(acct, asset) < need:
+                    return self._reject(c, INSUFFICIENT_FUNDS, f"insufficient available {asset}")
+                budget = False
+            if tif is not FOK:
+                tif = IOC  # market orders are immediate-or-cancel
+
+        # ---- accepted: from here on nothing can fail ----------------------------------------
+        ts = c.ts
+        oid = self._last_order_id + 1
+        self._last_order_id = oid
+        o = Order(
+            oid,
+            acct,
+            m.symbol,
+            side,
+            otype,
+            tif,
+            post_only,
+            stp,
+            cid,
+            price,
+            qty,
+            qq,
+            qty,
+            0,
+            0,
+            NEW,
+            ts,
+            fee_bps,
+        )
+        seq = self._seq + 1
+        events = [_ev_accepted(seq, ts, o)]
+        bal = self._entry(acct, asset)
+        bal.available -= need
+        bal.locked += need
+        touched = {bal: None}
+        tlevels: dict = {}
+        if is_bid:
+            seq, reserve, stopped = self._take_asks(
+                book, m, o, price, budget, need, seq, ts, events, touched, tlevels
+            )
+        else:
+            seq, reserve, stopped = self._take_bids(
+                book, m, o, price, need, seq, ts, events, touched, tlevels
+            )
+        # ---- the taker's fate ------------------------------------------------------------------
+        status = o.status
+        if stopped is not None:  # self-trade prevention stopped it
+            o.status = EXPIRED
+            seq += 1
+            events.append(_ev_expired(seq, ts, o, REASON_SELF_TRADE))
+        elif status is not FILLED:
+            if tif is GTC:
+                # rest: the remaining reserve stays locked
+                side_book = book.bids if is_bid else book.asks
+                tlevels[side_book.add(o)] = None
+                self._index(o)
+                return self._finish(events, seq, ts, book, tlevels, touched)
+            o.status = EXPIRED
+            seq += 1
+            events.append(_ev_expired(seq, ts, o, REASON_UNFILLED))
+        if reserve:
+            bal.locked -= reserve
+            bal.available += reserve
+        return self._finish(events, seq, ts, book, tlevels, touched)
+
+    def _walk(self, opp: BookSide, acct: int, stp: str, limit: int | None, qty: int, k: int, t_bps: int):
+        """Dry run of a taker against ``opp`` (the opposite side): ``(lots it would fill up to qty,
+        their quote cost including the taker fee of each fill)``, honouring self-trade prevention
+        (``RejectMaker`` skips own orders, the other modes stop at one). Changes nothing."""
+        filled = 0
+        cost = 0
+        levels = opp.levels
+        is_bid_side = opp.is_bid
+        for p in reversed(opp.prices) if is_bid_side else opp.prices:
+            if limit is not None and (p < limit if is_bid_side else p > limit):
+                break
+            unit = p * k
+            for mo in levels[p].orders:
+                if mo.status is CANCELLED:
+                    continue
+                if mo.account == acct:
+                    if stp is REJECT_MAKER:
+                        continue
+                    return filled, cost
+                f = qty - filled
+                if mo.remaining < f:
+                    f = mo.remaining
+                n = unit * f
+                cost += n + n * t_bps // 10000
+                filled += f
+                if filled == qty:
+                    return filled, cost
+        return filled, cost
+
+    # The two matching loops below are the hot path: they are written out flat, with local
+    # variables, and mirror each other (a buy taking asks, a sell taking bids).
+
+    def _take_asks(self, book, m, o, limit, budget, reserve, seq, ts, events, touched, tlevels):
+        """Matches bid ``o`` against the asks. ``limit``: its price (``None`` for a market order);
+        ``budget``: True for a market buy by quote budget; ``reserve``: what it has locked.
+        Returns ``(seq, reserve left locked, None or 'stp')``."""
+        asks = book.asks
+        best = asks.best
+        if best is None or (limit is not None and best > limit):
+            return seq, reserve, None
+        levels = asks.levels
+        k = m.quote_per_tick_lot
+        bpl = m.base_per_lot
+        base = m.base
+        quote = m.quote
+        mk_bps = m.maker_fee_bps
+        cap = o.fee_bps
+        t_bps = m.taker_fee_bps
+        if t_bps > cap:
+            t_bps = cap
+        acct = o.account
+        accounts = self.ledger.accounts
+        tacc = accounts[acct]
+        tq = tacc[quote]
+        tb = None
+        fee_bal = None
+        sym = book.symbol
+        stp = o.stp
+        rem = o.remaining  # None for a budget order
+        trade_id = book.last_trade_id
+        orders_index = self._orders
+        stopped = None
+        done = False
+        while True:
+            level = levels[best]
+            q = level.orders
+            unit = best * k
+            changed = False
+            while q:
+                mo = q[0]
+                if mo.status is CANCELLED:
+                    q.popleft()
+                    level.dead -= 1
+                    continue
+                if mo.account == acct:  # self-trade prevention
+                    if stp is REJECT_TAKER:
+                        stopped = "stp"
+                        break
+                    changed = True
+                    mo.status = CANCELLED
+                    q.popleft()
+                    level.total -= mo.remaining
+                    amt = mo.remaining * bpl
+                    mb = tacc[base]
+                    mb.locked -= amt
+                    mb.available += amt
+                    touched[mb] = None
+                    self._drop(mo)
+                    seq += 1
+                    events.append(_ev_cancelled(seq, ts, mo, REASON_SELF_TRADE))
+                    if stp is REJECT_BOTH:
+                        stopped = "stp"
+                        break
+                    continue
+                mrem = mo.remaining
+                if budget:
+                    f = _affordable(unit, reserve, t_bps)
+                    if f == 0:
+                        done = True
+                        break
+                    if f > mrem:
+                        f = mrem
+                elif rem < mrem:
+                    f = rem
+                else:
+                    f = mrem
+                changed = True
+                n = unit * f
+                tfee = n * t_bps // 10000
+                mfee = mo.fee_bps
+                if mfee > mk_bps:
+                    mfee = mk_bps
+                mfee = n * mfee // 10000
+                base_amt = f * bpl
+                # maker: the seller gives base from its lock, receives quote minus its fee
+                macc = accounts[mo.account]
+                mbal = macc[base]
+                mbal.locked -= base_amt
+                touched[mbal] = None
+                mbal = macc.get(quote)
+                if mbal is None:
+                    mbal = macc[quote] = Balance(mo.account, quote)
+                mbal.available += n - mfee
+                touched[mbal] = None
+                # taker: receives base, pays notional + fee from its lock
+                if tb is None:
+                    tb = tacc.get(base)
+                    if tb is None:
+                        tb = tacc[base] = Balance(acct, base)
+                    touched[tb] = None
+                tb.available += base_amt
+                spent = n + tfee
+                tq.locked -= spent
+                if limit is not None:
+                    r2 = rem - f
+                    nn = limit * r2 * k
+                    nn += nn * cap // 10000
+                    excess = reserve - spent - nn  # price improvement + fee rounding
+                    if excess:
+                        tq.locked -= excess
+                        tq.available += excess
+                    reserve = nn
+                else:
+                    reserve -= spent
+                if tfee or mfee:
+                    if fee_bal is None:
+                        fee_bal = self._entry(FEE_ACCOUNT, quote)
+                        touched[fee_bal] = None
+                    fee_bal.available += tfee + mfee
+                # order states
+                mrem -= f
+                mo.remaining = mrem
+                mo.executed += f
+                mo.executed_quote += n
+                level.total -= f
+                if mrem == 0:
+                    mo.status = FILLED
+                    q.popleft()
+                    moid = mo.order_id
+                    del orders_index[moid]
+                    ao = self._acct_orders[mo.account]
+                    del ao[moid]
+                    if not ao:
+                        del self._acct_orders[mo.account]
+                    if mo.client_id is not None:
+                        del self._client_ids[mo.account << 32 | mo.client_id]
+                else:
+                    mo.status = PARTIALLY_FILLED
+                o.executed += f
+                o.executed_quote += n
+                if budget:
+                    more = unit + unit * t_bps // 10000 <= reserve
+                    o.status = PARTIALLY_FILLED if more else FILLED
+                    done = not more
+                else:
+                    rem -= f
+                    o.remaining = rem
+                    if rem == 0:
+                        o.status = FILLED
+                        done = True
+                    else:
+                        o.status = PARTIALLY_FILLED
+                trade_id += 1
+                events.append(
+                    Trade(
+                        seq=seq + 1,
+                        ts=ts,
+                        market=sym,
+                        trade_id=trade_id,
+                        price=best,
+                        quantity=f,
+                        quote_quantity=n,
+                        buyer_order_id=o.order_id,
+                        seller_order_id=mo.order_id,
+                        buyer_account=acct,
+                        seller_account=mo.account,
+                        is_buyer_maker=False,
+                        buyer_fee=tfee,
+                        seller_fee=mfee,
+                        fee_asset=quote,
+                    )
+                )
+                events.append(_ev_filled(seq + 2, ts, mo, trade_id, best, f, n, mfee, quote, True))
+                events.append(_ev_filled(seq + 3, ts, o, trade_id, best, f, n, tfee, quote, False))
+                seq += 3
+                if done:
+                    break
+            if changed:
+                tlevels[level] = None
+            if level.total == 0:
+                asks.remove_level(level)
+            if done or stopped:
+                break
+            best = asks.best
+            if best is None or (limit is not None and best > limit):
+                break
+        book.last_trade_id = trade_id
+        return seq, reserve, stopped
+
+    def _take_bids(self, book, m, o, limit, reserve, seq, ts, events, touched, tlevels):
+        """Matches ask ``o`` against the bids (see ``_take_asks``)."""
+        bids = book.bids
+        best = bids.best
+        if best is None or (limit is not None and best < limit):
+            return seq, reserve, None
+        levels = bids.levels
+        k = m.quote_per_tick_lot
+        bpl = m.base_per_lot
+        base = m.base
+        quote = m.quote
+        mk_bps = m.maker_fee_bps
+        t_bps = m.taker_fee_bps
+        if t_bps > o.fee_bps:
+            t_bps = o.fee_bps
+        acct = o.account
+        accounts = self.ledger.accounts
+        tacc = accounts[acct]
+        tb = tacc[base]
+        tq = None
+        fee_bal = None
+        sym = book.symbol
+        stp = o.stp
+        rem = o.remaining
+        trade_id = book.last_trade_id
+        orders_index = self._orders
+        stopped = None
+        done = False
+        while True:
+            level = levels[best]
+            q = level.orders
+            unit = best * k
+            changed = False
+            while q:
+                mo = q[0]
+                if mo.status is CANCELLED:
+                    q.popleft()
+                    level.dead -= 1
+                    continue
+                if mo.account == acct:  # self-trade prevention
+                    if stp is REJECT_TAKER:
+                        stopped = "stp"
+                        break
+                    changed = True
+                    mo.status = CANCELLED
+                    q.popleft()
+                    level.total -= mo.remaining
+                    nn = unit * mo.remaining
+                    amt = nn + nn * mo.fee_bps // 10000
+                    mb = tacc[quote]
+                    mb.locked -= amt
+                    mb.available += amt
+                    touched[mb] = None
+                    self._drop(mo)
+                    seq += 1
+                    events.append(_ev_cancelled(seq, ts, mo, REASON_SELF_TRADE))
+                    if stp is REJECT_BOTH:
+                        stopped = "stp"
+                        break
+                    continue
+                mrem = mo.remaining
+                f = rem if rem < mrem else mrem
+                changed = True
+                n = unit * f
+                tfee = n * t_bps // 10000
+                mcap = mo.fee_bps
+                mfee = n * (mk_bps if mk_bps < mcap else mcap) // 10000
+                base_amt = f * bpl
+                # maker: the buyer pays notional + fee from its lock; R(r) - R(r - f) is released
+                macc = accounts[mo.account]
+                mbal = macc[quote]
+                r_old = unit * mrem
+                r_old += r_old * mcap // 10000
+                mrem -= f
+                r_new = unit * mrem
+                r_new += r_new * mcap // 10000
+                release = r_old - r_new
+                mbal.locked -= release
+                mbal.available += release - n - mfee
+                touched[mbal] = None
+                mbal = macc.get(base)
+                if mbal is None:
+                    mbal = macc[base] = Balance(mo.account, base)
+                mbal.available += base_amt
+                touched[mbal] = None
+                # taker: gives base from its lock, receives quote minus its fee
+                tb.locked -= base_amt
+                reserve -= base_amt
+                if tq is None:
+                    tq = tacc.get(quote)
+                    if tq is None:
+                        tq = tacc[quote] = Balance(acct, quote)
+                    touched[tq] = None
+                tq.available += n - tfee
+                if tfee or mfee:
+                    if fee_bal is None:
+                        fee_bal = self._entry(FEE_ACCOUNT, quote)
+                        touched[fee_bal] = None
+                    fee_bal.available += tfee + mfee
+                # order states
+                mo.remaining = mrem
+                mo.executed += f
+                mo.executed_quote += n
+                level.total -= f
+                if mrem == 0:
+                    mo.status = FILLED
+                    q.popleft()
+                    moid = mo.order_id
+                    del orders_index[moid]
+                    ao = self._acct_orders[mo.account]
+                    del ao[moid]
+                    if not ao:
+                        del self._acct_orders[mo.account]
+                    if mo.client_id is not None:
+                        del self._client_ids[mo.account << 32 | mo.client_id]
+                else:
+                    mo.status = PARTIALLY_FILLED
+                rem -= f
+                o.remaining = rem
+                o.executed += f
+                o.executed_quote += n
+                if rem == 0:
+                    o.status = FILLED
+                    done = True
+                else:
+                    o.status = PARTIALLY_FILLED
+                trade_id += 1
+                events.append(
+                    Trade(
+                        seq=seq + 1,
+                        ts=ts,
+                        market=sym,
+                        trade_id=trade_id,
+                        price=best,
+                        quantity=f,
+                        quote_quantity=n,
+                        buyer_order_id=mo.order_id,
+                        seller_order_id=o.order_id,
+                        buyer_account=mo.account,
+                        seller_account=acct,
+                        is_buyer_maker=True,
+                        buyer_fee=mfee,
+                        seller_fee=tfee,
+                        fee_asset=quote,
+                    )
+                )
+                events.append(_ev_filled(seq + 2, ts, mo, trade_id, best, f, n, mfee, quote, True))
+                events.append(_ev_filled(seq + 3, ts, o, trade_id, best, f, n, tfee, quote, False))
+                seq += 3
+                if done:
+                    break
+            if changed:
+                tlevels[level] = None
+            if level.total == 0:
+                bids.remove_level(level)
+            if done or stopped:
+                break
+            best = bids.best
+            if best is None or (limit is not None and best < limit):
+                break
+        book.last_trade_id = trade_id
+        return seq, reserve, stopped
+
+
+def _order_id_key(o: Order) -> int:
+    return o.order_id
