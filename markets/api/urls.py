@@ -1,1 +1,23 @@
-urlpatterns: list = []
+"""Routes of the public market-data API (shared/API.md). No trailing slashes, ever."""
+
+from django.urls import path, re_path
+
+from markets.api import views
+
+urlpatterns = [
+    path("api/v1/assets", views.AssetsView.as_view(), name="api-assets"),
+    path("api/v1/markets", views.MarketsView.as_view(), name="api-markets"),
+    path("api/v1/market", views.MarketView.as_view(), name="api-market"),
+    path("api/v1/securities", views.SecuritiesView.as_view(), name="api-securities"),
+    path("api/v1/ticker", views.TickerView.as_view(), name="api-ticker"),
+    path("api/v1/tickers", views.TickersView.as_view(), name="api-tickers"),
+    path("api/v1/depth", views.DepthView.as_view(), name="api-depth"),
+    path("api/v1/klines", views.KlinesView.as_view(), name="api-klines"),
+    path("api/v1/trades", views.TradesView.as_view(), name="api-trades"),
+    path("api/v1/trades/history", views.TradeHistoryView.as_view(), name="api-trades-history"),
+    # These paths with a trailing slash: a JSON 404 (never a redirect, never an HTML page).
+    re_path(
+        r"^api/v1/(?P<path>assets|markets|market|securities|ticker|tickers|depth|klines|trades|trades/history)/+$",
+        views.trailing_slash_not_found,
+    ),
+]

@@ -1,0 +1,223 @@
+"""Public market-data REST endpoints (shared/API.md, "Public REST"). One view per operation.
+
+Views parse parameters, call ``markets.selectors`` and set caching headers; the shapes come
+from the selectors (cache, already wire-shaped) and ``markets.api.serializers`` (reference
+data). Errors are ``ApiError``s rendered as ``{"code", "message"}`` by the project's handler.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.utils.cache import patch_cache_control
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from markets import error_codes, selectors
+from markets.api import params
+from markets.api.serializers import (
+    AssetSerializer,
+    DepthSerializer,
+    ErrorSerializer,
+    KlineSerializer,
+    MarketSerializer,
+    TickerSerializer,
+    TradeSerializer,
+    asset_object,
+    market_object,
+)
+
+DEPTH_DEFAULT_LIMIT = 1000
+DEPTH_MAX_LIMIT = 5000
+TRADES_DEFAULT_LIMIT = 100
+TRADES_MAX_LIMIT = 1000
+HISTORY_MAX_OFFSET = 2**62  # stays inside a signed 64-bit OFFSET on every database
+# 9999-12-31T23:59:59Z: the last second a calendar datetime (and a ms BIGINT) can hold.
+MAX_TIME_S = 253_402_300_799
+
+# Reference data changes rarely (a market is added, halted); a few seconds of staleness is
+# harmless and lets clients and proxies that poll on load skip the request.
+ASSETS_MAX_AGE_S = 60
+MARKETS_MAX_AGE_S = 10
+
+TAG = "Public market data"
+
+_ERROR_400 = OpenApiResponse(ErrorSerializer, description="INVALID_SYMBOL or INVALID_CLIENT_REQUEST")
+_ERROR_503 = OpenApiResponse(ErrorSerializer, description="SERVER_ERROR: market-data cache unreachable")
+
+
+def _symbol_param(description: str = "market symbol, e.g. SOL_USDC") -> OpenApiParameter:
+    return OpenApiParameter("symbol", str, OpenApiParameter.QUERY, required=True, description=description)
+
+
+def _int_param(
+    name: str, minimum: int, maximum: int, description: str, required: bool = False
+) -> OpenApiParameter:
+    schema = {"type": "integer", "minimum": minimum, "maximum": maximum}
+    return OpenApiParameter(name, schema, OpenApiParameter.QUERY, required=required, description=description)
+
+
+def _public(response: Response, max_age: int) -> Response:
+    patch_cache_control(response, public=True, max_age=max_age)
+    return response
+
+
+def _live(response: Response) -> Response:
+    # Live market data: a cached copy would be wrong by the next trade, and a stale depth
+    # snapshot would make a depth-stream client sync to the wrong update id.
+    patch_cache_control(response, no_store=True)
+    return response
+
+
+class AssetsView(APIView):
+    @extend_schema(operation_id="getAssets", tags=[TAG], responses={200: AssetSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return _public(Response([asset_object(a) for a in selectors.list_assets()]), ASSETS_MAX_AGE_S)
+
+
+class MarketsView(APIView):
+    @extend_schema(operation_id="getMarkets", tags=[TAG], responses={200: MarketSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return _public(Response([market_object(m) for m in selectors.list_markets()]), MARKETS_MAX_AGE_S)
+
+
+class MarketView(APIView):
+    @extend_schema(
+        operation_id="getMarket",
+        tags=[TAG],
+        parameters=[_symbol_param()],
+        responses={200: MarketSerializer, 400: _ERROR_400},
+    )
+    def get(self, request: Request) -> Response:
+        market = selectors.get_market(params.required(request.query_params, "symbol"))
+        return _public(Response(market_object(market)), MARKETS_MAX_AGE_S)
+
+
+class SecuritiesView(APIView):
+    @extend_schema(
+        operation_id="getSecurities",
+        tags=[TAG],
+        responses={200: OpenApiResponse(description="always an empty array (no securities are listed)")},
+    )
+    def get(self, request: Request) -> Response:
+        # Exists because some Backpack clients call it while loading markets.
+        return _public(Response([]), ASSETS_MAX_AGE_S)
+
+
+class TickerView(APIView):
+    @extend_schema(
+        operation_id="getTicker",
+        tags=[TAG],
+        parameters=[_symbol_param()],
+        responses={200: TickerSerializer, 400: _ERROR_400, 503: _ERROR_503},
+    )
+    def get(self, request: Request) -> Response:
+        return _live(Response(selectors.ticker(params.required(request.query_params, "symbol"))))
+
+
+class TickersView(APIView):
+    @extend_schema(
+        operation_id="getTickers",
+        tags=[TAG],
+        responses={200: TickerSerializer(many=True), 503: _ERROR_503},
+    )
+    def get(self, request: Request) -> Response:
+        return _live(Response(selectors.tickers()))
+
+
+class DepthView(APIView):
+    @extend_schema(
+        operation_id="getDepth",
+        tags=[TAG],
+        parameters=[
+            _symbol_param(),
+            _int_param(
+                "limit",
+                1,
+                DEPTH_MAX_LIMIT,
+                f"levels per side from the best price (default {DEPTH_DEFAULT_LIMIT})",
+            ),
+        ],
+        responses={200: DepthSerializer, 400: _ERROR_400, 503: _ERROR_503},
+    )
+    def get(self, request: Request) -> Response:
+        q = request.query_params
+        symbol = params.required(q, "symbol")
+        limit = params.integer(q, "limit", default=DEPTH_DEFAULT_LIMIT, minimum=1, maximum=DEPTH_MAX_LIMIT)
+        return _live(Response(selectors.depth(symbol, limit)))
+
+
+class KlinesView(APIView):
+    @extend_schema(
+        operation_id="getKlines",
+        tags=[TAG],
+        parameters=[
+            _symbol_param(),
+            OpenApiParameter(
+                "interval",
+                str,
+                OpenApiParameter.QUERY,
+                required=True,
+                enum=list(selectors.CONTRACT_INTERVALS),
+            ),
+            _int_param("startTime", 0, MAX_TIME_S, "seconds since the epoch, inclusive", required=True),
+            _int_param("endTime", 0, MAX_TIME_S, "seconds since the epoch, exclusive (default: now)"),
+        ],
+        responses={200: KlineSerializer(many=True), 400: _ERROR_400},
+    )
+    def get(self, request: Request) -> Response:
+        q = request.query_params
+        symbol = params.required(q, "symbol")
+        interval = params.required(q, "interval")
+        start = params.required_integer(q, "startTime", minimum=0, maximum=MAX_TIME_S)
+        end = params.integer(q, "endTime", default=None, minimum=0, maximum=MAX_TIME_S)
+        return _live(Response(selectors.klines(symbol, interval, start, end)))
+
+
+class TradesView(APIView):
+    @extend_schema(
+        operation_id="getRecentTrades",
+        tags=[TAG],
+        parameters=[
+            _symbol_param(),
+            _int_param("limit", 1, TRADES_MAX_LIMIT, f"default {TRADES_DEFAULT_LIMIT}"),
+        ],
+        responses={200: TradeSerializer(many=True), 400: _ERROR_400, 503: _ERROR_503},
+    )
+    def get(self, request: Request) -> Response:
+        q = request.query_params
+        symbol = params.required(q, "symbol")
+        limit = params.integer(q, "limit", default=TRADES_DEFAULT_LIMIT, minimum=1, maximum=TRADES_MAX_LIMIT)
+        return _live(Response(selectors.recent_trades(symbol, limit)))
+
+
+class TradeHistoryView(APIView):
+    @extend_schema(
+        operation_id="getHistoricalTrades",
+        tags=[TAG],
+        parameters=[
+            _symbol_param(),
+            _int_param("limit", 1, TRADES_MAX_LIMIT, f"default {TRADES_DEFAULT_LIMIT}"),
+            _int_param("offset", 0, HISTORY_MAX_OFFSET, "newest trades to skip (default 0)"),
+        ],
+        responses={200: TradeSerializer(many=True), 400: _ERROR_400},
+    )
+    def get(self, request: Request) -> Response:
+        q = request.query_params
+        symbol = params.required(q, "symbol")
+        limit = params.integer(q, "limit", default=TRADES_DEFAULT_LIMIT, minimum=1, maximum=TRADES_MAX_LIMIT)
+        offset = params.integer(q, "offset", default=0, minimum=0, maximum=HISTORY_MAX_OFFSET)
+        return _live(Response(selectors.trade_history(symbol, limit, offset)))
+
+
+def trailing_slash_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """A JSON 404 for ``/api/v1/depth/`` and friends, even with DEBUG on (Django's debug 404 is
+    HTML). No redirect: the contract has no trailing slashes and a POST must never bounce."""
+    return JsonResponse(
+        {
+            "code": error_codes.RESOURCE_NOT_FOUND,
+            "message": f"no such path: {request.path} (no trailing slash)",
+        },
+        status=404,
+    )

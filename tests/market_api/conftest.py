@@ -1,0 +1,104 @@
+"""Fixtures of the public market-data API tests: reference data in the database, and the
+engine's Redis market-data cache written with the engine's own writers (the real format)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+import redis
+
+from engine import md_cache
+from exchange_site.redis_client import get_redis
+from markets import selectors
+from markets.models import Asset, Market
+
+SYMBOLS = ("SOL_USDC", "BTC_USDC", "ETH_USDC")
+
+
+def _forget_cache_keys(client: redis.Redis) -> None:
+    keys = [k for s in SYMBOLS for k in (md_cache.depth_key(s), md_cache.ticker_key(s), md_cache.trades_key(s))]
+    client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> Iterator[None]:
+    """Each test starts with no cached market formats and no market-data keys of its markets.
+    Only these keys are deleted (never FLUSHDB): other suites may share the Redis database."""
+    selectors.clear_market_cache()
+    _forget_cache_keys(get_redis())
+    yield
+    selectors.clear_market_cache()
+    _forget_cache_keys(get_redis())
+
+
+@pytest.fixture
+def md() -> redis.Redis:
+    return get_redis()
+
+
+def write_depth(md: redis.Redis, symbol: str, snapshot: dict) -> None:
+    with md.pipeline(transaction=True) as pipe:
+        md_cache.write_depth(pipe, symbol, snapshot)
+        pipe.execute()
+
+
+def write_ticker(md: redis.Redis, symbol: str, ticker: dict) -> None:
+    with md.pipeline(transaction=True) as pipe:
+        md_cache.write_ticker(pipe, symbol, ticker)
+        pipe.execute()
+
+
+def push_trades(md: redis.Redis, symbol: str, trades: list[dict]) -> None:
+    with md.pipeline(transaction=True) as pipe:
+        md_cache.push_trades(pipe, symbol, trades)
+        pipe.execute()
+
+
+@pytest.fixture
+def usdc(db) -> Asset:
+    return Asset.objects.create(symbol="USDC", display_name="USD Coin", decimals=6)
+
+
+@pytest.fixture
+def sol(db) -> Asset:
+    return Asset.objects.create(symbol="SOL", display_name="Solana", decimals=9)
+
+
+@pytest.fixture
+def btc(db) -> Asset:
+    return Asset.objects.create(symbol="BTC", display_name="Bitcoin", decimals=8)
+
+
+def make_market(symbol: str, base: Asset, quote: Asset, **overrides) -> Market:
+    fields = {
+        "tick_size": Decimal("0.01"),
+        "step_size": Decimal("0.01"),
+        "min_price": Decimal("0.01"),
+        "max_price": Decimal("1000000"),
+        "min_quantity": Decimal("0.01"),
+        "max_quantity": Decimal("100000"),
+    }
+    fields.update(overrides)
+    return Market.objects.create(symbol=symbol, base=base, quote=quote, **fields)
+
+
+@pytest.fixture
+def sol_usdc(sol, usdc) -> Market:
+    return make_market("SOL_USDC", sol, usdc)
+
+
+@pytest.fixture
+def btc_usdc(btc, usdc) -> Market:
+    return make_market(
+        "BTC_USDC",
+        btc,
+        usdc,
+        tick_size=Decimal("0.1"),
+        step_size=Decimal("0.00001"),
+        min_price=Decimal("0.1"),
+        max_price=Decimal("10000000"),
+        min_quantity=Decimal("0.00001"),
+        max_quantity=Decimal("1000"),
+    )
