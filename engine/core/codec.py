@@ -87,7 +87,7 @@ def _to_dict(obj, specs: dict) -> dict:
     spec = specs.get(type(obj))
     if spec is None:
         raise ValueError(f"unknown message type {type(obj).__name__}")
-    d = dict(zip(spec.names, spec.getter(obj)))
+    d = dict(zip(spec.names, spec.getter(obj), strict=False))
     d["type"] = spec.name
     return d
 

@@ -1,0 +1,244 @@
+"""Test helpers: a small harness around ``Engine`` and the invariant checks shared by the
+scenario and property tests."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from engine.core import (
+    ASK,
+    BID,
+    LIMIT,
+    MARKET,
+    PARTIALLY_FILLED,
+    NEW,
+    AddAsset,
+    AddMarket,
+    BalanceChanged,
+    CancelAll,
+    CancelOrder,
+    Deposit,
+    Deposited,
+    DepthChanged,
+    Engine,
+    PlaceOrder,
+    Rejected,
+    Trade,
+    UpdateMarket,
+    Withdraw,
+    Withdrawn,
+)
+
+SYM = "SOL_USD"
+SELLER, BUYER, OTHER = 1, 2, 3
+START_SOL = 1_000
+START_USD = 1_000_000
+
+
+def types(events) -> list[str]:
+    return [type(e).__name__ for e in events]
+
+
+def of(events, cls) -> list:
+    return [e for e in events if isinstance(e, cls)]
+
+
+def one(events, cls):
+    found = of(events, cls)
+    assert len(found) == 1, types(events)
+    return found[0]
+
+
+class Harness:
+    """An engine with assets SOL and USD (0 decimals, so 1 unit = 1 lot = 1 tick), market
+    ``SOL_USD`` (tick 1, step 1: notional = price * quantity) and funded accounts."""
+
+    def __init__(
+        self,
+        *,
+        maker_fee_bps: int = 10,
+        taker_fee_bps: int = 20,
+        min_notional: int = 0,
+        min_price: int = 1,
+        max_price: int = 1_000_000,
+        min_quantity: int = 1,
+        max_quantity: int = 1_000_000,
+        fund: bool = True,
+    ) -> None:
+        self.e = Engine()
+        self.ts = 1_000
+        self._tx = 0
+        self.net = defaultdict(int)  # asset -> deposits - withdrawals
+        self.ok(AddAsset, symbol="SOL", decimals=0)
+        self.ok(AddAsset, symbol="USD", decimals=0)
+        self.ok(
+            AddMarket,
+            symbol=SYM,
+            base="SOL",
+            quote="USD",
+            tick_size="1",
+            step_size="1",
+            min_price=min_price,
+            max_price=max_price,
+            min_quantity=min_quantity,
+            max_quantity=max_quantity,
+            min_notional=min_notional,
+            maker_fee_bps=maker_fee_bps,
+            taker_fee_bps=taker_fee_bps,
+        )
+        if fund:
+            for acct in (SELLER, BUYER, OTHER):
+                self.deposit(acct, "SOL", START_SOL)
+                self.deposit(acct, "USD", START_USD)
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def run(self, cls, **kw):
+        self.ts += 1
+        events = self.e.apply(cls(ts=self.ts, **kw))
+        for ev in events:
+            if isinstance(ev, Deposited):
+                self.net[ev.asset] += ev.amount
+            elif isinstance(ev, Withdrawn):
+                self.net[ev.asset] -= ev.amount
+        return events
+
+    def ok(self, cls, **kw):
+        events = self.run(cls, **kw)
+        assert not of(events, Rejected), events
+        return events
+
+    def deposit(self, account, asset, amount, tx_id=None):
+        self._tx += 1
+        return self.run(Deposit, account=account, asset=asset, amount=amount, tx_id=tx_id or f"tx{self._tx}")
+
+    def withdraw(self, account, asset, amount, tx_id=None):
+        self._tx += 1
+        return self.run(Withdraw, account=account, asset=asset, amount=amount, tx_id=tx_id or f"tx{self._tx}")
+
+    def limit(self, account, side, price, quantity, market=SYM, **kw):
+        return self.run(
+            PlaceOrder, account=account, market=market, side=side, order_type=LIMIT, price=price, quantity=quantity, **kw
+        )
+
+    def buy(self, account, price, quantity, **kw):
+        return self.limit(account, BID, price, quantity, **kw)
+
+    def sell(self, account, price, quantity, **kw):
+        return self.limit(account, ASK, price, quantity, **kw)
+
+    def market(self, account, side, quantity=None, quote_quantity=None, market=SYM, **kw):
+        return self.run(
+            PlaceOrder,
+            account=account,
+            market=market,
+            side=side,
+            order_type=MARKET,
+            quantity=quantity,
+            quote_quantity=quote_quantity,
+            **kw,
+        )
+
+    def cancel(self, account, order_id=None, client_id=None, market=SYM):
+        return self.run(CancelOrder, account=account, market=market, order_id=order_id, client_id=client_id)
+
+    def cancel_all(self, account, market=SYM):
+        return self.run(CancelAll, account=account, market=market)
+
+    def update(self, symbol=SYM, **kw):
+        return self.run(UpdateMarket, symbol=symbol, **kw)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def bal(self, account, asset="USD"):
+        return self.e.balance(account, asset)
+
+    def depth(self, market=SYM):
+        bids, asks, _ = self.e.depth(market)
+        return bids, asks
+
+    def check(self):
+        check_invariants(self.e, self.net)
+
+
+def check_invariants(engine: Engine, net: dict) -> None:
+    """Conservation, no negatives, locks == reserves, uncrossed consistent books."""
+    totals = defaultdict(int)
+    for account, asset, available, locked in engine.iter_balances():
+        assert available >= 0 and locked >= 0, (account, asset, available, locked)
+        totals[asset] += available + locked
+    for asset in set(totals) | set(net):
+        assert totals[asset] == net.get(asset, 0), (asset, totals[asset], net.get(asset, 0))
+    reserves = defaultdict(int)
+    per_level = defaultdict(int)
+    for o in engine.all_open_orders():
+        assert o.status in (NEW, PARTIALLY_FILLED), o
+        assert o.order_type == LIMIT
+        assert o.remaining > 0 and o.executed + o.remaining == o.quantity, o
+        asset, amount = engine.order_reserve(o)
+        reserves[(o.account, asset)] += amount
+        per_level[(o.market, o.side, o.price)] += o.remaining
+    for account, asset, _available, locked in engine.iter_balances():
+        assert locked == reserves.get((account, asset), 0), (account, asset, locked, reserves.get((account, asset)))
+    for key, amount in reserves.items():
+        assert engine.balance(*key)[1] == amount, key
+    seen = 0
+    for sym in engine.markets:
+        bids, asks, _ = engine.depth(sym)
+        if bids and asks:
+            assert bids[0][0] < asks[0][0], (sym, bids[0], asks[0])
+        assert bids == sorted(bids, reverse=True)
+        assert asks == sorted(asks)
+        for side, levels in ((BID, bids), (ASK, asks)):
+            for price, qty in levels:
+                assert qty > 0
+                assert per_level[(sym, side, price)] == qty, (sym, side, price, qty)
+                seen += 1
+        best_bid, best_ask = engine.best_bid_ask(sym)
+        assert best_bid == (bids[0][0] if bids else None)
+        assert best_ask == (asks[0][0] if asks else None)
+    assert seen == len(per_level)
+
+
+class EventChecker:
+    """Checks the event stream: seq continuity, per-market gap-free depth update ids and trade
+    ids, DepthChanged matching the book, one sorted BalanceChanged per touched balance."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.seq = engine.last_seq
+        self.update_ids = {sym: engine.depth(sym)[2] for sym in engine.markets}
+        self.trade_ids = {sym: engine.last_trade_id(sym) for sym in engine.markets}
+
+    def feed(self, engine: Engine, events: list) -> None:
+        assert events
+        for ev in events:
+            self.seq += 1
+            assert ev.seq == self.seq, (ev, self.seq)
+        assert engine.last_seq == self.seq
+        if isinstance(events[0], Rejected):
+            assert len(events) == 1
+        for sym in engine.markets:
+            self.update_ids.setdefault(sym, 0)
+            self.trade_ids.setdefault(sym, 0)
+        last_depth: dict = {}
+        for ev in events:
+            if isinstance(ev, DepthChanged):
+                self.update_ids[ev.market] += 1
+                assert ev.update_id == self.update_ids[ev.market], ev
+                last_depth[(ev.market, ev.side, ev.price)] = ev.quantity
+            elif isinstance(ev, Trade):
+                self.trade_ids[ev.market] += 1
+                assert ev.trade_id == self.trade_ids[ev.market], ev
+        for sym in engine.markets:
+            assert engine.depth(sym)[2] == self.update_ids[sym]
+            assert engine.last_trade_id(sym) == self.trade_ids[sym]
+        for (sym, side, price), qty in last_depth.items():
+            bids, asks, _ = engine.depth(sym)
+            assert dict(bids if side == BID else asks).get(price, 0) == qty
+        bal = [ev for ev in events if isinstance(ev, BalanceChanged)]
+        keys = [(ev.account, ev.asset) for ev in bal]
+        assert keys == sorted(set(keys)), keys
+        if bal:  # balance events come last
+            assert all(isinstance(ev, BalanceChanged) for ev in events[len(events) - len(bal) :])
+        for ev in bal:
+            assert engine.balance(ev.account, ev.asset) == (ev.available, ev.locked)
