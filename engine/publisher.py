@@ -219,7 +219,10 @@ class Publisher:
         for account, events in self.order_frames.items():
             group = order_group(account)
             frames[group].extend(
-                {"stream": "account.orderUpdate", "data": wire.order_update_stream(self.market_format(e["market"]), e)}
+                {
+                    "stream": "account.orderUpdate",
+                    "data": wire.order_update_stream(self.market_format(e["market"]), e),
+                }
                 for e in events
             )
 
@@ -265,7 +268,9 @@ class Publisher:
 
     def _maybe_persist(self, now: float, force: bool = False) -> None:
         buf = self._persist_buffer
-        if buf and (force or len(buf) >= PERSIST_MAX_EVENTS or now - self._persist_flushed_at >= PERSIST_EVERY_S):
+        if buf and (
+            force or len(buf) >= PERSIST_MAX_EVENTS or now - self._persist_flushed_at >= PERSIST_EVERY_S
+        ):
             self.send_persist_batch(buf)
             self._persist_buffer = []
             self._persist_flushed_at = now
@@ -301,4 +306,3 @@ def publish_frames(frames: list[dict]) -> None:
         )
 
     async_to_sync(send_all)()
-

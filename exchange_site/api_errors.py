@@ -43,7 +43,9 @@ def _message(detail) -> str:
 
 def exception_handler(exc, context):
     if isinstance(exc, ApiError):
-        return Response({"code": exc.code, "message": exc.message}, status=exc.status_code, headers=exc.headers)
+        return Response(
+            {"code": exc.code, "message": exc.message}, status=exc.status_code, headers=exc.headers
+        )
     if isinstance(exc, Http404):
         return Response({"code": "RESOURCE_NOT_FOUND", "message": "Not found"}, status=404)
     if isinstance(exc, exceptions.APIException):
@@ -51,5 +53,7 @@ def exception_handler(exc, context):
         headers = {}
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             headers["Retry-After"] = str(int(exc.wait) + 1)
-        return Response({"code": code, "message": _message(exc.detail)}, status=exc.status_code, headers=headers)
+        return Response(
+            {"code": code, "message": _message(exc.detail)}, status=exc.status_code, headers=headers
+        )
     return None  # unexpected: Django's handler500 answers with SERVER_ERROR

@@ -29,7 +29,9 @@ def check_database() -> None:
         connection.ensure_connection()
     except DatabaseError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise PreflightError(f"database unreachable ({settings.DATABASES['default']['ENGINE']}): {first}") from None
+        raise PreflightError(
+            f"database unreachable ({settings.DATABASES['default']['ENGINE']}): {first}"
+        ) from None
 
 
 def check_redis(wait_s: float = 0.0) -> None:
@@ -54,7 +56,9 @@ def check_port_free(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError:
-            raise PreflightError(f"port {port} on {host} is already in use (set PORT to another one)") from None
+            raise PreflightError(
+                f"port {port} on {host} is already in use (set PORT to another one)"
+            ) from None
 
 
 def run_or_exit(*checks) -> None:

@@ -27,7 +27,9 @@ class PingView(APIView):
 def not_found(request, exception=None):
     from django.http import JsonResponse
 
-    return JsonResponse({"code": "RESOURCE_NOT_FOUND", "message": f"no such path: {request.path}"}, status=404)
+    return JsonResponse(
+        {"code": "RESOURCE_NOT_FOUND", "message": f"no such path: {request.path}"}, status=404
+    )
 
 
 def server_error(request):

@@ -112,8 +112,17 @@ def demo_markets(transactional_db, redis_conn):
     markets = {}
     for symbol, base, tick, step, max_qty in MARKETS:
         markets[symbol] = services.ensure_market(
-            symbol, assets[base], assets["USDC"], tick_size=tick, step_size=step, min_price=tick,
-            max_price="1000000", min_quantity=step, max_quantity=max_qty, maker_fee_bps=2, taker_fee_bps=5,
+            symbol,
+            assets[base],
+            assets["USDC"],
+            tick_size=tick,
+            step_size=step,
+            min_price=tick,
+            max_price="1000000",
+            min_quantity=step,
+            max_quantity=max_qty,
+            maker_fee_bps=2,
+            taker_fee_bps=5,
         )
     return markets
 
@@ -141,8 +150,13 @@ def fund(engine_process):
     def deposit(user, asset: str, amount: str) -> list[dict]:
         decimals = Asset.objects.get(symbol=asset).decimals
         events = submit(
-            Deposit(ts=0, account=user.pk, asset=asset, amount=units.to_units(amount, decimals),
-                    tx_id=f"test-fund-{user.pk}-{asset}-{next(counter)}")
+            Deposit(
+                ts=0,
+                account=user.pk,
+                asset=asset,
+                amount=units.to_units(amount, decimals),
+                tx_id=f"test-fund-{user.pk}-{asset}-{next(counter)}",
+            )
         )
         assert events[0]["type"] == "Deposited", events
         return events

@@ -38,13 +38,20 @@ class Command(BaseCommand):
         binary = redis_server_binary()
         argv = [
             binary,
-            "--bind", "127.0.0.1",
-            "--port", str(config.EMBEDDED_REDIS_PORT),
-            "--dir", str(data_dir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--protected-mode", "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(config.EMBEDDED_REDIS_PORT),
+            "--dir",
+            str(data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--protected-mode",
+            "yes",
         ]
         # exec: the Procfile runner's signals reach redis-server itself, which then exits cleanly.
         os.execv(binary, argv)

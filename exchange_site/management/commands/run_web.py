@@ -25,8 +25,20 @@ class Command(BaseCommand):
             lambda: preflight.check_port_free(host, port),
         )
         argv = [
-            sys.executable, "-m", "uvicorn", "exchange_site.asgi:application",
-            "--host", host, "--port", str(port), "--workers", str(workers),
-            "--no-access-log", "--ws-ping-interval", "20", "--ws-ping-timeout", "20",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "exchange_site.asgi:application",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--ws-ping-interval",
+            "20",
+            "--ws-ping-timeout",
+            "20",
         ]
         os.execv(sys.executable, argv)

@@ -85,7 +85,9 @@ class Command(BaseCommand):
             admin.save()
         users["admin"] = admin
         for name in TRADERS:
-            user, created = User.objects.get_or_create(username=name, defaults={"email": f"{name}@example.com"})
+            user, created = User.objects.get_or_create(
+                username=name, defaults={"email": f"{name}@example.com"}
+            )
             if created:
                 user.set_password(settings.DEMO_PASSWORD)
                 user.save()
