@@ -227,21 +227,23 @@ def kline_intervals() -> tuple[str, ...]:
     return tuple(candles.INTERVALS)
 
 
-def klines(symbol: str, interval: str, start_s: int, end_s: int | None) -> list[dict]:
-    """Candles of ``symbol`` whose open time is in [start_s, end_s), ascending by open time.
+def klines(symbol: str, interval: str, start_s: int, end_s: int | None, limit: int) -> list[dict]:
+    """Candles of ``symbol`` whose open time is in [start_s, end_s) (no upper bound without
+    ``end_s``), ascending by open time, the earliest ``limit`` of them.
 
-    The bucketing is ``markets.candles``' (one owner of candle logic); this only checks the
+    The bucketing is ``markets.candles``' (the one owner of candle logic); this checks the
     request and hands it over.
     """
     market = get_market(symbol)
-    if interval not in kline_intervals():
+    intervals = kline_intervals()
+    if interval not in intervals:
         raise error_codes.invalid_parameter(
-            "interval", f"{interval!r} is not one of {', '.join(kline_intervals())}"
+            "interval", f"{interval[:40]!r} is not one of {' '.join(intervals)}"
         )
     if end_s is not None and start_s > end_s:
-        raise error_codes.invalid_parameter("startTime", "startTime is after endTime")
+        raise error_codes.invalid_parameter("startTime", f"startTime {start_s} is after endTime {end_s}")
     try:
         from markets import candles
     except ImportError:
         return []
-    return candles.klines(market, interval, start_s, end_s)
+    return candles.klines(market, interval, start_s, end_s, limit=limit)

@@ -32,7 +32,11 @@ DEPTH_DEFAULT_LIMIT = 1000
 DEPTH_MAX_LIMIT = 5000
 TRADES_DEFAULT_LIMIT = 100
 TRADES_MAX_LIMIT = 1000
-HISTORY_MAX_OFFSET = 2**62  # stays inside a signed 64-bit OFFSET on every database
+HISTORY_MAX_OFFSET = 2**62
+# Klines per response, the earliest from startTime: bounds the work of one request (a year of
+# 1m candles is half a million rows) while a day of 1m candles (1,440) fits in one page; a
+# client pages on by asking again from the last start.
+KLINES_MAX = 5000  # stays inside a signed 64-bit OFFSET on every database
 # 9999-12-31T23:59:59Z: the last second a calendar datetime (and a ms BIGINT) can hold.
 MAX_TIME_S = 253_402_300_799
 
@@ -164,7 +168,13 @@ class KlinesView(APIView):
             _int_param("startTime", 0, MAX_TIME_S, "seconds since the epoch, inclusive", required=True),
             _int_param("endTime", 0, MAX_TIME_S, "seconds since the epoch, exclusive (default: now)"),
         ],
-        responses={200: KlineSerializer(many=True), 400: _ERROR_400},
+        responses={
+            200: OpenApiResponse(
+                KlineSerializer(many=True),
+                description=f"at most {KLINES_MAX} candles, the earliest; buckets without trades are omitted",
+            ),
+            400: _ERROR_400,
+        },
     )
     def get(self, request: Request) -> Response:
         q = request.query_params
@@ -172,7 +182,7 @@ class KlinesView(APIView):
         interval = params.required(q, "interval")
         start = params.required_integer(q, "startTime", minimum=0, maximum=MAX_TIME_S)
         end = params.integer(q, "endTime", default=None, minimum=0, maximum=MAX_TIME_S)
-        return _live(Response(selectors.klines(symbol, interval, start, end)))
+        return _live(Response(selectors.klines(symbol, interval, start, end, KLINES_MAX)))
 
 
 class TradesView(APIView):

@@ -18,7 +18,9 @@ SYMBOLS = ("SOL_USDC", "BTC_USDC", "ETH_USDC")
 
 
 def _forget_cache_keys(client: redis.Redis) -> None:
-    keys = [k for s in SYMBOLS for k in (md_cache.depth_key(s), md_cache.ticker_key(s), md_cache.trades_key(s))]
+    keys = [
+        k for s in SYMBOLS for k in (md_cache.depth_key(s), md_cache.ticker_key(s), md_cache.trades_key(s))
+    ]
     client.delete(*keys)
 
 

@@ -90,7 +90,9 @@ def test_depth_is_never_cached_by_clients_or_proxies(client, sol_usdc):
     assert client.get("/api/v1/depth", {"symbol": "SOL_USDC"}).headers["Cache-Control"] == "no-store"
 
 
-def test_depth_makes_no_database_query_once_the_market_is_known(client, sol_usdc, md, django_assert_num_queries):
+def test_depth_makes_no_database_query_once_the_market_is_known(
+    client, sol_usdc, md, django_assert_num_queries
+):
     write_depth(md, "SOL_USDC", SNAPSHOT)
     selectors.market_format("SOL_USDC")
 
@@ -111,7 +113,10 @@ def test_depth_without_a_symbol_is_invalid_client_request(client, sol_usdc):
     response = client.get("/api/v1/depth")
 
     assert response.status_code == 400
-    assert response.json() == {"code": "INVALID_CLIENT_REQUEST", "message": "Missing required parameter: symbol"}
+    assert response.json() == {
+        "code": "INVALID_CLIENT_REQUEST",
+        "message": "Missing required parameter: symbol",
+    }
 
 
 def test_depth_when_redis_is_unreachable_is_a_503_server_error(client, sol_usdc, monkeypatch):

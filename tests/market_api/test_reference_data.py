@@ -41,7 +41,9 @@ def test_assets_take_one_query_whatever_their_number(client, django_assert_num_q
 
 
 def test_markets_render_a_market_object_with_plain_decimal_filters(client, sol_usdc):
-    Market.objects.filter(pk=sol_usdc.pk).update(created_at=datetime(2025, 7, 19, 13, 9, 5, 123456, tzinfo=UTC))
+    Market.objects.filter(pk=sol_usdc.pk).update(
+        created_at=datetime(2025, 7, 19, 13, 9, 5, 123456, tzinfo=UTC)
+    )
 
     response = client.get("/api/v1/markets")
 
@@ -63,7 +65,9 @@ def test_markets_render_a_market_object_with_plain_decimal_filters(client, sol_u
 
 
 def test_markets_never_render_an_exponent_for_tiny_steps(client, btc_usdc):
-    Market.objects.filter(pk=btc_usdc.pk).update(step_size=Decimal("0.00000001"), min_quantity=Decimal("0.00000001"))
+    Market.objects.filter(pk=btc_usdc.pk).update(
+        step_size=Decimal("0.00000001"), min_quantity=Decimal("0.00000001")
+    )
 
     quantity = client.get("/api/v1/markets").json()[0]["filters"]["quantity"]
 
@@ -110,14 +114,20 @@ def test_market_of_an_unknown_symbol_is_invalid_symbol(client, sol_usdc):
     response = client.get("/api/v1/market", {"symbol": "DOGE_USDC"})
 
     assert response.status_code == 400
-    assert response.json() == {"code": "INVALID_SYMBOL", "message": "Invalid symbol: 'DOGE_USDC' is not a market"}
+    assert response.json() == {
+        "code": "INVALID_SYMBOL",
+        "message": "Invalid symbol: 'DOGE_USDC' is not a market",
+    }
 
 
 def test_market_without_a_symbol_is_invalid_client_request(client, sol_usdc):
     response = client.get("/api/v1/market")
 
     assert response.status_code == 400
-    assert response.json() == {"code": "INVALID_CLIENT_REQUEST", "message": "Missing required parameter: symbol"}
+    assert response.json() == {
+        "code": "INVALID_CLIENT_REQUEST",
+        "message": "Missing required parameter: symbol",
+    }
 
 
 def test_market_with_an_empty_symbol_is_a_missing_parameter(client, sol_usdc):

@@ -66,7 +66,9 @@ def test_ticker_is_not_cacheable(client, sol_usdc):
     assert client.get("/api/v1/ticker", {"symbol": "SOL_USDC"}).headers["Cache-Control"] == "no-store"
 
 
-def test_tickers_return_one_ticker_per_market_by_symbol_zero_where_never_traded(client, sol_usdc, btc_usdc, md):
+def test_tickers_return_one_ticker_per_market_by_symbol_zero_where_never_traded(
+    client, sol_usdc, btc_usdc, md
+):
     write_ticker(md, "SOL_USDC", SOL_TICKER)
 
     response = client.get("/api/v1/tickers")

@@ -86,7 +86,9 @@ def test_recent_trades_of_an_unknown_symbol_are_invalid_symbol(client, sol_usdc)
     assert (response.status_code, response.json()["code"]) == (400, "INVALID_SYMBOL")
 
 
-def test_recent_trades_make_no_database_query_once_the_market_is_known(client, sol_usdc, md, django_assert_num_queries):
+def test_recent_trades_make_no_database_query_once_the_market_is_known(
+    client, sol_usdc, md, django_assert_num_queries
+):
     push_trades(md, "SOL_USDC", [wire_trade(1)])
     client.get("/api/v1/trades", {"symbol": "SOL_USDC"})
 
