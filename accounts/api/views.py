@@ -1,0 +1,208 @@
+"""The private REST API (shared/API.md, "Private REST"): one thin view per operation.
+
+Each view names its signing instruction and hands the parsed request to ``accounts.services``
+(changes, through the engine) or ``accounts.selectors`` (reads). Both authentication methods
+work on every endpoint: an API key signature (programs) or the session cookie with its CSRF
+token (the browser UI).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from markets import order_input
+
+from .. import error_codes as errors
+from .. import selectors, services
+from ..authentication import SignatureAuthentication
+from .parsers import ExactJSONParser
+from .throttling import AccountRateThrottle, IpRateThrottle
+
+
+class PrivateView(APIView):
+    authentication_classes = [SignatureAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = [ExactJSONParser]
+    throttle_classes = [AccountRateThrottle]
+    signing_instruction: str | None = None
+
+    def initial(self, request, *args, **kwargs):
+        # The per-IP limit runs before authentication, so that a flood of bad signatures is
+        # limited as well (DRF's own throttles only run after authentication).
+        ip_throttle = IpRateThrottle()
+        if not ip_throttle.allow_request(request, self):
+            self.throttled(request, ip_throttle.wait())
+        super().initial(request, *args, **kwargs)
+
+
+# --- query-string helpers ----------------------------------------------------------------------
+
+
+def _query(request, name: str) -> str | None:
+    value = request.query_params.get(name)
+    return None if value is None or value == "" else value
+
+
+def _int_param(request, name: str, minimum: int = 0, maximum: int | None = None) -> int | None:
+    value = _query(request, name)
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 19:
+        raise errors.bad_request(f"Invalid {name}: expected a non-negative integer")
+    number = int(value)
+    if number < minimum or (maximum is not None and number > maximum):
+        bound = f" and {maximum}" if maximum is not None else ""
+        raise errors.bad_request(f"Invalid {name}: must be between {minimum}{bound}")
+    return number
+
+
+def _page(request) -> selectors.Page:
+    limit = _int_param(request, "limit", 1, selectors.MAX_LIMIT)
+    offset = _int_param(request, "offset", 0)
+    return selectors.Page(limit=selectors.DEFAULT_LIMIT if limit is None else limit, offset=offset or 0)
+
+
+def _order_id_param(request) -> int | None:
+    value = _query(request, "orderId")
+    return None if value is None else order_input.parse_order_id(value)
+
+
+# --- balances and orders ----------------------------------------------------------------------
+
+
+class CapitalView(PrivateView):
+    signing_instruction = "balanceQuery"
+
+    def get(self, request):
+        return Response(selectors.balances(request.user))
+
+
+class OrderQueryView(PrivateView):
+    signing_instruction = "orderQuery"
+
+    def get(self, request):
+        symbol = _query(request, "symbol")
+        if symbol is None:
+            raise errors.missing_field("symbol")
+        order_id = _order_id_param(request)
+        client_id = _query(request, "clientId")
+        client_id = None if client_id is None else order_input.parse_client_id_param(client_id)
+        if order_id is None and client_id is None:
+            raise errors.missing_field("orderId or clientId")
+        return Response(selectors.open_order(request.user, symbol, order_id=order_id, client_id=client_id))
+
+
+class OrderExecuteView(PrivateView):
+    signing_instruction = "orderExecute"
+
+    def post(self, request):
+        return Response(services.place_order(request.user, request.data))
+
+
+class OrderCancelView(PrivateView):
+    signing_instruction = "orderCancel"
+
+    def delete(self, request):
+        return Response(services.cancel_order(request.user, request.data))
+
+
+class OpenOrdersView(PrivateView):
+    signing_instruction = "orderQueryAll"
+
+    def get(self, request):
+        return Response(selectors.open_orders(request.user, _query(request, "symbol")))
+
+
+class OrdersExecuteView(PrivateView):
+    signing_instruction = "orderExecute"  # each order of the batch is signed with it
+
+    def post(self, request):
+        return Response(services.place_orders(request.user, request.data))
+
+
+class OrdersCancelView(PrivateView):
+    signing_instruction = "orderCancelAll"
+
+    def delete(self, request):
+        return Response(services.cancel_all(request.user, request.data))
+
+
+# --- history -----------------------------------------------------------------------------------
+
+
+class OrderHistoryView(PrivateView):
+    signing_instruction = "orderHistoryQueryAll"
+
+    def get(self, request):
+        symbol, order_id, page = _query(request, "symbol"), _order_id_param(request), _page(request)
+        return Response(selectors.order_history(request.user, page, symbol=symbol, order_id=order_id))
+
+
+class FillHistoryView(PrivateView):
+    signing_instruction = "fillHistoryQueryAll"
+
+    def get(self, request):
+        return Response(
+            selectors.fill_history(
+                request.user,
+                _page(request),
+                symbol=_query(request, "symbol"),
+                order_id=_order_id_param(request),
+                from_ms=_int_param(request, "from"),
+                to_ms=_int_param(request, "to"),
+            )
+        )
+
+
+def _to_ms(request) -> int | None:
+    to = _int_param(request, "to")
+    return _int_param(request, "endTime") if to is None else to
+
+
+class DepositHistoryView(PrivateView):
+    signing_instruction = "depositQueryAll"
+
+    def get(self, request):
+        return Response(
+            selectors.deposit_history(
+                request.user, _page(request), from_ms=_int_param(request, "from"), to_ms=_to_ms(request)
+            )
+        )
+
+
+class WithdrawalHistoryView(PrivateView):
+    signing_instruction = "withdrawalQueryAll"
+
+    def get(self, request):
+        return Response(
+            selectors.withdrawal_history(
+                request.user, _page(request), from_ms=_int_param(request, "from"), to_ms=_to_ms(request)
+            )
+        )
+
+
+class WithdrawView(PrivateView):
+    signing_instruction = "withdraw"
+
+    def post(self, request):
+        return Response(services.request_withdrawal(request.user, request.data))
+
+
+class FaucetView(PrivateView):
+    """Development only (``DEBUG``): deposit test funds to the caller through the engine."""
+
+    signing_instruction = "faucet"
+
+    def initial(self, request, *args, **kwargs):
+        # Checked at request time (not when the URLs load) and before authentication: with
+        # DEBUG off the endpoint does not exist for anyone.
+        if not settings.DEBUG:
+            raise errors.not_found("The faucet exists only in development (DEBUG)")
+        super().initial(request, *args, **kwargs)
+
+    def post(self, request):
+        return Response(services.faucet(request.user, request.data))

@@ -1,0 +1,256 @@
+"""Reads of a user's private data, already shaped for the wire.
+
+Balances and open orders come from the engine's Redis cache (``engine.md_cache``), which the
+engine writes before it replies to a command: a client that got its order acknowledged sees it
+here at once. History comes from the database rows the persistence workers write from engine
+events (it can lag the engine by a batch). Every query is scoped to the requesting user: another
+user's order is never visible, cancellable or counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from django.contrib.auth.models import AbstractBaseUser
+
+from engine import md_cache, wire
+from exchange_site.api_errors import ApiError
+from exchange_site.redis_client import get_redis
+from markets.models import Asset, Market
+
+from . import error_codes as errors
+from .models import ApiKey, Fill, Order, Transfer
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def _cache_unavailable(exc: Exception) -> ApiError:
+    return ApiError(errors.SERVER_ERROR, f"Account data is temporarily unavailable: {exc}", http_status=503)
+
+
+def balances(user: AbstractBaseUser) -> dict[str, dict]:
+    """``{"SOL": {"available", "locked", "staked"}, ...}`` for every asset the user ever held."""
+    try:
+        cached = md_cache.read_balances(get_redis(), user.pk)
+    except redis.RedisError as exc:
+        raise _cache_unavailable(exc) from None
+    for balance in cached.values():
+        balance.setdefault("staked", "0")  # always present on the wire
+    return dict(sorted(cached.items()))
+
+
+def open_orders(user: AbstractBaseUser, symbol: str | None = None) -> list[dict]:
+    """The user's open orders (order objects), oldest first."""
+    try:
+        return md_cache.read_open_orders(get_redis(), user.pk, symbol)
+    except redis.RedisError as exc:
+        raise _cache_unavailable(exc) from None
+
+
+def open_order(
+    user: AbstractBaseUser, symbol: str, order_id: int | None = None, client_id: int | None = None
+) -> dict:
+    """One open order by id or client id; ``RESOURCE_NOT_FOUND`` if the user has no such open order."""
+    for order in open_orders(user, symbol):
+        if order_id is not None and order["id"] == str(order_id):
+            return order
+        if client_id is not None and order["clientId"] == client_id:
+            return order
+    raise errors.not_found("Order not found")
+
+
+def api_keys(user: AbstractBaseUser) -> list[ApiKey]:
+    return list(ApiKey.objects.filter(user=user).order_by("revoked", "-created_at"))
+
+
+# --- history (database) ----------------------------------------------------------------------
+
+
+def _formats() -> dict[int, wire.MarketFormat]:
+    """Wire formats of every market by primary key (a handful of rows; one query)."""
+    formats = {}
+    for market in Market.objects.select_related("base", "quote"):
+        formats[market.pk] = wire.MarketFormat(
+            symbol=market.symbol,
+            base=market.base.symbol,
+            quote=market.quote.symbol,
+            tick_size=market.tick_size.normalize(),
+            step_size=market.step_size.normalize(),
+            base_decimals=market.base.decimals,
+            quote_decimals=market.quote.decimals,
+        )
+    return formats
+
+
+def _market_id(symbol: str | None) -> int | None:
+    if symbol is None:
+        return None
+    market_id = Market.objects.filter(symbol=symbol).values_list("pk", flat=True).first()
+    if market_id is None:
+        raise errors.unknown_symbol(symbol)
+    return market_id
+
+
+def order_history(
+    user: AbstractBaseUser, page: Page, symbol: str | None = None, order_id: int | None = None
+) -> list[dict]:
+    """Orders, open and closed, newest first, as order objects with a naive ISO ``createdAt``."""
+    rows = Order.objects.filter(user=user)
+    market_id = _market_id(symbol)
+    if market_id is not None:
+        rows = rows.filter(market_id=market_id)
+    if order_id is not None:
+        rows = rows.filter(order_id=order_id)
+    rows = rows.order_by("-created_ts", "-order_id")[page.offset : page.offset + page.limit]
+    formats = _formats()
+    result = []
+    for row in rows:
+        obj = wire.order_object(
+            formats[row.market_id],
+            {
+                "order_id": row.order_id,
+                "client_id": row.client_id,
+                "created_ts": row.created_ts,
+                "side": row.side,
+                "order_type": row.order_type,
+                "time_in_force": row.time_in_force,
+                "post_only": row.post_only,
+                "price": row.price,
+                "quantity": row.quantity,
+                "quote_quantity": row.quote_quantity,
+                "executed_quantity": row.executed_quantity,
+                "executed_quote_quantity": row.executed_quote_quantity,
+                "status": row.status,
+                "self_trade_prevention": row.self_trade_prevention,
+            },
+        )
+        obj["createdAt"] = wire.iso_ms(row.created_ts)
+        result.append(obj)
+    return result
+
+
+def fill_history(
+    user: AbstractBaseUser,
+    page: Page,
+    symbol: str | None = None,
+    order_id: int | None = None,
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+) -> list[dict]:
+    """The user's fills, newest first."""
+    rows = Fill.objects.filter(user=user)
+    market_id = _market_id(symbol)
+    if market_id is not None:
+        rows = rows.filter(market_id=market_id)
+    if order_id is not None:
+        rows = rows.filter(order_id=order_id)
+    if from_ms is not None:
+        rows = rows.filter(ts__gte=from_ms)
+    if to_ms is not None:
+        rows = rows.filter(ts__lt=to_ms)
+    rows = rows.order_by("-ts", "-seq")[page.offset : page.offset + page.limit]
+    formats = _formats()
+    decimals = dict(Asset.objects.values_list("symbol", "decimals"))
+    return [
+        {
+            "tradeId": row.trade_id,
+            "orderId": str(row.order_id),
+            "symbol": formats[row.market_id].symbol,
+            "side": row.side,
+            "price": formats[row.market_id].price(row.price),
+            "quantity": formats[row.market_id].quantity(row.quantity),
+            "fee": wire.amount(row.fee, decimals.get(row.fee_asset, 0)),
+            "feeSymbol": row.fee_asset,
+            "isMaker": row.is_maker,
+            "timestamp": wire.iso_ms(row.ts),
+            "clientId": row.client_id,
+        }
+        for row in rows
+    ]
+
+
+def _transfers(
+    user: AbstractBaseUser, kind: str, page: Page, from_ms: int | None, to_ms: int | None
+) -> list[Transfer]:
+    rows = Transfer.objects.filter(user=user, kind=kind)
+    if from_ms is not None:
+        rows = rows.filter(ts__gte=from_ms)
+    if to_ms is not None:
+        rows = rows.filter(ts__lt=to_ms)
+    return list(rows.order_by("-ts", "-seq")[page.offset : page.offset + page.limit])
+
+
+def deposit_object(*, seq: int, ts: int, asset: str, amount: int, decimals: int, tx_id: str) -> dict:
+    # The engine's event sequence number is the id: known at once from the engine's reply and
+    # the same later in the database row.
+    return {
+        "id": seq,
+        "createdAt": wire.iso_ms(ts),
+        "quantity": wire.amount(amount, decimals),
+        "status": "confirmed",
+        "symbol": asset,
+        "source": "administrator",
+        "toAddress": None,
+        "fromAddress": None,
+        "transactionHash": None,
+        "identifier": tx_id,
+    }
+
+
+def withdrawal_object(*, seq: int, ts: int, asset: str, amount: int, decimals: int, tx_id: str) -> dict:
+    return {
+        "id": seq,
+        "createdAt": wire.iso_ms(ts),
+        "quantity": wire.amount(amount, decimals),
+        "fee": "0",
+        "status": "confirmed",
+        "symbol": asset,
+        "toAddress": None,
+        "blockchain": None,
+        "transactionHash": None,
+        "identifier": tx_id,
+        "clientId": None,
+    }
+
+
+def deposit_history(
+    user: AbstractBaseUser, page: Page, from_ms: int | None = None, to_ms: int | None = None
+) -> list[dict]:
+    decimals = dict(Asset.objects.values_list("symbol", "decimals"))
+    return [
+        deposit_object(
+            seq=t.seq, ts=t.ts, asset=t.asset, amount=t.amount, decimals=decimals[t.asset], tx_id=t.tx_id
+        )
+        for t in _transfers(user, Transfer.Kind.DEPOSIT, page, from_ms, to_ms)
+    ]
+
+
+def withdrawal_history(
+    user: AbstractBaseUser, page: Page, from_ms: int | None = None, to_ms: int | None = None
+) -> list[dict]:
+    decimals = dict(Asset.objects.values_list("symbol", "decimals"))
+    return [
+        withdrawal_object(
+            seq=t.seq, ts=t.ts, asset=t.asset, amount=t.amount, decimals=decimals[t.asset], tx_id=t.tx_id
+        )
+        for t in _transfers(user, Transfer.Kind.WITHDRAWAL, page, from_ms, to_ms)
+    ]
+
+
+def asset_decimals(symbol: object) -> int:
+    """Decimals of an asset; ``INVALID_SYMBOL`` if there is no such asset."""
+    if not isinstance(symbol, str):
+        raise errors.wrong_type("symbol", "a string")
+    decimals = Asset.objects.filter(symbol=symbol).values_list("decimals", flat=True).first()
+    if decimals is None:
+        raise errors.unknown_asset(symbol)
+    return decimals
+

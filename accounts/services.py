@@ -1,0 +1,253 @@
+"""What a user can do to their account: trade, cancel, deposit, withdraw, manage API keys.
+
+Every balance or order change is a command to the engine (``engine.client.submit``); nothing
+here writes balances or orders to the database. The engine answers each command with its
+events: a ``Rejected`` event becomes an ``ApiError`` with the engine's code, and the order
+events become the wire's order objects. Requests are fully validated first
+(``markets.order_input``), so a bad request never reaches the engine and changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from engine import client as engine_client
+from engine.core.messages import CancelAll, CancelOrder, Deposit, Withdraw
+from engine.wire import MarketFormat, order_object
+from exchange_site.api_errors import ApiError
+from markets import order_input
+from markets import selectors as market_selectors
+
+from . import error_codes as errors
+from . import selectors, signing
+from .models import ApiKey
+
+ORDER_EVENTS = frozenset({"OrderAccepted", "OrderFilled", "OrderCancelled", "OrderExpired"})
+MAX_BATCH_ORDERS = 20
+MAX_LABEL_LENGTH = 64
+
+
+class DuplicateTransfer(ApiError):
+    """The engine already applied a deposit or withdrawal with this tx id; nothing changed."""
+
+
+def _rejection(events: list[dict]) -> ApiError | None:
+    for event in events:
+        if event["type"] == "Rejected":
+            if event["command"] in ("Deposit", "Withdraw") and event["message"].startswith("duplicate tx_id"):
+                return DuplicateTransfer(event["code"], event["message"])
+            return errors.engine_rejected(event["code"], event["message"])
+    return None
+
+
+def _submit(command) -> list[dict]:
+    events = engine_client.submit(command)
+    rejection = _rejection(events)
+    if rejection is not None:
+        raise rejection
+    return events
+
+
+def _unexpected_reply(what: str) -> ApiError:
+    return ApiError(errors.SERVER_ERROR, f"The engine's reply carried no {what}", http_status=500)
+
+
+def _new_order(fmt: MarketFormat, account: int, events: list[dict]) -> dict:
+    """The order object of the order a PlaceOrder created: the last event of the newest order id
+    (the resting orders it traded with are older, so they have smaller ids)."""
+    mine = [e for e in events if e["type"] in ORDER_EVENTS and e["account"] == account]
+    if not mine:
+        raise _unexpected_reply("order")
+    newest = max(e["order_id"] for e in mine)
+    last = [e for e in mine if e["order_id"] == newest][-1]
+    return order_object(fmt, last)
+
+
+# --- orders ------------------------------------------------------------------------------------
+
+
+def place_order(user: AbstractBaseUser, payload: object) -> dict:
+    """Validate and place one order; returns its order object as it stands after matching."""
+    order = order_input.validate_order(payload)
+    events = _submit(order.command(user.pk))
+    return _new_order(order.rules.format, user.pk, events)
+
+
+def place_orders(user: AbstractBaseUser, payloads: object) -> list[dict]:
+    """A batch of at most 20 orders, placed in the given order.
+
+    The whole batch is validated before anything is sent, so a malformed order refuses the
+    batch and changes nothing. An order the engine refuses (funds, a duplicate client id...)
+    takes its place in the answer as ``{"code", "message"}`` while the others stand.
+    """
+    if not isinstance(payloads, list):
+        raise errors.bad_request("The request body must be a JSON array of orders")
+    if not payloads:
+        raise errors.bad_request("The batch is empty")
+    if len(payloads) > MAX_BATCH_ORDERS:
+        raise errors.bad_request(f"Too many orders in a batch: at most {MAX_BATCH_ORDERS}")
+    orders = []
+    for index, payload in enumerate(payloads):
+        try:
+            orders.append(order_input.validate_order(payload))
+        except ApiError as exc:
+            raise ApiError(exc.code, f"Order {index}: {exc.message}", exc.status_code) from None
+    results = []
+    for order in orders:
+        events = engine_client.submit(order.command(user.pk))
+        rejection = _rejection(events)
+        if rejection is not None:
+            results.append({"code": rejection.code, "message": rejection.message})
+        else:
+            results.append(_new_order(order.rules.format, user.pk, events))
+    return results
+
+
+def _check_fields(payload: object, allowed: frozenset[str], required: tuple[str, ...]) -> dict:
+    if not isinstance(payload, dict):
+        raise errors.bad_request("The request body must be a JSON object")
+    extra = [k for k in payload if k not in allowed]
+    if extra:
+        raise errors.unknown_fields(extra)
+    for name in required:
+        if payload.get(name) is None:
+            raise errors.missing_field(name)
+    return payload
+
+
+def _symbol_format(symbol: object) -> MarketFormat:
+    if not isinstance(symbol, str):
+        raise errors.wrong_type("symbol", "a string")
+    return market_selectors.market_format(symbol)
+
+
+def cancel_order(user: AbstractBaseUser, payload: object) -> dict:
+    """Cancel one of the user's open orders by ``orderId`` or ``clientId``."""
+    body = _check_fields(payload, frozenset({"symbol", "orderId", "clientId"}), ("symbol",))
+    fmt = _symbol_format(body["symbol"])
+    order_id = order_input.parse_order_id(body["orderId"]) if body.get("orderId") is not None else None
+    client_id = order_input.parse_client_id(body["clientId"]) if body.get("clientId") is not None else None
+    if order_id is None and client_id is None:
+        raise errors.missing_field("orderId or clientId")
+    events = _submit(
+        CancelOrder(ts=0, account=user.pk, market=fmt.symbol, order_id=order_id, client_id=client_id)
+    )
+    cancelled = [e for e in events if e["type"] == "OrderCancelled" and e["account"] == user.pk]
+    if not cancelled:
+        raise _unexpected_reply("cancellation")
+    return order_object(fmt, cancelled[-1])
+
+
+def cancel_all(user: AbstractBaseUser, payload: object) -> list[dict]:
+    """Cancel every open order of the user in one market; returns the cancelled orders."""
+    body = _check_fields(payload, frozenset({"symbol"}), ("symbol",))
+    fmt = _symbol_format(body["symbol"])
+    events = _submit(CancelAll(ts=0, account=user.pk, market=fmt.symbol))
+    return [
+        order_object(fmt, e) for e in events if e["type"] == "OrderCancelled" and e["account"] == user.pk
+    ]
+
+
+# --- deposits and withdrawals -------------------------------------------------------------------
+
+
+def _asset_units(asset: str, amount: object) -> tuple[int, int]:
+    """(units, decimals) of a positive ``amount`` of ``asset``, exactly on its decimal grid."""
+    decimals = selectors.asset_decimals(asset)
+    value = order_input.parse_positive_decimal(amount, "quantity", errors.INVALID_QUANTITY)
+    units = order_input.on_grid(value, Decimal(1).scaleb(-decimals), "quantity", errors.INVALID_QUANTITY)
+    return units, decimals
+
+
+def new_tx_id(kind: str) -> str:
+    return f"{kind}:{uuid.uuid4().hex}"
+
+
+def deposit(
+    user: AbstractBaseUser, asset: str, amount_decimal: Decimal | str, tx_id: str | None = None
+) -> dict:
+    """Credit ``amount_decimal`` of ``asset`` through the engine; returns the deposit object.
+
+    ``tx_id`` is the idempotency key: the engine applies each one once, a repeat raises
+    ``DuplicateTransfer`` and changes nothing.
+    """
+    units, decimals = _asset_units(asset, amount_decimal)
+    tx_id = tx_id or new_tx_id("deposit")
+    events = _submit(Deposit(ts=0, account=user.pk, asset=asset, amount=units, tx_id=tx_id))
+    done = next((e for e in events if e["type"] == "Deposited"), None)
+    if done is None:
+        raise _unexpected_reply("deposit")
+    return selectors.deposit_object(
+        seq=done["seq"], ts=done["ts"], asset=asset, amount=units, decimals=decimals, tx_id=tx_id
+    )
+
+
+def withdraw(
+    user: AbstractBaseUser, asset: str, amount_decimal: Decimal | str, tx_id: str | None = None
+) -> dict:
+    """Debit ``amount_decimal`` of ``asset`` through the engine (``INSUFFICIENT_FUNDS`` if the
+    available balance is short); returns the withdrawal object."""
+    units, decimals = _asset_units(asset, amount_decimal)
+    tx_id = tx_id or new_tx_id("withdrawal")
+    events = _submit(Withdraw(ts=0, account=user.pk, asset=asset, amount=units, tx_id=tx_id))
+    done = next((e for e in events if e["type"] == "Withdrawn"), None)
+    if done is None:
+        raise _unexpected_reply("withdrawal")
+    return selectors.withdrawal_object(
+        seq=done["seq"], ts=done["ts"], asset=asset, amount=units, decimals=decimals, tx_id=tx_id
+    )
+
+
+# Backpack's withdrawal request fields; there is no chain here, so the address is informational.
+WITHDRAW_FIELDS = frozenset({"symbol", "quantity", "address", "blockchain", "clientId"})
+
+
+def request_withdrawal(user: AbstractBaseUser, payload: object) -> dict:
+    body = _check_fields(payload, WITHDRAW_FIELDS, ("symbol", "quantity"))
+    for name in ("address", "blockchain"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise errors.wrong_type(name, "a string")
+    if body.get("clientId") is not None:
+        order_input.parse_client_id(body["clientId"])
+    if not isinstance(body["symbol"], str):
+        raise errors.wrong_type("symbol", "a string")
+    result = withdraw(user, body["symbol"], body["quantity"])
+    result["toAddress"] = body.get("address")
+    result["blockchain"] = body.get("blockchain")
+    result["clientId"] = body.get("clientId")
+    return result
+
+
+def faucet(user: AbstractBaseUser, payload: object) -> dict:
+    """The development faucet: a deposit the user asks for (DEBUG only; the view checks)."""
+    body = _check_fields(payload, frozenset({"symbol", "quantity"}), ("symbol", "quantity"))
+    if not isinstance(body["symbol"], str):
+        raise errors.wrong_type("symbol", "a string")
+    return deposit(user, body["symbol"], body["quantity"], tx_id=new_tx_id(f"faucet:{user.pk}"))
+
+
+# --- API keys ------------------------------------------------------------------------------------
+
+
+def create_api_key(user: AbstractBaseUser, label: str = "") -> tuple[ApiKey, str]:
+    """A new key for ``user``: returns the stored key and the secret, which is not kept anywhere."""
+    label = (label or "").strip()[:MAX_LABEL_LENGTH]
+    public_key, secret = signing.generate_keypair()
+    key = ApiKey.objects.create(user=user, public_key=public_key, label=label)
+    return key, secret
+
+
+def revoke_api_key(user: AbstractBaseUser, key_id: int) -> ApiKey:
+    """Revoke one of ``user``'s keys; it is refused from the next request on."""
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().filter(user=user, pk=key_id).first()
+        if key is None:
+            raise errors.not_found("API key not found")
+        if not key.revoked:
+            key.revoked = True
+            key.save(update_fields=["revoked"])
+    return key
