@@ -64,9 +64,7 @@ class _Spec:
         fs = fields(cls)
         self.names = tuple(f.name for f in fs)
         self.getter = attrgetter(*self.names)
-        self.required = frozenset(
-            f.name for f in fs if f.default is MISSING and f.default_factory is MISSING
-        )
+        self.required = frozenset(f.name for f in fs if f.default is MISSING and f.default_factory is MISSING)
         kinds = {}
         for f in fs:
             ann = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))

@@ -10,8 +10,8 @@ from engine.core import (
     BID,
     LIMIT,
     MARKET,
-    PARTIALLY_FILLED,
     NEW,
+    PARTIALLY_FILLED,
     AddAsset,
     AddMarket,
     BalanceChanged,
@@ -110,15 +110,34 @@ class Harness:
 
     def deposit(self, account, asset, amount, tx_id=None):
         self._tx += 1
-        return self.run(Deposit, account=account, asset=asset, amount=amount, tx_id=tx_id or f"tx{self._tx}")
+        return self.run(
+            Deposit,
+            account=account,
+            asset=asset,
+            amount=amount,
+            tx_id=f"tx{self._tx}" if tx_id is None else tx_id,
+        )
 
     def withdraw(self, account, asset, amount, tx_id=None):
         self._tx += 1
-        return self.run(Withdraw, account=account, asset=asset, amount=amount, tx_id=tx_id or f"tx{self._tx}")
+        return self.run(
+            Withdraw,
+            account=account,
+            asset=asset,
+            amount=amount,
+            tx_id=f"tx{self._tx}" if tx_id is None else tx_id,
+        )
 
     def limit(self, account, side, price, quantity, market=SYM, **kw):
         return self.run(
-            PlaceOrder, account=account, market=market, side=side, order_type=LIMIT, price=price, quantity=quantity, **kw
+            PlaceOrder,
+            account=account,
+            market=market,
+            side=side,
+            order_type=LIMIT,
+            price=price,
+            quantity=quantity,
+            **kw,
         )
 
     def buy(self, account, price, quantity, **kw):
@@ -179,7 +198,12 @@ def check_invariants(engine: Engine, net: dict) -> None:
         reserves[(o.account, asset)] += amount
         per_level[(o.market, o.side, o.price)] += o.remaining
     for account, asset, _available, locked in engine.iter_balances():
-        assert locked == reserves.get((account, asset), 0), (account, asset, locked, reserves.get((account, asset)))
+        assert locked == reserves.get((account, asset), 0), (
+            account,
+            asset,
+            locked,
+            reserves.get((account, asset)),
+        )
     for key, amount in reserves.items():
         assert engine.balance(*key)[1] == amount, key
     seen = 0
@@ -242,3 +266,28 @@ class EventChecker:
             assert all(isinstance(ev, BalanceChanged) for ev in events[len(events) - len(bal) :])
         for ev in bal:
             assert engine.balance(ev.account, ev.asset) == (ev.available, ev.locked)
+
+
+def digest_ignoring_seq(engine: Engine) -> str:
+    """The state digest with the global seq counter zeroed (a rejection moves only that)."""
+    seq = engine._seq
+    engine._seq = 0
+    try:
+        return engine.state_digest()
+    finally:
+        engine._seq = seq
+
+
+def assert_rejected_and_unchanged(engine: Engine, apply, code: str, message_part: str = ""):
+    """Runs ``apply()``; asserts a lone ``Rejected`` with ``code`` and that nothing but the
+    Rejected event's own seq changed (balances, books, counters, ids, snapshot bytes)."""
+    before = digest_ignoring_seq(engine)
+    seq = engine.last_seq
+    events = apply()
+    assert len(events) == 1 and isinstance(events[0], Rejected), events
+    r = events[0]
+    assert r.code == code, r
+    assert message_part.lower() in r.message.lower(), r
+    assert r.seq == seq + 1 and engine.last_seq == seq + 1
+    assert digest_ignoring_seq(engine) == before
+    return r

@@ -116,7 +116,12 @@ def test_partial_fill_then_cancel_unlocks_exactly_the_remainder():
     ev = h.cancel(BUYER, order_id=1)
     assert types(ev) == ["OrderCancelled", "DepthChanged", "BalanceChanged"]
     c = ev[0]
-    assert (c.status, c.reason, c.executed_quantity, c.executed_quote_quantity) == (CANCELLED, REASON_USER, 4, 400)
+    assert (c.status, c.reason, c.executed_quantity, c.executed_quote_quantity) == (
+        CANCELLED,
+        REASON_USER,
+        4,
+        400,
+    )
     assert h.bal(BUYER, "USD") == (START_USD - 400, 0)
     assert h.bal(BUYER, "SOL") == (START_SOL + 4, 0)
     assert h.depth() == ([], [])
