@@ -50,6 +50,9 @@ class Order(models.Model):
             models.Index(fields=["user", "market", "-created_ts"], name="order_user_market_created"),
         ]
 
+    def __str__(self) -> str:
+        return f"order {self.order_id} {self.status}"
+
 
 class Fill(models.Model):
     """One side of one trade, as its owner sees it."""
@@ -71,6 +74,9 @@ class Fill(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["user", "-ts"], name="fill_user_ts")]
+
+    def __str__(self) -> str:
+        return f"fill {self.seq} of order {self.order_id}"
 
 
 class LedgerEntry(models.Model):
@@ -97,6 +103,9 @@ class LedgerEntry(models.Model):
         ]
         indexes = [models.Index(fields=["account", "asset", "seq"], name="ledger_account_asset")]
 
+    def __str__(self) -> str:
+        return f"{self.account} {self.asset} {self.amount:+d} ({self.cause})"
+
 
 class Transfer(models.Model):
     """A deposit or withdrawal the engine applied."""
@@ -107,7 +116,11 @@ class Transfer(models.Model):
 
     tx_id = models.CharField(max_length=128, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="transfers")
+    # Empty for the fee account (0), which has no user row; ``account`` always says whose it is.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="transfers", null=True, blank=True
+    )
+    account = models.BigIntegerField(help_text="engine account id (user id; 0 is the fee account)")
     asset = models.CharField(max_length=16)
     amount = models.BigIntegerField()
     seq = models.BigIntegerField()
@@ -115,3 +128,6 @@ class Transfer(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["user", "kind", "-ts"], name="transfer_user_kind_ts")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.tx_id}"

@@ -1,0 +1,489 @@
+"""Writing the engine's events to the database: orders, fills, trades, ledger entries,
+deposits/withdrawals, and the candles built from the trades.
+
+``persist_events(events)`` takes one batch (``event_to_dict`` form, in seq order) and writes it
+in ONE transaction, one multi-row statement per table (PostgreSQL: ``INSERT ... SELECT FROM
+unnest(arrays)``; SQLite: ``executemany``). Every statement is idempotent on the event ids:
+
+* orders: upsert keyed on the order id, applied only if the event's seq is newer than the row's
+  ``last_seq`` (an old event delivered late never overwrites a newer state);
+* fills: unique on the event seq; trades: unique on (market, trade id); ledger entries: unique on
+  (seq, account, asset, cause); transfers: unique on the tx id — all ``ON CONFLICT DO NOTHING``;
+* candles: only the trades this transaction actually inserted are merged, in the same
+  transaction (see ``markets.candles``).
+
+So a batch delivered twice, replayed after an engine restart, or written by two workers at once
+changes nothing the second time, and a worker killed mid-batch leaves nothing behind (the
+transaction rolls back; the broker redelivers the unacknowledged message).
+
+Ledger entries of a trade (fees are in ``fee_asset``, the quote asset): buyer ``+base``
+``-quote`` (cause trade) and ``-buyer_fee`` (fee); seller ``-base`` ``+quote`` (trade) and
+``-seller_fee`` (fee); fee account 0 ``+buyer_fee+seller_fee`` (fee). Zero amounts are not
+written. Amounts are integers in the asset's smallest unit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import OperationalError, connection, transaction
+
+from engine.core import units
+from engine.core.messages import FEE_ACCOUNT
+from engine.wire import MarketFormat
+from markets import candles
+
+log = logging.getLogger(__name__)
+
+ORDER_EVENTS = frozenset({"OrderAccepted", "OrderFilled", "OrderCancelled", "OrderExpired"})
+PERSISTED_EVENTS = ORDER_EVENTS | {"Trade", "Deposited", "Withdrawn"}
+
+
+class UnknownMarket(LookupError):
+    """An event names a market with no database row (yet): the batch must be retried later."""
+
+
+@dataclass(frozen=True, slots=True)
+class MarketInfo:
+    id: int
+    symbol: str
+    base: str
+    quote: str
+    base_per_lot: int
+    fmt: MarketFormat
+
+
+class _Directory:
+    """Per-process caches of what never changes once it exists: market symbol -> row facts
+    (tick/step sizes and asset decimals are fixed for a market's life) and the user ids known
+    to exist (users are never deleted: orders protect them)."""
+
+    def __init__(self) -> None:
+        self.markets: dict[str, MarketInfo] = {}
+        self.users: set[int] = set()
+
+    def market(self, symbol: str) -> MarketInfo:
+        info = self.markets.get(symbol)
+        if info is None:
+            self.load_markets({symbol})
+            info = self.markets[symbol]
+        return info
+
+    def load_markets(self, symbols: set[str]) -> None:
+        from markets.models import Market
+        from markets.selectors import format_of
+
+        missing = symbols - self.markets.keys()
+        if not missing:
+            return
+        for m in Market.objects.select_related("base", "quote").filter(symbol__in=missing):
+            self.markets[m.symbol] = MarketInfo(
+                id=m.pk,
+                symbol=m.symbol,
+                base=m.base.symbol,
+                quote=m.quote.symbol,
+                base_per_lot=units.base_per_lot(Decimal(m.step_size), m.base.decimals),
+                fmt=format_of(m),
+            )
+        unknown = missing - self.markets.keys()
+        if unknown:
+            raise UnknownMarket(f"no market row for {sorted(unknown)}")
+
+    def existing_users(self, ids: set[int]) -> set[int]:
+        from django.contrib.auth import get_user_model
+
+        missing = ids - self.users
+        if missing:
+            found = get_user_model().objects.filter(pk__in=missing).values_list("pk", flat=True)
+            self.users.update(found)
+        return ids & self.users
+
+    def clear(self) -> None:
+        self.markets.clear()
+        self.users.clear()
+
+
+directory = _Directory()
+
+
+@dataclass
+class BatchResult:
+    """What one batch wrote (rows actually inserted, except ``orders``: rows offered to the
+    upsert) and the candle rows as they stand after it."""
+
+    events: int = 0
+    orders: int = 0
+    fills: int = 0
+    trades: int = 0
+    ledger: int = 0
+    transfers: int = 0
+    candles: list[tuple] = field(default_factory=list)
+    skipped_rows: int = 0  # rows naming an account with no user (logged)
+    seconds: float = 0.0
+    candle_seconds: float = 0.0
+
+
+# --- turning events into rows -----------------------------------------------------------------
+
+
+@dataclass
+class _Rows:
+    orders: dict[int, tuple] = field(default_factory=dict)  # order_id -> row (newest seq wins)
+    order_seq: dict[int, int] = field(default_factory=dict)
+    fills: list[tuple] = field(default_factory=list)
+    trades: list[tuple] = field(default_factory=list)
+    ledger: dict[tuple, list] = field(
+        default_factory=dict
+    )  # (seq, account, asset, cause) -> [amount, ref, ts]
+    transfers: list[tuple] = field(default_factory=list)
+    accounts: set[int] = field(default_factory=set)
+
+    def add_ledger(
+        self, seq: int, account: int, asset: str, amount: int, cause: str, ref: str, ts: int
+    ) -> None:
+        # Summed per key: an account on both sides of one trade still gets one row per cause.
+        key = (seq, account, asset, cause)
+        entry = self.ledger.get(key)
+        if entry is None:
+            self.ledger[key] = [amount, ref, ts]
+        else:
+            entry[0] += amount
+
+
+def _collect(events: Sequence[dict]) -> _Rows:
+    rows = _Rows()
+    market = directory.market
+    for ev in events:
+        kind = ev["type"]
+        if kind == "Trade":
+            m = market(ev["market"])
+            seq, ts, trade_id = ev["seq"], ev["ts"], ev["trade_id"]
+            rows.trades.append(
+                (
+                    m.id,
+                    trade_id,
+                    ev["price"],
+                    ev["quantity"],
+                    ev["quote_quantity"],
+                    ev["buyer_order_id"],
+                    ev["seller_order_id"],
+                    ev["is_buyer_maker"],
+                    ts,
+                    seq,
+                )
+            )
+            ref = f"{m.symbol}:{trade_id}"
+            base_amount = ev["quantity"] * m.base_per_lot
+            quote_amount = ev["quote_quantity"]
+            buyer, seller, fee_asset = ev["buyer_account"], ev["seller_account"], ev["fee_asset"]
+            bfee, sfee = ev["buyer_fee"], ev["seller_fee"]
+            add = rows.add_ledger
+            add(seq, buyer, m.base, base_amount, "trade", ref, ts)
+            add(seq, buyer, m.quote, -quote_amount, "trade", ref, ts)
+            add(seq, seller, m.base, -base_amount, "trade", ref, ts)
+            add(seq, seller, m.quote, quote_amount, "trade", ref, ts)
+            if bfee:
+                add(seq, buyer, fee_asset, -bfee, "fee", ref, ts)
+            if sfee:
+                add(seq, seller, fee_asset, -sfee, "fee", ref, ts)
+            if bfee or sfee:
+                add(seq, FEE_ACCOUNT, fee_asset, bfee + sfee, "fee", ref, ts)
+        elif kind in ORDER_EVENTS:
+            m = market(ev["market"])
+            oid, seq = ev["order_id"], ev["seq"]
+            account = ev["account"]
+            rows.accounts.add(account)
+            if seq > rows.order_seq.get(oid, -1):
+                rows.order_seq[oid] = seq
+                rows.orders[oid] = (
+                    oid,
+                    account,
+                    m.id,
+                    ev["side"],
+                    ev["order_type"],
+                    ev["time_in_force"],
+                    ev["post_only"],
+                    ev["self_trade_prevention"],
+                    ev["client_id"],
+                    ev["price"],
+                    ev["quantity"],
+                    ev["quote_quantity"],
+                    ev["executed_quantity"],
+                    ev["executed_quote_quantity"],
+                    ev["status"],
+                    ev["created_ts"],
+                    seq,
+                )
+            if kind == "OrderFilled":
+                rows.fills.append(
+                    (
+                        seq,
+                        account,
+                        m.id,
+                        oid,
+                        ev["client_id"],
+                        ev["trade_id"],
+                        ev["side"],
+                        ev["fill_price"],
+                        ev["fill_quantity"],
+                        ev["fill_quote_quantity"],
+                        ev["fee"],
+                        ev["fee_asset"],
+                        ev["is_maker"],
+                        ev["ts"],
+                    )
+                )
+        elif kind == "Deposited" or kind == "Withdrawn":
+            deposit = kind == "Deposited"
+            cause = "deposit" if deposit else "withdrawal"
+            account, seq = ev["account"], ev["seq"]
+            if account != FEE_ACCOUNT:
+                rows.accounts.add(account)
+            rows.transfers.append((ev["tx_id"], cause, account, ev["asset"], ev["amount"], seq, ev["ts"]))
+            amount = ev["amount"] if deposit else -ev["amount"]
+            rows.add_ledger(seq, account, ev["asset"], amount, cause, ev["tx_id"][:64], ev["ts"])
+        # Everything else (depth, balances, rejections, reference data) is not history.
+    return rows
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _insert(
+    cur,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[tuple],
+    conflict: Sequence[str],
+    update: str | None = None,
+    returning: Sequence[str] | None = None,
+) -> list[tuple] | int:
+    """One multi-row ``INSERT ... ON CONFLICT (conflict) DO NOTHING`` (or ``DO UPDATE update``).
+    ``columns`` are (name, PostgreSQL type). With ``returning`` (PostgreSQL only) returns the
+    inserted rows' columns, otherwise the number of rows reported by the database."""
+    names = ", ".join(_q(c) for c, _ in columns)
+    action = f"DO UPDATE SET {update}" if update else "DO NOTHING"
+    on_conflict = f"ON CONFLICT ({', '.join(_q(c) for c in conflict)}) {action}"
+    if connection.vendor == "postgresql":
+        source = "SELECT * FROM unnest(" + ", ".join(f"%s::{t}[]" for _, t in columns) + ")"
+        sql = f"INSERT INTO {_q(table)} ({names}) {source} {on_conflict}"
+        params = [list(col) for col in zip(*rows, strict=True)]
+        if returning:
+            cur.execute(sql + " RETURNING " + ", ".join(_q(c) for c in returning), params)
+            return cur.fetchall()
+        cur.execute(sql, params)
+        return cur.rowcount
+    sql = f"INSERT INTO {_q(table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) {on_conflict}"
+    before = connection.connection.total_changes
+    cur.executemany(sql, rows)
+    return connection.connection.total_changes - before
+
+
+_ORDER_COLUMNS = [
+    ("order_id", "bigint"),
+    ("user_id", "bigint"),
+    ("market_id", "bigint"),
+    ("side", "text"),
+    ("order_type", "text"),
+    ("time_in_force", "text"),
+    ("post_only", "boolean"),
+    ("self_trade_prevention", "text"),
+    ("client_id", "bigint"),
+    ("price", "bigint"),
+    ("quantity", "bigint"),
+    ("quote_quantity", "bigint"),
+    ("executed_quantity", "bigint"),
+    ("executed_quote_quantity", "bigint"),
+    ("status", "text"),
+    ("created_ts", "bigint"),
+    ("last_seq", "bigint"),
+]
+_FILL_COLUMNS = [
+    ("seq", "bigint"),
+    ("user_id", "bigint"),
+    ("market_id", "bigint"),
+    ("order_id", "bigint"),
+    ("client_id", "bigint"),
+    ("trade_id", "bigint"),
+    ("side", "text"),
+    ("price", "bigint"),
+    ("quantity", "bigint"),
+    ("quote_quantity", "bigint"),
+    ("fee", "bigint"),
+    ("fee_asset", "text"),
+    ("is_maker", "boolean"),
+    ("ts", "bigint"),
+]
+_TRADE_COLUMNS = [
+    ("market_id", "bigint"),
+    ("trade_id", "bigint"),
+    ("price", "bigint"),
+    ("quantity", "bigint"),
+    ("quote_quantity", "bigint"),
+    ("buyer_order_id", "bigint"),
+    ("seller_order_id", "bigint"),
+    ("is_buyer_maker", "boolean"),
+    ("ts", "bigint"),
+    ("seq", "bigint"),
+]
+_LEDGER_COLUMNS = [
+    ("seq", "bigint"),
+    ("account", "bigint"),
+    ("asset", "text"),
+    ("cause", "text"),
+    ("amount", "bigint"),
+    ("reference", "text"),
+    ("ts", "bigint"),
+]
+_TRANSFER_COLUMNS = [
+    ("tx_id", "text"),
+    ("kind", "text"),
+    ("user_id", "bigint"),
+    ("account", "bigint"),
+    ("asset", "text"),
+    ("amount", "bigint"),
+    ("seq", "bigint"),
+    ("ts", "bigint"),
+]
+
+
+def _write_orders(cur, rows: list[tuple]) -> int:
+    from accounts.models import Order
+
+    t = _q(Order._meta.db_table)
+    update = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c, _ in _ORDER_COLUMNS[1:])
+    # Only a newer event may change the row: events can arrive late or twice.
+    update += f" WHERE {t}.{_q('last_seq')} < excluded.{_q('last_seq')}"
+    return _insert(cur, Order._meta.db_table, _ORDER_COLUMNS, rows, ["order_id"], update=update)
+
+
+def _new_trades(cur, rows: list[tuple]) -> list[tuple]:
+    """Insert trades; return ``(market_id, trade_id, ts, price, quantity, quote_quantity)`` of
+    those this call inserted (not those already there)."""
+    from markets.models import Trade
+
+    table = Trade._meta.db_table
+    if connection.vendor == "postgresql":
+        returned = _insert(
+            cur,
+            table,
+            _TRADE_COLUMNS,
+            rows,
+            ["market_id", "trade_id"],
+            returning=["market_id", "trade_id", "ts", "price", "quantity", "quote_quantity"],
+        )
+        return [tuple(r) for r in returned]
+    # SQLite: the transaction holds the database's write lock (BEGIN IMMEDIATE), so what is
+    # not there now is exactly what this insert adds.
+    existing: set[tuple[int, int]] = set()
+    by_market: dict[int, list[int]] = {}
+    for r in rows:
+        by_market.setdefault(r[0], []).append(r[1])
+    for market_id, ids in by_market.items():
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            cur.execute(
+                f"SELECT trade_id FROM {_q(table)} WHERE market_id = %s AND trade_id IN "
+                f"({', '.join(['%s'] * len(chunk))})",
+                [market_id, *chunk],
+            )
+            existing.update((market_id, tid) for (tid,) in cur.fetchall())
+    fresh, seen = [], set(existing)
+    for r in rows:
+        if (r[0], r[1]) not in seen:
+            seen.add((r[0], r[1]))
+            fresh.append(r)
+    if fresh:
+        _insert(cur, table, _TRADE_COLUMNS, fresh, ["market_id", "trade_id"])
+    return [(r[0], r[1], r[8], r[2], r[3], r[4]) for r in fresh]
+
+
+def persist_events(events: Sequence[dict]) -> BatchResult:
+    """Write one batch of engine events (see the module docstring). Raises ``UnknownMarket``
+    when an event names a market the database does not have yet (retry later) and lets
+    database errors through (retry: nothing was written)."""
+    from accounts.models import Fill, LedgerEntry, Transfer
+
+    started = time.perf_counter()
+    result = BatchResult(events=len(events))
+    directory.load_markets(
+        {ev["market"] for ev in events if ev["type"] in ORDER_EVENTS or ev["type"] == "Trade"}
+    )
+    rows = _collect(events)
+    users = directory.existing_users(rows.accounts) if rows.accounts else set()
+
+    orders = [r for r in rows.orders.values() if r[1] in users]
+    fills = [r for r in rows.fills if r[1] in users]
+    # A transfer of the fee account (or of an account without a user row) keeps its account
+    # id; only the user link is left empty.
+    transfers = [
+        (tx, kind, acct if acct in users else None, acct, asset, amount, seq, ts)
+        for tx, kind, acct, asset, amount, seq, ts in rows.transfers
+    ]
+    skipped = (len(rows.orders) - len(orders)) + (len(rows.fills) - len(fills))
+    if skipped:
+        log.error("persistence: %d order/fill rows name accounts without a user; not written", skipped)
+    result.skipped_rows = skipped
+
+    # A fixed order of tables, and rows sorted by key within each, so that concurrent workers
+    # take row locks in the same order and never deadlock on each other.
+    orders.sort()
+    fills.sort()
+    trades = sorted(rows.trades)
+    ledger = [(*key, *val) for key, val in sorted(rows.ledger.items())]
+    transfers.sort()
+    with transaction.atomic(), connection.cursor() as cur:
+        if orders:
+            result.orders = _write_orders(cur, orders)
+        if fills:
+            result.fills = _insert(cur, Fill._meta.db_table, _FILL_COLUMNS, fills, ["seq"])
+        new_trades = _new_trades(cur, trades) if trades else []
+        result.trades = len(new_trades)
+        if ledger:
+            result.ledger = _insert(
+                cur, LedgerEntry._meta.db_table, _LEDGER_COLUMNS, ledger, ["seq", "account", "asset", "cause"]
+            )
+        if transfers:
+            result.transfers = _insert(cur, Transfer._meta.db_table, _TRANSFER_COLUMNS, transfers, ["tx_id"])
+        if new_trades:
+            t0 = time.perf_counter()
+            result.candles = candles.upsert(candles.aggregate(new_trades))
+            result.candle_seconds = time.perf_counter() - t0
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Errors after which running the same batch again can succeed: the database unreachable
+    or restarting, a deadlock or serialization failure, a market row not created yet."""
+    return isinstance(exc, (OperationalError, UnknownMarket))
+
+
+def persist_with_retry(events: Sequence[dict], attempts: int = 5, pause_s: float = 0.05) -> BatchResult:
+    """``persist_events`` retried in place on retryable errors (for callers outside Celery)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return persist_events(events)
+        except Exception as exc:
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            log.warning("persistence: attempt %d failed (%s); retrying", attempt, exc)
+            time.sleep(pause_s * attempt)
+    raise AssertionError("unreachable")
+
+
+def kline_frames(result: BatchResult, now_ms: int | None = None) -> list[dict]:
+    """The websocket kline frames for the open candles a batch changed."""
+    if not result.candles:
+        return []
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    formats = {info.id: info.fmt for info in directory.markets.values()}
+    return candles.open_kline_frames(result.candles, formats, now_ms)
