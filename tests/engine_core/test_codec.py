@@ -1,0 +1,122 @@
+"""Commands and events <-> JSON-safe dicts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.core import (
+    AddMarket,
+    CancelOrder,
+    Deposit,
+    PlaceOrder,
+    command_from_dict,
+    command_to_dict,
+    event_from_dict,
+    event_to_dict,
+)
+
+from .helpers import BUYER, SELLER, Harness
+
+
+def test_command_round_trips_through_json():
+    cmds = [
+        PlaceOrder(
+            ts=5,
+            account=1,
+            market="SOL_USD",
+            side="Bid",
+            order_type="Limit",
+            price=10,
+            quantity=2,
+            client_id=3,
+        ),
+        PlaceOrder(ts=5, account=1, market="SOL_USD", side="Bid", order_type="Market", quote_quantity=100),
+        CancelOrder(ts=6, account=1, market="SOL_USD", client_id=3),
+        Deposit(ts=7, account=1, asset="USD", amount=10**30, tx_id="x"),
+        AddMarket(
+            ts=1,
+            symbol="A_B",
+            base="A",
+            quote="B",
+            tick_size="0.01",
+            step_size="1",
+            min_price=1,
+            max_price=2,
+            min_quantity=1,
+            max_quantity=2,
+            min_notional=0,
+            maker_fee_bps=1,
+            taker_fee_bps=2,
+        ),
+    ]
+    for c in cmds:
+        d = command_to_dict(c)
+        assert d["type"] == type(c).__name__
+        assert command_from_dict(json.loads(json.dumps(d))) == c
+
+
+def test_command_defaults_may_be_omitted():
+    c = command_from_dict(
+        {
+            "type": "PlaceOrder",
+            "ts": 1,
+            "account": 1,
+            "market": "M",
+            "side": "Ask",
+            "order_type": "Limit",
+            "quantity": 1,
+        }
+    )
+    assert (c.time_in_force, c.post_only, c.self_trade_prevention, c.price) == (
+        "GTC",
+        False,
+        "RejectTaker",
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "Launch", "ts": 1},
+        {"ts": 1},
+        {"type": "CancelAll", "ts": 1, "account": 1, "market": "M", "extra": 1},
+        {"type": "CancelAll", "ts": 1, "account": 1},
+        {"type": "CancelAll", "ts": 1, "account": "1", "market": "M"},
+        {"type": "CancelAll", "ts": 1, "account": True, "market": "M"},
+        {"type": "CancelAll", "ts": 1.0, "account": 1, "market": "M"},
+        {"type": "CancelAll", "ts": None, "account": 1, "market": "M"},
+        {
+            "type": "PlaceOrder",
+            "ts": 1,
+            "account": 1,
+            "market": "M",
+            "side": "Bid",
+            "order_type": "Limit",
+            "post_only": 0,
+        },
+        "PlaceOrder",
+    ],
+)
+def test_malformed_command_dict_raises_value_error(bad):
+    with pytest.raises(ValueError):
+        command_from_dict(bad)
+
+
+def test_events_round_trip_through_json():
+    h = Harness()
+    h.sell(SELLER, 100, 2)
+    events = h.buy(BUYER, 101, 3) + h.buy(BUYER, 0, 1)
+    for ev in events:
+        d = event_to_dict(ev)
+        assert d["type"] == type(ev).__name__
+        assert event_from_dict(json.loads(json.dumps(d))) == ev
+
+
+def test_unknown_objects_are_refused():
+    with pytest.raises(ValueError):
+        command_to_dict(object())
+    with pytest.raises(ValueError):
+        event_to_dict(PlaceOrder(ts=1, account=1, market="M", side="Bid", order_type="Limit"))
