@@ -1,0 +1,173 @@
+"""Fixtures of the private API tests: users with API keys, a client that signs requests the way
+Backpack client libraries do, and markets written straight to the database for the tests that
+need no engine (validation, authentication, history). Tests that trade use the shared real
+engine fixtures (``engine_process``, ``demo_markets``, ``fund``) from tests/conftest.py."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from accounts import services, signing
+from engine import md_cache
+from exchange_site.redis_client import get_redis
+from markets import selectors as market_selectors
+from markets.models import Asset, Market
+
+# The instruction of each private operation (shared/API.md), written out here independently of
+# the server code so that the tests pin the contract.
+INSTRUCTIONS = {
+    ("GET", "/api/v1/capital"): "balanceQuery",
+    ("GET", "/api/v1/order"): "orderQuery",
+    ("POST", "/api/v1/order"): "orderExecute",
+    ("DELETE", "/api/v1/order"): "orderCancel",
+    ("GET", "/api/v1/orders"): "orderQueryAll",
+    ("POST", "/api/v1/orders"): "orderExecute",
+    ("DELETE", "/api/v1/orders"): "orderCancelAll",
+    ("GET", "/wapi/v1/history/orders"): "orderHistoryQueryAll",
+    ("GET", "/wapi/v1/history/fills"): "fillHistoryQueryAll",
+    ("GET", "/wapi/v1/capital/deposits"): "depositQueryAll",
+    ("GET", "/wapi/v1/capital/withdrawals"): "withdrawalQueryAll",
+    ("POST", "/wapi/v1/capital/withdrawals"): "withdraw",
+    ("POST", "/api/v1/dev/faucet"): "faucet",
+}
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class SignedClient:
+    """Sends signed requests with Django's test client (through every middleware)."""
+
+    def __init__(self, api_key: str, secret: str, client: Client | None = None):
+        self.api_key = api_key
+        self.secret = secret
+        self.client = client or Client()
+
+    def headers(self, method: str, path: str, params, *, timestamp: int | None = None, window: int = 5000):
+        instruction = INSTRUCTIONS[(method, path)]
+        headers = signing.signed_headers(self.secret, instruction, params, timestamp or now_ms(), window)
+        headers["X-API-Key"] = self.api_key  # may differ from the secret's key (forgery tests)
+        return headers
+
+    def get(self, path: str, query: dict | None = None, **sign_options):
+        query = {k: str(v) for k, v in (query or {}).items()}
+        headers = self.headers("GET", path, query, **sign_options)
+        return self.client.get(path, query, headers=headers)
+
+    def send(self, method: str, path: str, body, *, raw: str | None = None, signed=None, **sign_options):
+        """``body`` is JSON-encoded and signed; ``raw`` sends that exact text instead, signed over
+        ``signed`` (the parameters as the client library would render them)."""
+        text = raw if raw is not None else json.dumps(body)
+        headers = self.headers(method, path, body if signed is None else signed, **sign_options)
+        call = self.client.post if method == "POST" else self.client.delete
+        return call(path, data=text, content_type="application/json", headers=headers)
+
+    def post(self, path: str, body, **options):
+        return self.send("POST", path, body, **options)
+
+    def delete(self, path: str, body, **options):
+        return self.send("DELETE", path, body, **options)
+
+
+@dataclass
+class Trader:
+    user: object
+    api: SignedClient
+    key: object
+
+
+@pytest.fixture(autouse=True)
+def _fresh_market_cache():
+    # Each test database has its own market rows; forget formats cached by earlier tests.
+    market_selectors.clear_market_cache()
+    yield
+    market_selectors.clear_market_cache()
+
+
+@pytest.fixture(autouse=True)
+def _no_throttle_leftovers():
+    """Rate-limit counters live in Redis; start each test with none (only those keys)."""
+    def clear():
+        conn = get_redis()
+        keys = list(conn.scan_iter("throttle:*", count=1000))
+        if keys:
+            conn.delete(*keys)
+
+    clear()
+    yield
+    clear()
+
+
+@pytest.fixture
+def make_trader(django_user_model):
+    def make(username: str) -> Trader:
+        user = django_user_model.objects.create_user(username=username, password="pw-" + username)
+        # User ids restart in every test database: drop what an earlier run cached for this id.
+        get_redis().delete(md_cache.balances_key(user.pk), md_cache.open_orders_key(user.pk))
+        key, secret = services.create_api_key(user, "test")
+        return Trader(user=user, api=SignedClient(key.public_key, secret), key=key)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_trader) -> Trader:
+    return make_trader("alice")
+
+
+@pytest.fixture
+def bob(make_trader) -> Trader:
+    return make_trader("bob")
+
+
+def make_market(symbol: str, base: Asset, quote: Asset, **overrides) -> Market:
+    fields = {
+        "tick_size": Decimal("0.01"),
+        "step_size": Decimal("0.01"),
+        "min_price": Decimal("0.01"),
+        "max_price": Decimal("1000000"),
+        "min_quantity": Decimal("0.01"),
+        "max_quantity": Decimal("100000"),
+        "min_notional": Decimal("0"),
+    }
+    fields.update(overrides)
+    return Market.objects.create(symbol=symbol, base=base, quote=quote, **fields)
+
+
+@pytest.fixture
+def usdc(db) -> Asset:
+    return Asset.objects.get_or_create(symbol="USDC", defaults={"display_name": "USD Coin", "decimals": 6})[0]
+
+
+@pytest.fixture
+def sol(db) -> Asset:
+    return Asset.objects.get_or_create(symbol="SOL", defaults={"display_name": "Solana", "decimals": 9})[0]
+
+
+@pytest.fixture
+def sol_usdc(sol, usdc) -> Market:
+    """A market in the database only (no engine): tick 0.01, step 0.01, minimum notional 5 USDC."""
+    return make_market("SOL_USDC", sol, usdc, min_notional=Decimal("5"))
+
+
+@pytest.fixture
+def engine_calls(monkeypatch) -> list:
+    """Records what would be sent to the engine, and fails the test if anything is: for requests
+    that must be refused before they reach the engine."""
+    from engine import client
+
+    calls: list = []
+
+    def refuse(command, timeout=None):
+        calls.append(command)
+        raise AssertionError(f"sent to the engine: {command!r}")
+
+    monkeypatch.setattr(client, "submit", refuse)
+    return calls
