@@ -30,7 +30,8 @@ from markets.models import Asset, Market, Trade
 # Wider than BASE_QUOTE on purpose (Backpack has symbols like ``MU.US_USDC``); its job is to
 # refuse junk (NUL bytes, 10 kB strings) before it reaches the database, which would reject
 # some of it with an error of its own.
-_SYMBOL_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}\Z")
+SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$"
+_SYMBOL_SHAPE = re.compile(SYMBOL_PATTERN[:-1] + r"\Z")
 
 # The contract's kline intervals; ``markets.candles.INTERVALS`` is authoritative once it exists.
 CONTRACT_INTERVALS = (

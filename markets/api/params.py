@@ -25,9 +25,10 @@ def required(params: QueryDict, name: str) -> str:
 
 
 def integer(params: QueryDict, name: str, *, default: int | None, minimum: int, maximum: int) -> int | None:
-    """A non-negative integer in [minimum, maximum]; ``default`` when absent (``None`` = optional)."""
+    """A non-negative integer in [minimum, maximum]; ``default`` when absent (``None`` = optional).
+    Present but empty (``limit=``) is an error, as the schema says: not silently the default."""
     raw = params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not _DIGITS.match(raw):
         raise error_codes.invalid_parameter(name, f"{raw[:40]!r} is not a non-negative integer")

@@ -58,7 +58,7 @@ def _decimal(help_text: str = "decimal string, plain notation", **kwargs) -> ser
     return serializers.CharField(help_text=help_text, **kwargs)
 
 
-class ErrorSerializer(serializers.Serializer):
+class ApiErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="contract error code, e.g. INVALID_SYMBOL")
     message = serializers.CharField()
 
@@ -122,7 +122,7 @@ class DepthSerializer(serializers.Serializer):
     timestamp = serializers.IntegerField(help_text="microseconds since the epoch")
 
 
-class TradeSerializer(serializers.Serializer):
+class PublicTradeSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="sequential per market")
     price = _decimal()
     quantity = _decimal()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.utils.cache import patch_cache_control
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,13 +17,13 @@ from rest_framework.views import APIView
 from markets import error_codes, selectors
 from markets.api import params
 from markets.api.serializers import (
+    ApiErrorSerializer,
     AssetSerializer,
     DepthSerializer,
-    ErrorSerializer,
     KlineSerializer,
     MarketSerializer,
+    PublicTradeSerializer,
     TickerSerializer,
-    TradeSerializer,
     asset_object,
     market_object,
 )
@@ -47,12 +47,19 @@ MARKETS_MAX_AGE_S = 10
 
 TAG = "Public market data"
 
-_ERROR_400 = OpenApiResponse(ErrorSerializer, description="INVALID_SYMBOL or INVALID_CLIENT_REQUEST")
-_ERROR_503 = OpenApiResponse(ErrorSerializer, description="SERVER_ERROR: market-data cache unreachable")
+_ERROR_400 = OpenApiResponse(ApiErrorSerializer, description="INVALID_SYMBOL or INVALID_CLIENT_REQUEST")
+_ERROR_503 = OpenApiResponse(ApiErrorSerializer, description="SERVER_ERROR: market-data cache unreachable")
 
 
 def _symbol_param(description: str = "market symbol, e.g. SOL_USDC") -> OpenApiParameter:
-    return OpenApiParameter("symbol", str, OpenApiParameter.QUERY, required=True, description=description)
+    return OpenApiParameter(
+        "symbol",
+        {"type": "string", "minLength": 1, "maxLength": 32, "pattern": selectors.SYMBOL_PATTERN},
+        OpenApiParameter.QUERY,
+        required=True,
+        description=description,
+        examples=[OpenApiExample("SOL_USDC", value="SOL_USDC")],
+    )
 
 
 def _int_param(
@@ -102,7 +109,12 @@ class SecuritiesView(APIView):
     @extend_schema(
         operation_id="getSecurities",
         tags=[TAG],
-        responses={200: OpenApiResponse(description="always an empty array (no securities are listed)")},
+        responses={
+            200: OpenApiResponse(
+                {"type": "array", "items": {"type": "object"}, "maxItems": 0},
+                description="always an empty array (no securities are listed)",
+            )
+        },
     )
     def get(self, request: Request) -> Response:
         # Exists because some Backpack clients call it while loading markets.
@@ -193,7 +205,7 @@ class TradesView(APIView):
             _symbol_param(),
             _int_param("limit", 1, TRADES_MAX_LIMIT, f"default {TRADES_DEFAULT_LIMIT}"),
         ],
-        responses={200: TradeSerializer(many=True), 400: _ERROR_400, 503: _ERROR_503},
+        responses={200: PublicTradeSerializer(many=True), 400: _ERROR_400, 503: _ERROR_503},
     )
     def get(self, request: Request) -> Response:
         q = request.query_params
@@ -211,7 +223,7 @@ class TradeHistoryView(APIView):
             _int_param("limit", 1, TRADES_MAX_LIMIT, f"default {TRADES_DEFAULT_LIMIT}"),
             _int_param("offset", 0, HISTORY_MAX_OFFSET, "newest trades to skip (default 0)"),
         ],
-        responses={200: TradeSerializer(many=True), 400: _ERROR_400},
+        responses={200: PublicTradeSerializer(many=True), 400: _ERROR_400},
     )
     def get(self, request: Request) -> Response:
         q = request.query_params

@@ -12,7 +12,7 @@ import redis
 from engine import md_cache
 from exchange_site.redis_client import get_redis
 from markets import selectors
-from markets.models import Asset, Market
+from markets.models import Asset, Candle, Market, Trade
 
 SYMBOLS = ("SOL_USDC", "BTC_USDC", "ETH_USDC")
 
@@ -103,4 +103,76 @@ def btc_usdc(btc, usdc) -> Market:
         max_price=Decimal("10000000"),
         min_quantity=Decimal("0.00001"),
         max_quantity=Decimal("1000"),
+    )
+
+
+@pytest.fixture
+def populated_exchange(sol_usdc, btc_usdc, md):
+    """Markets with something in every source, so fuzzed requests that name a real market
+    run through the whole read path, not just the symbol check."""
+    write_depth(
+        md,
+        "SOL_USDC",
+        {
+            "bids": [["139.9", "1"], ["140", "2"]],
+            "asks": [["140.1", "3"]],
+            "lastUpdateId": "7",
+            "timestamp": 1,
+        },
+    )
+    write_ticker(
+        md,
+        "SOL_USDC",
+        {
+            "symbol": "SOL_USDC",
+            "firstPrice": "139",
+            "lastPrice": "140",
+            "high": "141",
+            "low": "138",
+            "volume": "10",
+            "quoteVolume": "1400",
+            "priceChange": "1",
+            "priceChangePercent": "0.007194",
+            "trades": "4",
+        },
+    )
+    push_trades(
+        md,
+        "SOL_USDC",
+        [
+            {
+                "id": 1,
+                "price": "140",
+                "quantity": "1",
+                "quoteQuantity": "140",
+                "timestamp": 1,
+                "isBuyerMaker": True,
+            },
+        ],
+    )
+    Trade.objects.create(
+        market=sol_usdc,
+        trade_id=1,
+        price=14000,
+        quantity=100,
+        quote_quantity=140_000_000,
+        buyer_order_id=1,
+        seller_order_id=2,
+        is_buyer_maker=True,
+        ts=1_752_930_545_000,
+        seq=1,
+    )
+    Candle.objects.create(
+        market=sol_usdc,
+        interval="1m",
+        open_time=1_752_930_540_000,
+        open=14000,
+        high=14000,
+        low=14000,
+        close=14000,
+        volume=100,
+        quote_volume=140_000_000,
+        trades=1,
+        first_trade_id=1,
+        last_trade_id=1,
     )

@@ -72,7 +72,7 @@ def test_depth_limit_above_the_book_size_returns_the_whole_book(client, sol_usdc
     assert body == SNAPSHOT
 
 
-@pytest.mark.parametrize("limit", ["0", "5001", "-1", "ten", "1.5", "1e3", " 5"])
+@pytest.mark.parametrize("limit", ["0", "5001", "-1", "ten", "1.5", "1e3", " 5", ""])
 def test_depth_limit_outside_1_to_5000_or_not_an_integer_is_invalid_client_request(client, sol_usdc, limit):
     response = client.get("/api/v1/depth", {"symbol": "SOL_USDC", "limit": limit})
 
