@@ -84,6 +84,12 @@ class Trader:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The production hasher takes most of a second per user on purpose; tests create many.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_market_cache():
     # Each test database has its own market rows; forget formats cached by earlier tests.
     market_selectors.clear_market_cache()
