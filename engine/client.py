@@ -7,12 +7,12 @@ reached and ``EngineTimeout`` (HTTP 504, "status unknown") when no reply came in
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import redis
 from django.conf import settings
 
+from engine import jsonfast
 from engine.core.codec import command_to_dict
 from engine.core.messages import Command
 from exchange_site.api_errors import ApiError
@@ -41,7 +41,7 @@ def encode(command: Command, reply_to: str | None) -> dict:
     """The stream entry for a command. ``ts`` is not sent: the engine takes it from the entry id."""
     body = command_to_dict(command)
     body.pop("ts", None)
-    fields = {"cmd": json.dumps(body)}
+    fields = {"cmd": jsonfast.dumps(body)}
     if reply_to:
         fields["reply_to"] = reply_to
     return fields
@@ -67,4 +67,4 @@ def submit(command: Command, timeout: float | None = None) -> list[dict]:
         raise EngineUnavailable(f"Redis unreachable: {exc}") from None
     if popped is None:
         raise EngineTimeout()
-    return json.loads(popped[1])["events"]
+    return jsonfast.loads(popped[1])["events"]

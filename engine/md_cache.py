@@ -8,9 +8,9 @@ already rendered for the wire (JSON), so reads are a GET and a parse.
 
 from __future__ import annotations
 
-import json
-
 import redis
+
+from engine import jsonfast
 
 RECENT_TRADES_KEPT = 1000
 
@@ -39,28 +39,28 @@ def open_orders_key(account: int) -> str:
 
 
 def write_depth(pipe, symbol: str, snapshot: dict) -> None:
-    pipe.set(depth_key(symbol), json.dumps(snapshot))
+    pipe.set(depth_key(symbol), jsonfast.dumps(snapshot))
 
 
 def write_ticker(pipe, symbol: str, ticker: dict) -> None:
-    pipe.set(ticker_key(symbol), json.dumps(ticker))
+    pipe.set(ticker_key(symbol), jsonfast.dumps(ticker))
 
 
 def push_trades(pipe, symbol: str, trades: list[dict]) -> None:
     """``trades`` oldest first; the list keeps the newest ``RECENT_TRADES_KEPT``, newest at the head."""
     if trades:
-        pipe.lpush(trades_key(symbol), *[json.dumps(t) for t in trades])
+        pipe.lpush(trades_key(symbol), *[jsonfast.dumps(t) for t in trades])
         pipe.ltrim(trades_key(symbol), 0, RECENT_TRADES_KEPT - 1)
 
 
 def write_balances(pipe, account: int, balances: dict[str, dict]) -> None:
     if balances:
-        pipe.hset(balances_key(account), mapping={a: json.dumps(b) for a, b in balances.items()})
+        pipe.hset(balances_key(account), mapping={a: jsonfast.dumps(b) for a, b in balances.items()})
 
 
 def write_open_orders(pipe, account: int, upserts: dict[str, dict], removals: list[str]) -> None:
     if upserts:
-        pipe.hset(open_orders_key(account), mapping={oid: json.dumps(o) for oid, o in upserts.items()})
+        pipe.hset(open_orders_key(account), mapping={oid: jsonfast.dumps(o) for oid, o in upserts.items()})
     if removals:
         pipe.hdel(open_orders_key(account), *removals)
 
@@ -70,33 +70,33 @@ def write_open_orders(pipe, account: int, upserts: dict[str, dict], removals: li
 
 def read_depth(client: redis.Redis, symbol: str) -> dict | None:
     raw = client.get(depth_key(symbol))
-    return json.loads(raw) if raw else None
+    return jsonfast.loads(raw) if raw else None
 
 
 def read_ticker(client: redis.Redis, symbol: str) -> dict | None:
     raw = client.get(ticker_key(symbol))
-    return json.loads(raw) if raw else None
+    return jsonfast.loads(raw) if raw else None
 
 
 def read_tickers(client: redis.Redis, symbols: list[str]) -> dict[str, dict | None]:
     if not symbols:
         return {}
     raws = client.mget([ticker_key(s) for s in symbols])
-    return {s: (json.loads(r) if r else None) for s, r in zip(symbols, raws, strict=True)}
+    return {s: (jsonfast.loads(r) if r else None) for s, r in zip(symbols, raws, strict=True)}
 
 
 def read_recent_trades(client: redis.Redis, symbol: str, limit: int) -> list[dict]:
     """The newest ``limit`` trades, newest last (the wire's order)."""
     raws = client.lrange(trades_key(symbol), 0, limit - 1)
-    return [json.loads(r) for r in reversed(raws)]
+    return [jsonfast.loads(r) for r in reversed(raws)]
 
 
 def read_balances(client: redis.Redis, account: int) -> dict[str, dict]:
-    return {k.decode(): json.loads(v) for k, v in client.hgetall(balances_key(account)).items()}
+    return {k.decode(): jsonfast.loads(v) for k, v in client.hgetall(balances_key(account)).items()}
 
 
 def read_open_orders(client: redis.Redis, account: int, symbol: str | None = None) -> list[dict]:
-    orders = [json.loads(v) for v in client.hvals(open_orders_key(account))]
+    orders = [jsonfast.loads(v) for v in client.hvals(open_orders_key(account))]
     if symbol is not None:
         orders = [o for o in orders if o["symbol"] == symbol]
     orders.sort(key=lambda o: int(o["id"]))

@@ -16,10 +16,10 @@ import signal
 import time
 from pathlib import Path
 
-from engine import snapshots
+from engine import jsonfast, snapshots
 from engine.client import COMMAND_STREAM
 from engine.core import Engine
-from engine.core.codec import command_from_dict, event_to_dict
+from engine.core.codec import command_from_dict
 from engine.publisher import Publisher
 from engine.ticker import RollingTicker
 
@@ -88,7 +88,7 @@ class EngineProcess:
         reply_to = fields.get(b"reply_to")
         reply_to = reply_to.decode() if reply_to else None
         try:
-            body = json.loads(fields[b"cmd"])
+            body = jsonfast.loads(fields[b"cmd"])
             body["ts"] = stream_ts(entry_id)
             command = command_from_dict(body)
         except (KeyError, ValueError, TypeError) as exc:
@@ -104,7 +104,7 @@ class EngineProcess:
             if reply_to:
                 publisher.replies.append((reply_to, [_malformed("internal engine error")]))
             return
-        publisher.collect([event_to_dict(e) for e in events], reply_to)
+        publisher.collect(events, reply_to)
 
     async def run(self) -> None:
         publisher = Publisher(

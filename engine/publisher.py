@@ -15,14 +15,27 @@ only, never the engine's state.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import defaultdict
 from decimal import Decimal
 
-from engine import md_cache, wire
-from engine.core.messages import BID, NEW, PARTIALLY_FILLED
+from engine import jsonfast, md_cache, wire
+from engine.core.codec import event_to_dict
+from engine.core.messages import (
+    BID,
+    NEW,
+    PARTIALLY_FILLED,
+    BalanceChanged,
+    DepthChanged,
+    MarketChanged,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    Rejected,
+    Trade,
+)
 from engine.ticker import RollingTicker
 
 log = logging.getLogger(__name__)
@@ -34,11 +47,17 @@ TICKER_EVERY_S = 1.0
 AGGREGATED_DEPTH_MS = (200, 1000)
 PERSIST_TASK = "persistence.persist_events"
 CHANNEL_MESSAGE_TYPE = "stream.frames"  # handled by streams.consumers.StreamConsumer.stream_frames
+# Hash of account id -> number of live private subscriptions, kept by the websocket consumers.
+# Private frames are rendered only for these accounts: most order events have no listener.
+PRIVATE_SUBSCRIBERS_KEY = "streams.private_subscribers"
 REPLY_TTL_S = 60
 
-ORDER_EVENTS = {"OrderAccepted", "OrderFilled", "OrderCancelled", "OrderExpired"}
+ORDER_EVENTS = (OrderAccepted, OrderFilled, OrderCancelled, OrderExpired)
 OPEN_STATUSES = {NEW, PARTIALLY_FILLED}
-NOT_PERSISTED = {"DepthChanged", "BalanceChanged", "Rejected"}
+# Events a reply leaves out: the caller reads balances and the book from the cache instead.
+NOT_IN_REPLY = (DepthChanged, BalanceChanged)
+# LPUSH and EXPIRE in one command: a reply whose requester gave up must not stay forever.
+REPLY_SCRIPT = "redis.call('LPUSH', KEYS[1], ARGV[1]); redis.call('EXPIRE', KEYS[1], ARGV[2]); return 1"
 
 
 def order_group(account: int) -> str:
@@ -61,12 +80,12 @@ class _DepthDelta:
         self.asks: dict[int, int] = {}
         self.ts = 0
 
-    def add(self, ev: dict) -> None:
+    def add(self, ev: DepthChanged) -> None:
         if not self.first:
-            self.first = ev["update_id"]
-        self.last = ev["update_id"]
-        (self.bids if ev["side"] == BID else self.asks)[ev["price"]] = ev["quantity"]
-        self.ts = ev["ts"]
+            self.first = ev.update_id
+        self.last = ev.update_id
+        (self.bids if ev.side == BID else self.asks)[ev.price] = ev.quantity
+        self.ts = ev.ts
 
     def frame(self, fmt: wire.MarketFormat) -> dict:
         bids = sorted(self.bids.items())
@@ -89,6 +108,7 @@ class Publisher:
         self._persist_buffer: list[dict] = []
         self._persist_flushed_at = time.monotonic()
         self.last_ts = 0  # the newest event time seen: "now" for the rolling tickers
+        self.private_accounts: set[int] = set()
         self._reset_batch()
 
     # --- collecting ---------------------------------------------------------------------
@@ -118,16 +138,18 @@ class Publisher:
             self._formats[symbol] = fmt
         return fmt
 
-    def collect(self, events: list[dict], reply_to: str | None) -> None:
-        """Take one command's events (``event_to_dict`` form)."""
-        if reply_to:
-            self.replies.append((reply_to, events))
+    def collect(self, events: list, reply_to: str | None) -> None:
+        """Take one applied command's events (core event objects).
+
+        Depth and balance changes are consumed here as objects: they feed the cache and the
+        streams but are neither persisted nor part of the reply. Every other event becomes one
+        dict, shared by the reply and the persistence batch.
+        """
+        reply: list[dict] = []
         for ev in events:
-            kind = ev["type"]
-            if kind not in NOT_PERSISTED:
-                self._persist_buffer.append(ev)
-            if kind == "DepthChanged":
-                sym = ev["market"]
+            cls = type(ev)
+            if cls is DepthChanged:
+                sym = ev.market
                 delta = self.depth.get(sym)
                 if delta is None:
                     delta = self.depth[sym] = _DepthDelta()
@@ -137,19 +159,28 @@ class Publisher:
                     if agg is None:
                         agg = per_interval[sym] = _DepthDelta()
                     agg.add(ev)
-            elif kind in ORDER_EVENTS:
-                self.order_updates[ev["account"]][ev["order_id"]] = ev
-                self.order_frames[ev["account"]].append(ev)
-            elif kind == "Trade":
-                sym = ev["market"]
-                self.trades[sym].append(ev)
-                self._ticker(sym).add_trade(ev["ts"], ev["price"], ev["quantity"], ev["quote_quantity"])
+                continue
+            if cls is BalanceChanged:
+                self.balances[ev.account][ev.asset] = ev
+                continue
+            d = event_to_dict(ev)
+            reply.append(d)
+            if cls is not Rejected:
+                self._persist_buffer.append(d)
+            if cls in ORDER_EVENTS:
+                self.order_updates[ev.account][ev.order_id] = d
+                self.order_frames[ev.account].append(d)
+            elif cls is Trade:
+                sym = ev.market
+                self.trades[sym].append(d)
+                self._ticker(sym).add_trade(ev.ts, ev.price, ev.quantity, ev.quote_quantity)
                 self.traded_markets.add(sym)
-            elif kind == "BalanceChanged":
-                self.balances[ev["account"]][ev["asset"]] = ev
-            elif kind == "MarketChanged":
-                self._formats.pop(ev["symbol"], None)
-            self.last_ts = ev["ts"]
+            elif cls is MarketChanged:
+                self._formats.pop(ev.symbol, None)
+        if events:
+            self.last_ts = events[-1].ts
+        if reply_to:
+            self.replies.append((reply_to, reply))
 
     def _ticker(self, symbol: str) -> RollingTicker:
         ticker = self.tickers.get(symbol)
@@ -217,6 +248,8 @@ class Publisher:
                     removals.append(str(oid))
             md_cache.write_open_orders(pipe, account, upserts, removals)
         for account, events in self.order_frames.items():
+            if account not in self.private_accounts:
+                continue
             group = order_group(account)
             frames[group].extend(
                 {
@@ -231,26 +264,26 @@ class Publisher:
             for asset, ev in per_asset.items():
                 decimals = self.engine.assets[asset]
                 rendered[asset] = {
-                    "available": wire.amount(ev["available"], decimals),
-                    "locked": wire.amount(ev["locked"], decimals),
+                    "available": wire.amount(ev.available, decimals),
+                    "locked": wire.amount(ev.locked, decimals),
                     "staked": "0",
                 }
-                frames[balance_group(account)].append(
-                    {"stream": "account.balanceUpdate", "data": wire.balance_update_stream(ev, decimals)}
-                )
+                if account in self.private_accounts:
+                    data = wire.balance_update_stream(asset, ev.available, ev.locked, ev.ts, decimals)
+                    frames[balance_group(account)].append({"stream": "account.balanceUpdate", "data": data})
             md_cache.write_balances(pipe, account, rendered)
 
         for reply_to, events in self.replies:
-            pipe.lpush(reply_to, json.dumps({"events": events}))
-            pipe.expire(reply_to, REPLY_TTL_S)
+            pipe.eval(REPLY_SCRIPT, 1, reply_to, jsonfast.dumps({"events": events}), REPLY_TTL_S)
 
         for stream, data in public:
-            encoded = json.dumps(data)
+            encoded = jsonfast.dumps(data)
             pipe.publish(stream, encoded)
             frames[stream].append({"stream": stream, "data": data})
 
-        if len(pipe):
-            await pipe.execute()
+        pipe.hkeys(PRIVATE_SUBSCRIBERS_KEY)  # for the next batch; rides along this round trip
+        results = await pipe.execute()
+        self.private_accounts = {int(a) for a in results[-1]}
         if frames and self.channel_layer is not None:
             await self._group_send(frames)
         self._reset_batch()
@@ -293,7 +326,7 @@ def publish_frames(frames: list[dict]) -> None:
     by_stream: dict[str, list[dict]] = defaultdict(list)
     pipe = get_redis().pipeline(transaction=False)
     for frame in frames:
-        pipe.publish(frame["stream"], json.dumps(frame["data"]))
+        pipe.publish(frame["stream"], jsonfast.dumps(frame["data"]))
         by_stream[frame["stream"]].append(frame)
     pipe.execute()
     layer = get_channel_layer()

@@ -163,13 +163,13 @@ def order_update_stream(fmt: MarketFormat, event: dict) -> dict:
     return data
 
 
-def balance_update_stream(event: dict, decimals: int) -> dict:
+def balance_update_stream(asset: str, available: int, locked: int, ts_ms: int, decimals: int) -> dict:
     return {
         "e": "balanceUpdate",
-        "E": event["ts"] * 1000,
-        "a": event["asset"],
-        "A": amount(event["available"], decimals),
-        "L": amount(event["locked"], decimals),
+        "E": ts_ms * 1000,
+        "a": asset,
+        "A": amount(available, decimals),
+        "L": amount(locked, decimals),
         "S": "0",
     }
 

@@ -28,6 +28,7 @@ from engine.core import Engine
 from engine.core.codec import command_from_dict, event_to_dict
 from engine.core.messages import ASK, BID, LIMIT, MARKET, CancelOrder, Deposit, PlaceOrder
 from engine.process import STATUS_KEY, stream_ts
+from engine.publisher import NOT_IN_REPLY
 
 pytestmark = pytest.mark.services
 
@@ -116,7 +117,7 @@ def replay_reference(entries):
         body = json.loads(fields[b"cmd"])
         body["ts"] = stream_ts(entry_id)
         command = command_from_dict(body)
-        events = [event_to_dict(e) for e in engine.apply(command)]
+        events = [event_to_dict(e) for e in engine.apply(command) if not isinstance(e, NOT_IN_REPLY)]
         if isinstance(command, PlaceOrder) and command.client_id is not None:
             by_key[("place", command.account, command.client_id)] = events
     return engine, by_key

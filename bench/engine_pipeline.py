@@ -1,0 +1,185 @@
+"""Throughput and latency through the engine process: Redis stream in, replies and events out.
+
+    python bench/engine_pipeline.py [--commands 200000] [--rate 5000] [--seconds 5]
+
+Starts ``manage.py run_engine`` as its own process against REDIS_URL (default
+redis://127.0.0.1:6379/12, flushed first) and DATABASE_URL (default: the project's SQLite), creates
+one market and funded accounts through the command stream, then:
+1. sustained: producer processes append PlaceOrder commands (with reply keys) as fast as they
+   can, pipelined; the figure is commands applied per second, first append to last applied;
+2. latency: commands offered at a fixed rate, each timed from XADD to its reply.
+Last line: {"pipeline_commands_per_s", "p50_ms_at_5k", "p99_ms_at_5k"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/12")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange_site.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import redis  # noqa: E402
+import redis.asyncio  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from engine.client import COMMAND_STREAM, encode  # noqa: E402
+from engine.core.messages import LIMIT, AddAsset, AddMarket, Deposit, PlaceOrder  # noqa: E402
+from engine.process import STATUS_KEY  # noqa: E402
+
+ACCOUNTS = 20
+MID = 10_000  # ticks
+
+
+def order(rng: random.Random, account: int) -> PlaceOrder:
+    side = rng.choice(("Bid", "Ask"))
+    # Mostly resting near the mid, a fifth crossing it.
+    offset = rng.randint(-5, 60) if rng.random() < 0.8 else rng.randint(-60, -1)
+    price = MID - offset if side == "Bid" else MID + offset
+    return PlaceOrder(ts=0, account=account, market="BENCH_USD", side=side, order_type=LIMIT,
+                      price=price, quantity=rng.randint(1, 100))
+
+
+def produce(worker: int, count: int, url: str) -> None:
+    conn = redis.Redis.from_url(url)
+    rng = random.Random(worker)
+    pipe = conn.pipeline(transaction=False)
+    for i in range(count):
+        pipe.xadd(COMMAND_STREAM, encode(order(rng, 1 + rng.randrange(ACCOUNTS)), f"bench.r.{worker}.{i}"))
+        if len(pipe) >= 500:
+            pipe.execute()
+    pipe.execute()
+
+
+def status(conn) -> dict:
+    raw = conn.get(STATUS_KEY)
+    return json.loads(raw) if raw else {}
+
+
+def wait_applied(conn, last_id: str, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        # the engine's heartbeat lags by up to a second; the group's last-delivered id does not
+        groups = conn.xinfo_groups(COMMAND_STREAM)
+        if groups and groups[0]["last-delivered-id"].decode() == last_id:
+            return time.perf_counter()
+        time.sleep(0.002)
+    raise SystemExit("the engine did not apply the commands in time")
+
+
+async def paced(url: str, rate: int, seconds: float) -> list[float]:
+    conn = redis.asyncio.Redis.from_url(url, max_connections=5000)
+    rng = random.Random(7)
+    latencies: list[float] = []
+
+    async def one(i: int) -> None:
+        key = f"bench.lat.{i}"
+        t0 = time.perf_counter()
+        await conn.xadd(COMMAND_STREAM, encode(order(rng, 1 + rng.randrange(ACCOUNTS)), key))
+        if await conn.blpop([key], timeout=5) is not None:
+            latencies.append(time.perf_counter() - t0)
+
+    tasks = []
+    start = time.perf_counter()
+    total = int(rate * seconds)
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    await conn.aclose()
+    return latencies
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--commands", type=int, default=200_000)
+    parser.add_argument("--producers", type=int, default=2)
+    parser.add_argument("--rate", type=int, default=5000)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--profile", help="write a cProfile of the engine process to this file")
+    args = parser.parse_args()
+
+    url = settings.REDIS_URL
+    conn = redis.Redis.from_url(url)
+    conn.flushdb()
+    call_command("migrate", verbosity=0)
+    snapdir = tempfile.mkdtemp(prefix="bench-snap-")
+    env = {**os.environ, "ENGINE_SNAPSHOT_DIR": snapdir, "LOG_LEVEL": "WARNING"}
+    profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
+    engine = subprocess.Popen([sys.executable, *profile, "manage.py", "run_engine"], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not status(conn):
+            if time.monotonic() > deadline or engine.poll() is not None:
+                raise SystemExit("engine did not start")
+            time.sleep(0.05)
+        setup = [
+            AddAsset(ts=0, symbol="BENCH", decimals=6),
+            AddAsset(ts=0, symbol="USD", decimals=6),
+            AddMarket(ts=0, symbol="BENCH_USD", base="BENCH", quote="USD", tick_size="0.01", step_size="0.01",
+                      min_price=1, max_price=10**9, min_quantity=1, max_quantity=10**9, min_notional=0,
+                      maker_fee_bps=2, taker_fee_bps=5),
+        ]
+        for a in range(1, ACCOUNTS + 1):
+            setup += [
+                Deposit(ts=0, account=a, asset="BENCH", amount=10**18, tx_id=f"b{a}"),
+                Deposit(ts=0, account=a, asset="USD", amount=10**18, tx_id=f"u{a}"),
+            ]
+        for command in setup:
+            conn.xadd(COMMAND_STREAM, encode(command, None))
+
+        per = args.commands // args.producers
+        t0 = time.perf_counter()
+        procs = [multiprocessing.Process(target=produce, args=(w, per, url)) for w in range(args.producers)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        appended_s = time.perf_counter() - t0
+        last_id = conn.xinfo_stream(COMMAND_STREAM)["last-generated-id"].decode()
+        t1 = wait_applied(conn, last_id, timeout=600)
+        total = per * args.producers
+        sustained = total / (t1 - t0)
+        print(f"sustained: {total} commands in {t1 - t0:.2f} s = {sustained:,.0f} commands/s "
+              f"(appending alone took {appended_s:.2f} s with {args.producers} producer processes)")
+        # let reply keys expire from memory pressure's point of view: drop them now
+        for key in conn.scan_iter("bench.r.*", count=10_000):
+            conn.unlink(key)
+
+        latencies = asyncio.run(paced(url, args.rate, args.seconds))
+        p50, p99 = pct(latencies, 0.50) * 1000, pct(latencies, 0.99) * 1000
+        print(f"latency at {args.rate}/s offered for {args.seconds:.0f} s: {len(latencies)} replies, "
+              f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(latencies) * 1000:.2f} ms")
+        print(json.dumps({"pipeline_commands_per_s": round(sustained), "p50_ms_at_5k": round(p50, 3),
+                          "p99_ms_at_5k": round(p99, 3)}))
+    finally:
+        engine.terminate()
+        engine.wait(30)
+
+
+if __name__ == "__main__":
+    main()
