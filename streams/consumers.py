@@ -1,8 +1,143 @@
-"""Websocket consumer at ``/`` (the streams issue fills it in)."""
+"""Websocket consumer at ``/``: the Backpack-compatible stream protocol (shared/API.md).
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+Thin glue: ``protocol`` parses client frames, ``names`` says what a stream name means,
+``subscriptions`` keeps this connection's streams and renders frames, ``auth`` checks signed
+private subscriptions, ``outbox`` writes to the socket. The engine sends one message per group
+per loop, ``{"type": "stream.frames", "frames": [{"stream", "data"}, ...]}``; each frame goes
+out as its own text frame ``{"stream": <name as subscribed>, "data": ...}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from streams import auth, markets
+from streams.names import StreamSpec, parse_stream
+from streams.outbox import Outbox
+from streams.protocol import SUBSCRIBE, ProtocolError, Request, error_frame, parse_request
+from streams.subscriptions import Subscriptions
+
+log = logging.getLogger(__name__)
+
+STREAM_FRAMES = "stream.frames"  # engine.publisher.CHANNEL_MESSAGE_TYPE
+SLOW_CLIENT_CLOSE_CODE = 1008
+# channels_redis forgets group members after ``group_expiry`` (a day); a connection that lives
+# longer must re-join or it silently stops receiving.
+GROUP_REFRESH_S = 3600.0
 
 
-class StreamConsumer(AsyncJsonWebsocketConsumer):
-    async def connect(self):
+class StreamConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.subscriptions = Subscriptions()
+        self.outbox = Outbox(self._send_text)
+        self.dropped = False
+        self._refresher: asyncio.Task | None = None
         await self.accept()
+        self.outbox.start()
+
+    async def disconnect(self, code: int) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+        await self.outbox.stop()
+        await self._leave(self.subscriptions.groups())
+
+    async def dispatch(self, message: dict) -> None:
+        # channels' dispatch first hops to a thread to close stale DB connections, for every
+        # message; stream frames never touch the database, and at fan-out rates that hop
+        # (serialised through one thread for all connections) would cost more than the frames.
+        # Database work here goes through database_sync_to_async, which does its own cleanup.
+        if message["type"] == STREAM_FRAMES:
+            await self.stream_frames(message)
+        else:
+            await super().dispatch(message)
+
+    # --- from the engine ---------------------------------------------------------------
+
+    async def stream_frames(self, message: dict) -> None:
+        if self.dropped:
+            return
+        # The same dict reaches every consumer of this process (channels_redis delivers one
+        # deserialised message to all local members of a group): encode each frame once.
+        encoded = message.setdefault("_encoded", {})
+        texts = self.subscriptions.render(message["frames"], encoded)
+        if not texts:
+            return
+        if self.outbox.overloaded(len(texts)):
+            await self._drop_slow_client()
+            return
+        self.outbox.put(texts)
+
+    async def _drop_slow_client(self) -> None:
+        """Too far behind: stop feeding it at once, then close (the close itself may wait on the
+        client's full socket, so it runs on its own and holds up nothing)."""
+        self.dropped = True
+        log.info("dropping slow websocket client %s (%d frames pending)", self.channel_name, len(self.outbox))
+        await self.outbox.stop()
+        await self._leave(self.subscriptions.groups())
+        asyncio.ensure_future(self._close_quietly())
+
+    async def _close_quietly(self) -> None:
+        try:
+            await self.close(code=SLOW_CLIENT_CLOSE_CODE, reason="too slow: frames were not read in time")
+        except Exception as exc:  # already gone
+            log.debug("closing a slow client failed: %r", exc)
+
+    # --- from the client ---------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.dropped:
+            return
+        try:
+            request = parse_request(text_data if text_data is not None else bytes_data)
+            if request.method == SUBSCRIBE:
+                await self._subscribe(request)
+            else:
+                await self._unsubscribe(request)
+        except ProtocolError as exc:
+            self.outbox.put([error_frame(exc.request_id, exc.message)])
+
+    async def _subscribe(self, request: Request) -> None:
+        specs = [parse_stream(name, request.id) for name in request.params]
+        missing = await markets.unknown({s.market for s in specs if s.market is not None})
+        if missing:
+            raise ProtocolError(f"Invalid stream: unknown market {', '.join(missing)}", request.id)
+        account = await self._account_for(request, specs)
+        self.subscriptions.check_subscribe(specs, account, request.id)
+        joined = self.subscriptions.add(specs, account)
+        for group in joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        if joined and self._refresher is None:
+            self._refresher = asyncio.ensure_future(self._refresh_groups())
+
+    async def _account_for(self, request: Request, specs: list[StreamSpec]) -> int | None:
+        """The account of a frame's private streams: the signature's, else the browser session's.
+        A signature is checked whenever one is sent, even with public streams only."""
+        if request.signature is not None:
+            return await auth.authenticate(request.signature, request.id)
+        if not any(s.private and s.source for s in specs):
+            return None
+        account = auth.session_account(self.scope)
+        if account is None:
+            raise ProtocolError("Invalid signature: private streams need a signed subscription", request.id)
+        return account
+
+    async def _unsubscribe(self, request: Request) -> None:
+        await self._leave(self.subscriptions.remove(request.params))
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    async def _leave(self, groups: set[str]) -> None:
+        for group in groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _refresh_groups(self) -> None:
+        while True:
+            await asyncio.sleep(GROUP_REFRESH_S)
+            for group in self.subscriptions.groups():
+                await self.channel_layer.group_add(group, self.channel_name)
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)

@@ -1,0 +1,97 @@
+"""Who may subscribe to private streams: an Ed25519-signed subscribe frame, or a browser session.
+
+Signing string: ``instruction=subscribe&timestamp=<ts>&window=<window>`` (shared/API.md), checked
+with the same rules as the REST headers: window 1..60000 ms, timestamp within the window of the
+server clock on either side, a known and unrevoked key of an active user.
+
+The verification here is this module's own small PyNaCl check, written before
+``accounts.signing`` was available; it is meant to be replaced by ``accounts.signing.verify``
+so that REST and websocket share one implementation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+
+from channels.db import database_sync_to_async
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+
+from streams.protocol import ProtocolError, Signature
+
+INSTRUCTION = "subscribe"
+MAX_WINDOW_MS = 60000
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def signing_string(timestamp: int, window: int) -> str:
+    return f"instruction={INSTRUCTION}&timestamp={timestamp}&window={window}"
+
+
+def _b64(value: str) -> bytes | None:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def verify(api_key: str, signature: str, message: str) -> bool:
+    """True if ``signature`` (base64, 64 bytes) is the signature of ``message`` by ``api_key``
+    (base64 of a 32-byte Ed25519 public key)."""
+    key, sig = _b64(api_key), _b64(signature)
+    if key is None or sig is None or len(key) != 32 or len(sig) != 64:
+        return False
+    try:
+        VerifyKey(key).verify(message.encode(), sig)
+    except (BadSignatureError, ValueError):
+        return False
+    return True
+
+
+def check_signature(sig: Signature, request_id: int | str | None, now: int | None = None) -> None:
+    """The checks that need no database: window, freshness, the signature itself."""
+    if not 0 < sig.window <= MAX_WINDOW_MS:
+        raise ProtocolError(f"Invalid signature: window must be between 1 and {MAX_WINDOW_MS} ms", request_id)
+    now = now_ms() if now is None else now
+    if abs(now - sig.timestamp) > sig.window:
+        # Outside the window on either side: a replayed frame, or a clock far off.
+        raise ProtocolError("Invalid signature: timestamp is outside the window", request_id)
+    if not verify(sig.api_key, sig.signature, signing_string(sig.timestamp, sig.window)):
+        raise ProtocolError("Invalid signature", request_id)
+
+
+def _account_of_key(api_key: str) -> int | str:
+    """The user id owning ``api_key``, or the reason it may not be used."""
+    from accounts.models import ApiKey
+
+    key = ApiKey.objects.select_related("user").filter(public_key=api_key).first()
+    if key is None:
+        return "Invalid signature: unknown API key"
+    if key.revoked:
+        return "Invalid signature: API key revoked"
+    if not key.user.is_active:
+        return "Invalid signature: account disabled"
+    return key.user_id
+
+
+async def authenticate(sig: Signature, request_id: int | str | None) -> int:
+    """The account id a signed subscribe frame speaks for; ``ProtocolError`` otherwise."""
+    check_signature(sig, request_id)
+    account = await database_sync_to_async(_account_of_key)(sig.api_key)
+    if isinstance(account, str):
+        raise ProtocolError(account, request_id)
+    return account
+
+
+def session_account(scope: dict) -> int | None:
+    """The logged-in browser user's account, when the ASGI stack put a session user in the scope
+    (``AuthMiddlewareStack``): the trading UI subscribes to its private streams without a key."""
+    user = scope.get("user")
+    if user is not None and getattr(user, "is_authenticated", False) and user.is_active:
+        return user.pk
+    return None

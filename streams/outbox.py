@@ -1,0 +1,86 @@
+"""A connection's bounded queue of outgoing text frames, written by its own task.
+
+Why not send from the channel-layer handler directly: a client that reads slowly (or never)
+makes each socket write wait for TCP; the handler would then stop taking messages off the
+channel layer, which silently drops the oldest ones once the channel's buffer is full, leaving
+the client connected with holes it may not notice. Queueing here keeps the channel layer
+drained, bounds the memory a connection may hold, and lets the consumer drop a client that is
+too far behind (it reconnects and resyncs from REST), while every other client and the engine
+carry on: nothing here waits on anyone else's socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+
+log = logging.getLogger(__name__)
+
+# A client more than this many frames behind is dropped (a few seconds of a busy market).
+MAX_PENDING_FRAMES = int(os.environ.get("STREAMS_MAX_PENDING_FRAMES", "5000"))
+# A client whose socket has not accepted a single frame for this long is dropped.
+MAX_SEND_STALL_S = float(os.environ.get("STREAMS_MAX_SEND_STALL_S", "10"))
+
+
+class Outbox:
+    def __init__(
+        self,
+        send: Callable[[str], Awaitable[None]],
+        max_pending: int = MAX_PENDING_FRAMES,
+        max_stall_s: float = MAX_SEND_STALL_S,
+    ):
+        self._send = send
+        self.max_pending = max_pending
+        self.max_stall_s = max_stall_s
+        self._pending: deque[str] = deque()
+        self._wakeup = asyncio.Event()
+        self._sending_since: float | None = None
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._write_loop())
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def overloaded(self, incoming: int = 0) -> bool:
+        if len(self._pending) + incoming > self.max_pending:
+            return True
+        since = self._sending_since
+        return since is not None and time.monotonic() - since > self.max_stall_s
+
+    def put(self, texts: Iterable[str]) -> None:
+        self._pending.extend(texts)
+        self._wakeup.set()
+
+    async def stop(self) -> None:
+        """Stop writing, dropping whatever is queued (an in-flight write is cancelled)."""
+        self._pending.clear()
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def _write_loop(self) -> None:
+        pending = self._pending
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while pending:
+                    text = pending.popleft()
+                    self._sending_since = time.monotonic()
+                    await self._send(text)
+                    self._sending_since = None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the socket is gone; the consumer hears of it as a disconnect
+            log.debug("stream writer stopped: %r", exc)
+            pending.clear()
