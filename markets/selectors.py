@@ -24,7 +24,7 @@ from django.dispatch import receiver
 from engine import md_cache, wire
 from engine.wire import MarketFormat
 from exchange_site.redis_client import get_redis
-from markets import error_codes
+from markets import candles, error_codes
 from markets.models import Asset, Market, Trade
 
 # Wider than BASE_QUOTE on purpose (Backpack has symbols like ``MU.US_USDC``); its job is to
@@ -32,25 +32,6 @@ from markets.models import Asset, Market, Trade
 # some of it with an error of its own.
 SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$"
 _SYMBOL_SHAPE = re.compile(SYMBOL_PATTERN[:-1] + r"\Z")
-
-# The contract's kline intervals; ``markets.candles.INTERVALS`` is authoritative once it exists.
-CONTRACT_INTERVALS = (
-    "1m",
-    "3m",
-    "5m",
-    "15m",
-    "30m",
-    "1h",
-    "2h",
-    "4h",
-    "6h",
-    "8h",
-    "12h",
-    "1d",
-    "3d",
-    "1w",
-    "1month",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,14 +201,6 @@ def trade_history(symbol: str, limit: int, offset: int) -> list[dict]:
     return [wire.trade_rest(ref.format, row) for row in rows]
 
 
-def kline_intervals() -> tuple[str, ...]:
-    try:
-        from markets import candles
-    except ImportError:  # the candles module has not landed yet
-        return CONTRACT_INTERVALS
-    return tuple(candles.INTERVALS)
-
-
 def klines(symbol: str, interval: str, start_s: int, end_s: int | None, limit: int) -> list[dict]:
     """Candles of ``symbol`` whose open time is in [start_s, end_s) (no upper bound without
     ``end_s``), ascending by open time, the earliest ``limit`` of them.
@@ -236,15 +209,9 @@ def klines(symbol: str, interval: str, start_s: int, end_s: int | None, limit: i
     request and hands it over.
     """
     market = get_market(symbol)
-    intervals = kline_intervals()
-    if interval not in intervals:
-        raise error_codes.invalid_parameter(
-            "interval", f"{interval[:40]!r} is not one of {' '.join(intervals)}"
-        )
+    if interval not in candles.INTERVALS:
+        names = " ".join(candles.INTERVAL_NAMES)
+        raise error_codes.invalid_parameter("interval", f"{interval[:40]!r} is not one of {names}")
     if end_s is not None and start_s > end_s:
         raise error_codes.invalid_parameter("startTime", f"startTime {start_s} is after endTime {end_s}")
-    try:
-        from markets import candles
-    except ImportError:
-        return []
     return candles.klines(market, interval, start_s, end_s, limit=limit)

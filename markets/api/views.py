@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from markets import error_codes, selectors
+from markets import candles, error_codes, selectors
 from markets.api import params
 from markets.api.serializers import (
     ApiErrorSerializer,
@@ -175,7 +175,7 @@ class KlinesView(APIView):
                 str,
                 OpenApiParameter.QUERY,
                 required=True,
-                enum=list(selectors.CONTRACT_INTERVALS),
+                enum=list(candles.INTERVAL_NAMES),
             ),
             _int_param("startTime", 0, MAX_TIME_S, "seconds since the epoch, inclusive", required=True),
             _int_param("endTime", 0, MAX_TIME_S, "seconds since the epoch, exclusive (default: now)"),

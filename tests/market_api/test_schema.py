@@ -124,7 +124,7 @@ def keep_test_transaction_open():
 
 @pytest.mark.django_db
 @api.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_fuzzed_requests_to_public_endpoints_get_no_server_error_and_match_the_schema(
     case, populated_exchange, keep_test_transaction_open
 ):
