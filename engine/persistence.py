@@ -157,8 +157,16 @@ class _Rows:
 def _collect(events: Sequence[dict]) -> _Rows:
     rows = _Rows()
     market = directory.market
+    seen: set[int] = set()
     for ev in events:
         kind = ev["type"]
+        if kind not in PERSISTED_EVENTS:
+            continue  # depth, balances, rejections, reference data: not history
+        # The same event twice in one batch (a resent batch merged with its original) counts
+        # once: the ledger sums per key, so a duplicate would double an amount.
+        if ev["seq"] in seen:
+            continue
+        seen.add(ev["seq"])
         if kind == "Trade":
             m = market(ev["market"])
             seq, ts, trade_id = ev["seq"], ev["ts"], ev["trade_id"]
@@ -246,7 +254,6 @@ def _collect(events: Sequence[dict]) -> _Rows:
             rows.transfers.append((ev["tx_id"], cause, account, ev["asset"], ev["amount"], seq, ev["ts"]))
             amount = ev["amount"] if deposit else -ev["amount"]
             rows.add_ledger(seq, account, ev["asset"], amount, cause, ev["tx_id"][:64], ev["ts"])
-        # Everything else (depth, balances, rejections, reference data) is not history.
     return rows
 
 

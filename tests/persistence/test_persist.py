@@ -368,3 +368,15 @@ def test_batch_result_lists_the_candles_as_they_stand_after_the_batch(sol_usdc, 
     assert one_minute == [
         (sol_usdc.pk, "1m", T0, 14_000, 14_100, 14_000, 14_100, 5, 14_000 * 200 + 14_100 * 300, 2, 1, 2)
     ]
+
+
+def test_an_event_repeated_within_one_batch_counts_once(sol_usdc, traders):
+    e = Events()
+    trade = e.trade(1, T0, 14_000, 30, buyer=traders.buyer, seller=traders.seller, buyer_fee=2100)
+    deposit = e.deposit(traders.buyer, "USDC", 5, "tx-1")
+
+    persistence.persist_events([trade, deposit, trade, deposit])
+
+    assert LedgerEntry.objects.get(account=0).amount == 2100
+    assert LedgerEntry.objects.get(cause="deposit").amount == 5
+    assert Candle.objects.get(interval="1m").trades == 1
