@@ -43,35 +43,60 @@ MAGIC = b"XENGSNAP"
 VERSION = 1
 _HEADER = struct.Struct(">8sHQ32s")
 
-_CONST = {
-    s: s
-    for s in (
-        BID,
-        ASK,
-        LIMIT,
-        MARKET,
-        GTC,
-        IOC,
-        FOK,
-        REJECT_TAKER,
-        REJECT_MAKER,
-        REJECT_BOTH,
-        NEW,
-        PARTIALLY_FILLED,
-    )
-}
-
 
 class SnapshotError(ValueError):
     """A snapshot that cannot be restored: bad magic, version, length, checksum or payload."""
 
 
+# A resting order is 11 ints in a flat per-side list (marshal of flat ints is compact and fast):
+# order_id, account, flags, client_id (-1 for none), price, quantity, remaining, executed,
+# executed_quote, created_ts, fee_bps. ``flags`` packs the small enums.
+_ORDER_WIDTH = 11
+_SIDE_CODES = {BID: 0, ASK: 1}
+_TYPE_CODES = {LIMIT: 0, MARKET: 1}
+_TIF_CODES = {GTC: 0, IOC: 1, FOK: 2}
+_STP_CODES = {REJECT_TAKER: 0, REJECT_MAKER: 1, REJECT_BOTH: 2}
+_STATUS_CODES = {NEW: 0, PARTIALLY_FILLED: 1}
+_SIDES = (BID, ASK)
+_TYPES = (LIMIT, MARKET)
+_TIFS = (GTC, IOC, FOK)
+_STPS = (REJECT_TAKER, REJECT_MAKER, REJECT_BOTH)
+_STATUSES = (NEW, PARTIALLY_FILLED)
+
+
+def _flags(o: Order) -> int:
+    return (
+        _SIDE_CODES[o.side]
+        | _TYPE_CODES[o.order_type] << 1
+        | _TIF_CODES[o.time_in_force] << 2
+        | (1 if o.post_only else 0) << 4
+        | _STP_CODES[o.stp] << 5
+        | _STATUS_CODES[o.status] << 7
+    )
+
+
 def _side_orders(side) -> list:
-    out = []
-    append = out.append
+    out: list = []
+    extend = out.extend
     for level in side.iter_levels():
         for o in level.live_orders():
-            append(o.to_tuple())
+            if o.quote_quantity is not None or o.remaining is None:
+                raise ValueError(f"cannot snapshot resting order {o!r}")
+            extend(
+                (
+                    o.order_id,
+                    o.account,
+                    _flags(o),
+                    -1 if o.client_id is None else o.client_id,
+                    o.price,
+                    o.quantity,
+                    o.remaining,
+                    o.executed,
+                    o.executed_quote,
+                    o.created_ts,
+                    o.fee_bps,
+                )
+            )
     return out
 
 
@@ -102,7 +127,9 @@ def _state(engine, extra) -> tuple:
 
 
 def encode_payload(engine, extra=None) -> bytes:
-    return marshal.dumps(_state(engine, extra), 4)
+    # marshal format 0: no back-references and no interned-string codes, so the bytes depend only
+    # on the values, never on which equal objects happen to be shared (needed for the digest).
+    return marshal.dumps(_state(engine, extra), 0)
 
 
 def dump(engine, extra=None) -> bytes:
@@ -150,7 +177,6 @@ def _rebuild(cls, state):
     orders_index = eng._orders
     acct_orders = eng._acct_orders
     client_ids = eng._client_ids
-    const = _CONST
     for mt, last_trade_id, update_id, bids, asks in markets:
         m = Market.from_tuple(mt)
         m.validate()  # also interns the state string
@@ -162,37 +188,68 @@ def _rebuild(cls, state):
         sym = m.symbol
         for side, rows in ((book.bids, bids), (book.asks, asks)):
             side_const = side.side
+            side_code = _SIDE_CODES[side_const]
             levels = side.levels
             level = None
             price = None
-            for t in rows:
-                o = Order(*t)
-                o.market = sym
-                if const[o.side] is not side_const:
+            if len(rows) % _ORDER_WIDTH:
+                raise SnapshotError("order rows have the wrong width")
+            it = iter(rows)
+            for (
+                oid,
+                account,
+                flags,
+                cid,
+                o_price,
+                qty,
+                remaining,
+                executed,
+                executed_quote,
+                created,
+                fee_bps,
+            ) in zip(it, it, it, it, it, it, it, it, it, it, it, strict=True):
+                if flags & 1 != side_code:
                     raise SnapshotError("order on the wrong side of the book")
-                o.side = side_const
-                o.order_type = const[o.order_type]
-                o.time_in_force = const[o.time_in_force]
-                o.stp = const[o.stp]
-                o.status = const[o.status]
-                if o.price != price:
-                    price = o.price
+                if remaining <= 0:
+                    raise SnapshotError("resting order with nothing remaining")
+                o = Order(
+                    oid,
+                    account,
+                    sym,
+                    side_const,
+                    _TYPES[flags >> 1 & 1],
+                    _TIFS[flags >> 2 & 3],
+                    bool(flags >> 4 & 1),
+                    _STPS[flags >> 5 & 3],
+                    None if cid < 0 else cid,
+                    o_price,
+                    qty,
+                    None,
+                    remaining,
+                    executed,
+                    executed_quote,
+                    _STATUSES[flags >> 7],
+                    created,
+                    fee_bps,
+                )
+                if o_price != price:
+                    price = o_price
                     if price in levels:
                         raise SnapshotError("book levels out of order")
                     level = Level(price, side_const)
                     levels[price] = level
-                o.price = level.price
+                else:
+                    o.price = level.price
                 level.orders.append(o)
-                level.total += o.remaining
-                oid = o.order_id
+                level.total += remaining
                 orders_index[oid] = o
-                ao = acct_orders.get(o.account)
+                ao = acct_orders.get(account)
                 if ao is None:
-                    acct_orders[o.account] = {oid: o}
+                    acct_orders[account] = {oid: o}
                 else:
                     ao[oid] = o
-                if o.client_id is not None:
-                    client_ids[o.account << 32 | o.client_id] = o
+                if cid >= 0:
+                    client_ids[account << 32 | cid] = o
             side.prices = SortedList(levels)
             if side.prices:
                 side.best = side.prices[-1] if side.is_bid else side.prices[0]
