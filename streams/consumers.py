@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from streams import auth, markets
+from streams import auth, markets, presence
 from streams.names import StreamSpec, parse_stream
 from streams.outbox import Outbox
 from streams.protocol import SUBSCRIBE, ProtocolError, Request, error_frame, parse_request
@@ -42,7 +43,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if self._refresher is not None:
             self._refresher.cancel()
         await self.outbox.stop()
-        await self._leave(self.subscriptions.groups())
+        await self._unsubscribe_all()
 
     async def dispatch(self, message: dict) -> None:
         # channels' dispatch first hops to a thread to close stale DB connections, for every
@@ -76,7 +77,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.dropped = True
         log.info("dropping slow websocket client %s (%d frames pending)", self.channel_name, len(self.outbox))
         await self.outbox.stop()
-        await self._leave(self.subscriptions.groups())
+        await self._unsubscribe_all()
         asyncio.ensure_future(self._close_quietly())
 
     async def _close_quietly(self) -> None:
@@ -106,7 +107,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
             raise ProtocolError(f"Invalid stream: unknown market {', '.join(missing)}", request.id)
         account = await self._account_for(request, specs)
         self.subscriptions.check_subscribe(specs, account, request.id)
+        had_account = self.subscriptions.account
         joined = self.subscriptions.add(specs, account)
+        if had_account is None and self.subscriptions.account is not None:
+            await presence.acquire(self.subscriptions.account)
         for group in joined:
             await self.channel_layer.group_add(group, self.channel_name)
         if joined and self._refresher is None:
@@ -125,13 +129,19 @@ class StreamConsumer(AsyncWebsocketConsumer):
         return account
 
     async def _unsubscribe(self, request: Request) -> None:
-        await self._leave(self.subscriptions.remove(request.params))
+        await self._remove(request.params)
 
     # --- plumbing ----------------------------------------------------------------------
 
-    async def _leave(self, groups: set[str]) -> None:
-        for group in groups:
+    async def _remove(self, names: Iterable[str]) -> None:
+        had_account = self.subscriptions.account
+        for group in self.subscriptions.remove(names):
             await self.channel_layer.group_discard(group, self.channel_name)
+        if had_account is not None and self.subscriptions.account is None:
+            await presence.release(had_account)
+
+    async def _unsubscribe_all(self) -> None:
+        await self._remove(self.subscriptions.names())
 
     async def _refresh_groups(self) -> None:
         while True:

@@ -12,6 +12,8 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 
+import orjson
+
 from streams.names import StreamSpec
 from streams.protocol import ProtocolError
 
@@ -103,4 +105,8 @@ class Subscriptions:
 
 
 def _encode(stream: str, data: dict) -> str:
-    return json.dumps({"stream": stream, "data": data}, separators=(",", ":"))
+    # orjson refuses integers beyond 64 bits; no wire value is one, but never lose a frame over it.
+    try:
+        return orjson.dumps({"stream": stream, "data": data}).decode()
+    except TypeError:
+        return json.dumps({"stream": stream, "data": data}, separators=(",", ":"))

@@ -31,10 +31,14 @@ def fresh_channel_layer():
     """Each test runs in its own event loop; a channel layer keeps per-loop state, so start anew."""
     from channels.layers import channel_layers
 
+    from exchange_site.redis_client import get_async_redis
+
     channel_layers.backends.clear()
+    get_async_redis.cache_clear()  # its connections belong to the loop that made them
     markets.forget()
     yield
     channel_layers.backends.clear()
+    get_async_redis.cache_clear()
 
 
 class Client:

@@ -461,3 +461,25 @@ async def test_an_anonymous_browser_cannot_subscribe_to_private_streams(ws, mark
     assert await client.receive() == error(
         "Invalid signature: private streams need a signed subscription", 24
     )
+
+
+async def test_the_engine_is_told_which_accounts_have_a_private_subscriber(ws, markets, api_key, redis_conn):
+    from engine.publisher import PRIVATE_SUBSCRIBERS_KEY
+
+    alice = await sync_to_async(api_key)("alice")
+    account = str(alice.user.pk).encode()
+    first, second = await ws(), await ws()
+    await first.subscribe("account.orderUpdate", "account.balanceUpdate", signature=alice.signature())
+    await first.settle()
+    assert redis_conn.hgetall(PRIVATE_SUBSCRIBERS_KEY) == {account: b"1"}
+    await second.subscribe("account.orderUpdate.SOL_USDC", signature=alice.signature())
+    await second.settle()
+    assert redis_conn.hgetall(PRIVATE_SUBSCRIBERS_KEY) == {account: b"2"}
+    await first.unsubscribe("account.orderUpdate")
+    await first.settle()
+    assert redis_conn.hgetall(PRIVATE_SUBSCRIBERS_KEY) == {account: b"2"}  # balanceUpdate is still on
+    await first.unsubscribe("account.balanceUpdate")
+    await first.settle()
+    assert redis_conn.hgetall(PRIVATE_SUBSCRIBERS_KEY) == {account: b"1"}
+    await second.close()
+    assert redis_conn.hgetall(PRIVATE_SUBSCRIBERS_KEY) == {}
