@@ -270,10 +270,11 @@ class BookSide:
 class Book:
     """A market's two sides and its counters (trade ids, depth update ids)."""
 
-    __slots__ = ("symbol", "bids", "asks", "last_trade_id", "update_id")
+    __slots__ = ("market", "symbol", "bids", "asks", "last_trade_id", "update_id")
 
-    def __init__(self, symbol: str) -> None:
-        self.symbol = symbol
+    def __init__(self, market) -> None:
+        self.market = market  # the engine's Market object (updated in place)
+        self.symbol = market.symbol
         self.bids = BookSide(BID)
         self.asks = BookSide(ASK)
         self.last_trade_id = 0

@@ -23,6 +23,7 @@ reserves (``order_reserve``) of the account's open orders in that asset.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from operator import attrgetter
 
@@ -128,119 +129,77 @@ def _affordable(unit: int, budget: int, bps: int) -> int:
         q += 1
 
 
-# --- order event constructors ----------------------------------------------------------------
+# --- event constructors ----------------------------------------------------------------------
+# The event dataclasses are keyword-only; binding ~20 keyword arguments costs more than building
+# the object. The hot path therefore uses constructors generated here from the dataclass fields:
+# positional (``_mk_trade(seq, ts, ...)`` in field order) or reading an ``Order`` directly
+# (``_ev_filled(seq, ts, order, ...)``). They produce exactly the objects ``cls(**fields)`` would
+# (the messages have no defaults or ``__post_init__`` to run; a test checks equality).
+
+# OrderEvent field -> Order attribute
+_ORDER_ATTRS = {
+    "order_id": "order_id",
+    "account": "account",
+    "market": "market",
+    "side": "side",
+    "order_type": "order_type",
+    "time_in_force": "time_in_force",
+    "post_only": "post_only",
+    "self_trade_prevention": "stp",
+    "client_id": "client_id",
+    "price": "price",
+    "quantity": "quantity",
+    "quote_quantity": "quote_quantity",
+    "executed_quantity": "executed",
+    "executed_quote_quantity": "executed_quote",
+    "status": "status",
+    "created_ts": "created_ts",
+}
 
 
-def _ev_accepted(seq: int, ts: int, o: Order) -> OrderAccepted:
-    return OrderAccepted(
-        seq=seq,
-        ts=ts,
-        order_id=o.order_id,
-        account=o.account,
-        market=o.market,
-        side=o.side,
-        order_type=o.order_type,
-        time_in_force=o.time_in_force,
-        post_only=o.post_only,
-        self_trade_prevention=o.stp,
-        client_id=o.client_id,
-        price=o.price,
-        quantity=o.quantity,
-        quote_quantity=o.quote_quantity,
-        executed_quantity=o.executed,
-        executed_quote_quantity=o.executed_quote,
-        status=o.status,
-        created_ts=o.created_ts,
+def _field_names(cls) -> list[str]:
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} has __post_init__: cannot bypass __init__")
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def _compile(name: str, src: str, cls):
+    ns = {"_new": object.__new__, "_cls": cls}
+    exec(compile(src, f"<engine.core generated {name}>", "exec"), ns)  # noqa: S102 - trusted, generated
+    return ns[name]
+
+
+def positional_factory(cls):
+    """``make(*values)`` building ``cls`` from all its fields in declaration order."""
+    names = _field_names(cls)
+    body = "".join(f"    s.{n} = {n}\n" for n in names)
+    src = f"def make({', '.join(names)}):\n    s = _new(_cls)\n{body}    return s\n"
+    return _compile("make", src, cls)
+
+
+def order_event_factory(cls):
+    """``make(seq, ts, order, *extra)`` building an ``OrderEvent`` subclass from an ``Order``."""
+    names = _field_names(cls)
+    extra = [n for n in names if n not in _ORDER_ATTRS and n not in ("seq", "ts")]
+    body = "".join(
+        f"    s.{n} = o.{_ORDER_ATTRS[n]}\n" if n in _ORDER_ATTRS else f"    s.{n} = {n}\n" for n in names
     )
-
-
-def _ev_cancelled(seq: int, ts: int, o: Order, reason: str) -> OrderCancelled:
-    return OrderCancelled(
-        seq=seq,
-        ts=ts,
-        order_id=o.order_id,
-        account=o.account,
-        market=o.market,
-        side=o.side,
-        order_type=o.order_type,
-        time_in_force=o.time_in_force,
-        post_only=o.post_only,
-        self_trade_prevention=o.stp,
-        client_id=o.client_id,
-        price=o.price,
-        quantity=o.quantity,
-        quote_quantity=o.quote_quantity,
-        executed_quantity=o.executed,
-        executed_quote_quantity=o.executed_quote,
-        status=o.status,
-        created_ts=o.created_ts,
-        reason=reason,
+    src = f"def make(seq, ts, o, {', '.join(extra)}):\n    s = _new(_cls)\n{body}    return s\n".replace(
+        ", ):", "):"
     )
+    return _compile("make", src, cls)
 
 
-def _ev_expired(seq: int, ts: int, o: Order, reason: str) -> OrderExpired:
-    return OrderExpired(
-        seq=seq,
-        ts=ts,
-        order_id=o.order_id,
-        account=o.account,
-        market=o.market,
-        side=o.side,
-        order_type=o.order_type,
-        time_in_force=o.time_in_force,
-        post_only=o.post_only,
-        self_trade_prevention=o.stp,
-        client_id=o.client_id,
-        price=o.price,
-        quantity=o.quantity,
-        quote_quantity=o.quote_quantity,
-        executed_quantity=o.executed,
-        executed_quote_quantity=o.executed_quote,
-        status=o.status,
-        created_ts=o.created_ts,
-        reason=reason,
-    )
-
-
-def _ev_filled(
-    seq: int,
-    ts: int,
-    o: Order,
-    trade_id: int,
-    price: int,
-    qty: int,
-    quote: int,
-    fee: int,
-    asset: str,
-    maker: bool,
-) -> OrderFilled:
-    return OrderFilled(
-        seq=seq,
-        ts=ts,
-        order_id=o.order_id,
-        account=o.account,
-        market=o.market,
-        side=o.side,
-        order_type=o.order_type,
-        time_in_force=o.time_in_force,
-        post_only=o.post_only,
-        self_trade_prevention=o.stp,
-        client_id=o.client_id,
-        price=o.price,
-        quantity=o.quantity,
-        quote_quantity=o.quote_quantity,
-        executed_quantity=o.executed,
-        executed_quote_quantity=o.executed_quote,
-        status=o.status,
-        created_ts=o.created_ts,
-        trade_id=trade_id,
-        fill_price=price,
-        fill_quantity=qty,
-        fill_quote_quantity=quote,
-        fee=fee,
-        fee_asset=asset,
-        is_maker=maker,
-    )
+_ev_accepted = order_event_factory(OrderAccepted)  # (seq, ts, o)
+_ev_cancelled = order_event_factory(OrderCancelled)  # (seq, ts, o, reason)
+_ev_expired = order_event_factory(OrderExpired)  # (seq, ts, o, reason)
+# (seq, ts, o, trade_id, fill_price, fill_quantity, fill_quote_quantity, fee, fee_asset, is_maker)
+_ev_filled = order_event_factory(OrderFilled)
+# (seq, ts, market, trade_id, price, quantity, quote_quantity, buyer_order_id, seller_order_id,
+#  buyer_account, seller_account, is_buyer_maker, buyer_fee, seller_fee, fee_asset)
+_mk_trade = positional_factory(Trade)
+_mk_depth = positional_factory(DepthChanged)  # (seq, ts, market, side, price, quantity, update_id)
+_mk_balance = positional_factory(BalanceChanged)  # (seq, ts, account, asset, available, locked)
 
 
 class Engine:
@@ -402,32 +361,13 @@ class Engine:
             for level in tlevels:
                 seq += 1
                 uid += 1
-                events.append(
-                    DepthChanged(
-                        seq=seq,
-                        ts=ts,
-                        market=sym,
-                        side=level.side,
-                        price=level.price,
-                        quantity=level.total,
-                        update_id=uid,
-                    )
-                )
+                events.append(_mk_depth(seq, ts, sym, level.side, level.price, level.total, uid))
             book.update_id = uid
         if touched:
             bals = sorted(touched, key=_bal_key) if len(touched) > 1 else touched
             for b in bals:
                 seq += 1
-                events.append(
-                    BalanceChanged(
-                        seq=seq,
-                        ts=ts,
-                        account=b.account,
-                        asset=b.asset,
-                        available=b.available,
-                        locked=b.locked,
-                    )
-                )
+                events.append(_mk_balance(seq, ts, b.account, b.asset, b.available, b.locked))
         self._seq = seq
         return events
 
@@ -485,7 +425,7 @@ class Engine:
                 c, INVALID_MARKET, str(e), market=c.symbol if isinstance(c.symbol, str) else None
             )
         self.markets[m.symbol] = m
-        self._books[m.symbol] = Book(m.symbol)
+        self._books[m.symbol] = Book(m)
         return self._market_changed(c, m)
 
     def _update_market(self, c: UpdateMarket) -> list:
@@ -627,18 +567,38 @@ class Engine:
     # placing orders
     # ======================================================================================
 
-    def _place(self, c: PlaceOrder) -> list:  # noqa: C901 - one flat validation sequence
-        book = self._books.get(c.market) if type(c.market) is str else None
+    def _place(self, c: PlaceOrder) -> list:
+        try:
+            return self._place_checked(c)
+        except TypeError:  # a field of the wrong type (unhashable, not comparable, ...)
+            return self._reject(c, INVALID_ORDER, "malformed order")
+
+    def _place_reject(self, c: PlaceOrder, side, otype, tif, stp) -> list:
+        """The rejection for bad enum fields (off the hot path)."""
+        if side is None:
+            return self._reject(c, INVALID_ORDER, f"invalid side {c.side!r}")
+        if otype is None:
+            return self._reject(c, INVALID_ORDER, f"invalid order type {c.order_type!r}")
+        if tif is None:
+            return self._reject(c, INVALID_ORDER, f"invalid time in force {c.time_in_force!r}")
+        if stp is None:
+            return self._reject(
+                c, INVALID_ORDER, f"invalid self trade prevention {c.self_trade_prevention!r}"
+            )
+        return self._reject(c, INVALID_ORDER, "post_only must be a boolean")
+
+    def _place_checked(self, c: PlaceOrder) -> list:  # noqa: C901 - one flat validation sequence
+        book = self._books.get(c.market)
         if book is None:
             return self._reject(c, INVALID_MARKET, f"unknown market {c.market!r}")
-        m = self.markets[c.market]
+        m = book.market
         acct = c.account
         if type(acct) is not int or acct <= 0:
             return self._reject(c, INVALID_CLIENT_REQUEST, "account must be a positive integer")
-        side = _enum(_SIDES, c.side)
-        otype = _enum(_TYPES, c.order_type)
-        tif = _enum(_TIFS, c.time_in_force)
-        stp = _enum(_STPS, c.self_trade_prevention)
+        side = _SIDES.get(c.side)
+        otype = _TYPES.get(c.order_type)
+        tif = _TIFS.get(c.time_in_force)
+        stp = _STPS.get(c.self_trade_prevention)
         post_only = c.post_only
         state = m.state
         if state is not OPEN:
@@ -651,18 +611,14 @@ class Engine:
                 return self._reject(c, TRADING_PAUSED, f"market {m.symbol} accepts only cancels")
             else:
                 return self._reject(c, TRADING_PAUSED, f"market {m.symbol} is halted")
-        if side is None:
-            return self._reject(c, INVALID_ORDER, f"invalid side {c.side!r}")
-        if otype is None:
-            return self._reject(c, INVALID_ORDER, f"invalid order type {c.order_type!r}")
-        if tif is None:
-            return self._reject(c, INVALID_ORDER, f"invalid time in force {c.time_in_force!r}")
-        if stp is None:
-            return self._reject(
-                c, INVALID_ORDER, f"invalid self trade prevention {c.self_trade_prevention!r}"
-            )
-        if type(post_only) is not bool:
-            return self._reject(c, INVALID_ORDER, "post_only must be a boolean")
+        if (
+            side is None
+            or otype is None
+            or tif is None
+            or stp is None
+            or (post_only is not False and post_only is not True)
+        ):
+            return self._place_reject(c, side, otype, tif, stp)
         cid = c.client_id
         if cid is not None:
             if type(cid) is not int or not 0 <= cid <= MAX_CLIENT_ID:
@@ -674,6 +630,8 @@ class Engine:
         qq = c.quote_quantity
         is_bid = side is BID
         k = m.quote_per_tick_lot
+        acc = self.ledger.accounts.get(acct)
+        budget = False
         if otype is LIMIT:
             if qq is not None:
                 return self._reject(c, INVALID_ORDER, "quote_quantity is only for market buy orders")
@@ -698,28 +656,29 @@ class Engine:
                 opp = book.asks.best if is_bid else book.bids.best
                 if opp is not None and (price >= opp if is_bid else price <= opp):
                     return self._reject(c, INVALID_ORDER, "post-only order would take liquidity")
+            # the highest fee this order can pay: its reserve covers it, its fills never exceed it
+            fee_bps = m.maker_fee_bps if m.maker_fee_bps > m.taker_fee_bps else m.taker_fee_bps
             if is_bid:
-                fee_bps = m.maker_fee_bps if m.maker_fee_bps > m.taker_fee_bps else m.taker_fee_bps
                 need = n + n * fee_bps // 10000
                 asset = m.quote
             else:
-                fee_bps = m.taker_fee_bps
                 need = qty * m.base_per_lot
                 asset = m.base
-            if self._available(acct, asset) < need:
+            bal = None if acc is None else acc.get(asset)
+            if bal is None or bal.available < need:
                 return self._reject(c, INSUFFICIENT_FUNDS, f"insufficient available {asset}")
             if tif is FOK:
-                t_bps = m.taker_fee_bps if m.taker_fee_bps < fee_bps else fee_bps
+                t_bps = m.taker_fee_bps
                 filled, _ = self._walk(book.asks if is_bid else book.bids, acct, stp, price, qty, k, t_bps)
                 if filled < qty:
                     return self._reject(c, INVALID_ORDER, "FOK order cannot be filled completely")
-            budget = False
         else:  # MARKET
             if price is not None:
                 return self._reject(c, INVALID_ORDER, "price is not allowed on a market order")
             if post_only:
                 return self._reject(c, INVALID_ORDER, "a market order cannot be post-only")
             opp_side = book.asks if is_bid else book.bids
+            fee_bps = m.taker_fee_bps
             if qq is not None:
                 if qty is not None:
                     return self._reject(c, INVALID_ORDER, "give either quantity or quote_quantity, not both")
@@ -735,9 +694,6 @@ class Engine:
                     )
                 if opp_side.best is None:
                     return self._reject(c, INVALID_ORDER, "no liquidity")
-                if self._available(acct, m.quote) < qq:
-                    return self._reject(c, INSUFFICIENT_FUNDS, f"insufficient available {m.quote}")
-                fee_bps = m.taker_fee_bps
                 need = qq
                 asset = m.quote
                 budget = True
@@ -755,20 +711,22 @@ class Engine:
                     return self._reject(
                         c, INVALID_ORDER, f"order value is below the min notional of {m.min_notional}"
                     )
-                fee_bps = m.taker_fee_bps
                 if is_bid or tif is FOK:
                     filled, cost = self._walk(opp_side, acct, stp, None, qty, k, fee_bps)
                     if tif is FOK and filled < qty:
                         return self._reject(c, INVALID_ORDER, "FOK order cannot be filled completely")
                 if is_bid:
-                    need = cost  # exact cost (+ fees) of the part the book can fill
+                    need = cost  # the exact cost (fees included) of the part the book can fill
                     asset = m.quote
                 else:
                     need = qty * m.base_per_lot
                     asset = m.base
-                if self._available(acct, asset) < need:
+            bal = None if acc is None else acc.get(asset)
+            if bal is None or bal.available < need:
+                if bal is None and need == 0 and acc is not None:
+                    bal = None  # nothing to lock (only own orders in reach): accepted below
+                else:
                     return self._reject(c, INSUFFICIENT_FUNDS, f"insufficient available {asset}")
-                budget = False
             if tif is not FOK:
                 tif = IOC  # market orders are immediate-or-cancel
 
@@ -798,31 +756,43 @@ class Engine:
         )
         seq = self._seq + 1
         events = [_ev_accepted(seq, ts, o)]
-        bal = self._entry(acct, asset)
+        if bal is None:
+            bal = self._entry(acct, asset)
         bal.available -= need
         bal.locked += need
         touched = {bal: None}
         tlevels: dict = {}
+        stopped = None
+        reserve = need
         if is_bid:
-            seq, reserve, stopped = self._take_asks(
-                book, m, o, price, budget, need, seq, ts, events, touched, tlevels
-            )
+            best = book.asks.best
+            if best is not None and (price is None or best <= price):
+                seq, reserve, stopped = self._take_asks(
+                    book, m, o, price, budget, need, seq, ts, events, touched, tlevels
+                )
         else:
-            seq, reserve, stopped = self._take_bids(
-                book, m, o, price, need, seq, ts, events, touched, tlevels
-            )
+            best = book.bids.best
+            if best is not None and (price is None or best >= price):
+                seq, reserve, stopped = self._take_bids(
+                    book, m, o, price, need, seq, ts, events, touched, tlevels
+                )
         # ---- the taker's fate ------------------------------------------------------------------
-        status = o.status
         if stopped is not None:  # self-trade prevention stopped it
             o.status = EXPIRED
             seq += 1
             events.append(_ev_expired(seq, ts, o, REASON_SELF_TRADE))
-        elif status is not FILLED:
+        elif o.status is not FILLED:
             if tif is GTC:
-                # rest: the remaining reserve stays locked
-                side_book = book.bids if is_bid else book.asks
-                tlevels[side_book.add(o)] = None
-                self._index(o)
+                # rests; its remaining reserve stays locked
+                tlevels[(book.bids if is_bid else book.asks).add(o)] = None
+                self._orders[oid] = o
+                ao = self._acct_orders.get(acct)
+                if ao is None:
+                    self._acct_orders[acct] = {oid: o}
+                else:
+                    ao[oid] = o
+                if cid is not None:
+                    self._client_ids[acct << 32 | cid] = o
                 return self._finish(events, seq, ts, book, tlevels, touched)
             o.status = EXPIRED
             seq += 1
@@ -891,6 +861,7 @@ class Engine:
         sym = book.symbol
         stp = o.stp
         rem = o.remaining  # None for a budget order
+        oid = o.order_id
         trade_id = book.last_trade_id
         orders_index = self._orders
         stopped = None
@@ -1016,22 +987,22 @@ class Engine:
                         o.status = PARTIALLY_FILLED
                 trade_id += 1
                 events.append(
-                    Trade(
-                        seq=seq + 1,
-                        ts=ts,
-                        market=sym,
-                        trade_id=trade_id,
-                        price=best,
-                        quantity=f,
-                        quote_quantity=n,
-                        buyer_order_id=o.order_id,
-                        seller_order_id=mo.order_id,
-                        buyer_account=acct,
-                        seller_account=mo.account,
-                        is_buyer_maker=False,
-                        buyer_fee=tfee,
-                        seller_fee=mfee,
-                        fee_asset=quote,
+                    _mk_trade(
+                        seq + 1,
+                        ts,
+                        sym,
+                        trade_id,
+                        best,
+                        f,
+                        n,
+                        oid,
+                        mo.order_id,
+                        acct,
+                        mo.account,
+                        False,
+                        tfee,
+                        mfee,
+                        quote,
                     )
                 )
                 events.append(_ev_filled(seq + 2, ts, mo, trade_id, best, f, n, mfee, quote, True))
@@ -1075,6 +1046,7 @@ class Engine:
         sym = book.symbol
         stp = o.stp
         rem = o.remaining
+        oid = o.order_id
         trade_id = book.last_trade_id
         orders_index = self._orders
         stopped = None
@@ -1179,22 +1151,22 @@ class Engine:
                     o.status = PARTIALLY_FILLED
                 trade_id += 1
                 events.append(
-                    Trade(
-                        seq=seq + 1,
-                        ts=ts,
-                        market=sym,
-                        trade_id=trade_id,
-                        price=best,
-                        quantity=f,
-                        quote_quantity=n,
-                        buyer_order_id=mo.order_id,
-                        seller_order_id=o.order_id,
-                        buyer_account=mo.account,
-                        seller_account=acct,
-                        is_buyer_maker=True,
-                        buyer_fee=mfee,
-                        seller_fee=tfee,
-                        fee_asset=quote,
+                    _mk_trade(
+                        seq + 1,
+                        ts,
+                        sym,
+                        trade_id,
+                        best,
+                        f,
+                        n,
+                        mo.order_id,
+                        oid,
+                        mo.account,
+                        acct,
+                        True,
+                        mfee,
+                        tfee,
+                        quote,
                     )
                 )
                 events.append(_ev_filled(seq + 2, ts, mo, trade_id, best, f, n, mfee, quote, True))

@@ -181,7 +181,7 @@ def _rebuild(cls, state):
         m = Market.from_tuple(mt)
         m.validate()  # also interns the state string
         eng.markets[m.symbol] = m
-        book = Book(m.symbol)
+        book = Book(m)
         book.last_trade_id = last_trade_id
         book.update_id = update_id
         eng._books[m.symbol] = book

@@ -199,3 +199,35 @@ def test_filled_event_carries_the_whole_order_after_the_fill():
         1,
     )
     assert all(e.ts == h.ts for e in ev)
+
+
+def test_generated_event_constructors_build_the_same_objects_as_the_dataclasses():
+    import dataclasses
+
+    from engine.core import engine as core
+
+    h = Harness()
+    h.sell(SELLER, 100, 2, client_id=4)
+    h.buy(BUYER, 101, 3)
+    events = h.cancel_all(BUYER) + h.buy(BUYER, 100, 1)
+    events += h.sell(SELLER, 99, 5)
+    for ev in events:
+        rebuilt = type(ev)(**{f.name: getattr(ev, f.name) for f in dataclasses.fields(ev)})
+        assert rebuilt == ev
+        assert repr(rebuilt) == repr(ev)
+    o = h.e.open_orders(SELLER)[0]
+    assert core._ev_cancelled(1, 2, o, "user") == OrderCancelled(seq=1, ts=2, **o.view(), reason="user")
+    assert core._mk_depth(1, 2, SYM, ASK, 5, 6, 7) == DepthChanged(
+        seq=1, ts=2, market=SYM, side=ASK, price=5, quantity=6, update_id=7
+    )
+
+
+def test_order_with_unhashable_field_is_rejected_not_raised():
+    from engine.core import PlaceOrder
+
+    h = Harness()
+    r = one(
+        h.run(PlaceOrder, account=BUYER, market=SYM, side=["Bid"], order_type="Limit", price=1, quantity=1),
+        Rejected,
+    )
+    assert r.code == "INVALID_ORDER"

@@ -153,3 +153,12 @@ def test_realistic_units_sol_usdc():
     assert e.balance(2, "SOL") == (units.to_units("1.5", 9), 0)
     paid = units.to_units("210.825", 6) + units.to_units("0.42165", 6)
     assert e.balance(2, "USDC") == (units.to_units("1000", 6) - paid, 0)
+
+
+def test_sell_maker_pays_the_maker_rate_even_when_it_is_above_the_taker_rate():
+    h = Harness(maker_fee_bps=50, taker_fee_bps=5)
+    h.sell(SELLER, 100, 10)  # maker
+    t = one(h.buy(BUYER, 100, 10), Trade)
+    assert (t.seller_fee, t.buyer_fee) == (5, 0)  # 1000 * 50 / 10000 ; 1000 * 5 / 10000 = 0.5 -> 0
+    assert h.bal(SELLER, "USD") == (START_USD + 995, 0)
+    h.check()

@@ -91,7 +91,9 @@ def setup_commands() -> list:
         )
     for acct in ACCOUNTS:
         for asset in ASSETS:
-            cmds.append(Deposit(ts=1, account=acct, asset=asset, amount=10_000_000, tx_id=f"init-{acct}-{asset}"))
+            cmds.append(
+                Deposit(ts=1, account=acct, asset=asset, amount=10_000_000, tx_id=f"init-{acct}-{asset}")
+            )
     return cmds
 
 
@@ -169,7 +171,9 @@ cancels = st.builds(
 )
 cancel_alls = st.builds(CancelAll, ts=st.just(0), account=accounts, market=markets)
 transfers = st.builds(
-    lambda kind, acct, asset, amount, tx: kind(ts=0, account=acct, asset=asset, amount=amount, tx_id=f"t{tx}"),
+    lambda kind, acct, asset, amount, tx: kind(
+        ts=0, account=acct, asset=asset, amount=amount, tx_id=f"t{tx}"
+    ),
     st.sampled_from((Deposit, Withdraw)),
     st.sampled_from((*ACCOUNTS, 0)),
     st.sampled_from((*ASSETS, "Z")),
@@ -292,7 +296,9 @@ def test_random_command_sequences_keep_every_invariant_and_replay_identically(bo
 @ENGINE_CORE
 @given(
     body=st.lists(
-        st.one_of(limit_orders(), limit_orders(), limit_orders(), market_orders(), cancels), min_size=30, max_size=150
+        st.one_of(limit_orders(), limit_orders(), limit_orders(), market_orders(), cancels),
+        min_size=30,
+        max_size=150,
     )
 )
 def test_dense_order_flow_on_a_tight_book(body):
