@@ -1,0 +1,72 @@
+"""Rate limits per key and per IP (429 with Retry-After), the development faucet's absence
+outside DEBUG, and an engine that does not answer (504, status unknown)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_key_over_its_rate_is_429_with_retry_after(alice, settings):
+    settings.API_RATE_LIMITS = {"key": "3/10s", "ip": "1000/10s"}
+    for _ in range(3):
+        assert alice.api.get("/api/v1/capital").status_code == 200
+
+    response = alice.api.get("/api/v1/capital")
+
+    assert (response.status_code, response.json()["code"]) == (429, "TOO_MANY_REQUESTS")
+    assert 1 <= int(response["Retry-After"]) <= 11
+
+
+def test_each_key_has_its_own_rate(alice, bob, settings):
+    settings.API_RATE_LIMITS = {"key": "2/10s", "ip": "1000/10s"}
+    alice.api.get("/api/v1/capital")
+    alice.api.get("/api/v1/capital")
+
+    assert alice.api.get("/api/v1/capital").status_code == 429
+    assert bob.api.get("/api/v1/capital").status_code == 200
+
+
+def test_an_ip_over_its_rate_is_429_even_without_a_valid_signature(alice, settings):
+    settings.API_RATE_LIMITS = {"key": "1000/10s", "ip": "2/10s"}
+    anonymous = Client()
+    anonymous.get("/api/v1/capital")
+    anonymous.get("/api/v1/capital")
+
+    unsigned = anonymous.get("/api/v1/capital")
+    signed = alice.api.get("/api/v1/capital")
+
+    assert (unsigned.status_code, unsigned.json()["code"]) == (429, "TOO_MANY_REQUESTS")
+    assert signed.status_code == 429
+    assert "Retry-After" in unsigned
+
+
+def test_another_ip_is_not_limited_by_the_first(alice, settings):
+    settings.API_RATE_LIMITS = {"key": "1000/10s", "ip": "1/10s"}
+    alice.api.get("/api/v1/capital")
+
+    other = alice.api.client.get("/api/v1/capital", REMOTE_ADDR="10.0.0.2",
+                                 headers=alice.api.headers("GET", "/api/v1/capital", {}))
+
+    assert other.status_code == 200
+
+
+def test_the_faucet_does_not_exist_without_debug(alice, settings):
+    settings.DEBUG = False
+
+    response = alice.api.post("/api/v1/dev/faucet", {"symbol": "USDC", "quantity": "1"})
+
+    assert (response.status_code, response.json()["code"]) == (404, "RESOURCE_NOT_FOUND")
+
+
+def test_an_order_the_engine_does_not_answer_is_504_status_unknown(alice, sol_usdc, redis_conn, settings):
+    settings.ENGINE_REPLY_TIMEOUT_S = 0.2  # no engine is running in this test
+
+    order = {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "100", "quantity": "1"}
+
+    response = alice.api.post("/api/v1/order", order)
+
+    assert (response.status_code, response.json()["code"]) == (504, "SERVER_ERROR")
+    assert "clientId" in response.json()["message"]
