@@ -133,9 +133,17 @@ class EngineProcess:
             if self._snapshot_due(now):
                 publisher.flush_persistence()
                 self._fork_snapshot()
-        publisher.flush_persistence()
+        try:
+            publisher.flush_persistence()
+        except Exception as exc:
+            # Without the hand-off the snapshot must not cover these events: replay re-emits them.
+            log.error("could not hand the last events to persistence (%s); no final snapshot", exc)
+            return
         self.write_snapshot()
-        await self.redis.delete(STATUS_KEY)
+        try:
+            await self.redis.delete(STATUS_KEY)
+        except Exception:  # Redis may be stopping with us (make run's Ctrl-C); nothing is lost
+            pass
 
     async def _heartbeat(self, force: bool = False) -> None:
         status = {"pid": os.getpid(), "stream_id": self.last_id, "seq": self.engine.last_seq}

@@ -9,9 +9,10 @@ python manage.py preflight --port "$PORT"
 python manage.py migrate --noinput --verbosity 0
 python manage.py collectstatic --noinput --verbosity 0
 
+# web first: honcho hands out PORT, PORT+100, ... in this order.
 procs=(web engine worker)
 if [ -z "${REDIS_URL:-}" ]; then
-  procs=(redis "${procs[@]}")
+  procs+=(redis)
   echo "REDIS_URL is not set: starting a private Redis (data under var/redis)."
 fi
 if [ -z "${DATABASE_URL:-}" ]; then

@@ -20,6 +20,7 @@ class Command(BaseCommand):
         preflight.run_or_exit(preflight.check_database, lambda: preflight.check_redis(wait_s=15))
 
         import redis.asyncio
+        import redis.exceptions
         from channels.layers import get_channel_layer
 
         from engine import client
@@ -49,8 +50,15 @@ class Command(BaseCommand):
             for command in commands:
                 await asyncio.to_thread(client.append, command)
             process.install_signal_handlers(asyncio.get_running_loop())
-            await process.run()
-            await conn.aclose()
+            try:
+                await process.run()
+            except redis.exceptions.ConnectionError as exc:
+                if process.stopping.is_set():  # Redis stopped together with us: a clean stop
+                    return
+                # Crash-only: state is rebuilt from the last snapshot and the command log.
+                raise SystemExit(f"error: lost Redis at {settings.REDIS_URL}: {exc}") from None
+            finally:
+                await conn.aclose()
             log.info("engine stopped cleanly")
 
         asyncio.run(main())

@@ -35,7 +35,7 @@ class Command(BaseCommand):
             str(port),
             "--workers",
             str(workers),
-            "--no-access-log",
+            "--no-access-log", "--lifespan", "off",
             "--ws-ping-interval",
             "20",
             "--ws-ping-timeout",

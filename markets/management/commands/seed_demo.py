@@ -66,12 +66,15 @@ class Command(BaseCommand):
         if not wait_for_engine(wait):
             raise CommandError("the engine did not come up: demo balances not funded (run seed_demo again)")
 
-        from accounts.services import deposit
+        from accounts.services import DuplicateTransfer, deposit
 
         for name in TRADERS:
             for asset, amount in FUNDS.items():
                 # A fixed tx id: the engine refuses a repeated one, so seeding never funds twice.
-                deposit(users[name], asset, amount, tx_id=f"seed_demo:{name}:{asset}")
+                try:
+                    deposit(users[name], asset, amount, tx_id=f"seed_demo:{name}:{asset}")
+                except DuplicateTransfer:
+                    pass
         self.stdout.write(f"demo data ready: logins admin, alice, bob; password {settings.DEMO_PASSWORD!r}")
 
     def _users(self) -> dict:
