@@ -8,7 +8,9 @@ from engine import jsonfast
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange_site.settings")
 
 # The engine hands over thousands of events per batch: orjson keeps that off its hot path.
-register("orjson", jsonfast.dumps, jsonfast.loads, content_type="application/x-orjson", content_encoding="binary")
+register(
+    "orjson", jsonfast.dumps, jsonfast.loads, content_type="application/x-orjson", content_encoding="binary"
+)
 
 app = Celery("exchange_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
