@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -62,3 +63,7 @@ class Command(BaseCommand):
             log.info("engine stopped cleanly")
 
         asyncio.run(main())
+        # Shutdown is done; a second signal (Ctrl-C reaches the whole process group, then the
+        # supervisor's SIGTERM) must not turn a clean exit into a kill.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
