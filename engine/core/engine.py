@@ -516,15 +516,14 @@ class Engine:
         return None
 
     def _cancel(self, c: CancelOrder) -> list:
-        book = self._books.get(c.market) if isinstance(c.market, str) else None
+        book = self._books.get(c.market) if type(c.market) is str else None
         if book is None:
             return self._reject(c, INVALID_MARKET, f"unknown market {c.market!r}")
-        state = self.markets[c.market].state
-        if state is CLOSED:
+        if book.market.state is CLOSED:
             return self._reject(c, TRADING_PAUSED, f"market {c.market} is halted")
-        err = self._cancel_gate(c)
-        if err:
-            return self._reject(c, *err)
+        acct = c.account
+        if type(acct) is not int or acct <= 0:
+            return self._reject(c, INVALID_CLIENT_REQUEST, "account must be a positive integer")
         oid, cid = c.order_id, c.client_id
         if oid is None and cid is None:
             return self._reject(c, INVALID_CLIENT_REQUEST, "order_id or client_id is required")
@@ -537,14 +536,38 @@ class Engine:
             if o is not None and cid is not None and o.client_id != cid:
                 o = None
         else:
-            o = self._client_ids.get(c.account << 32 | cid)
-        if o is None or o.account != c.account or o.market != c.market:
+            o = self._client_ids.get(acct << 32 | cid)
+        if o is None or o.account != acct or o.market != c.market:
+            # the same answer for an unknown order and for another account's order
             return self._reject(c, RESOURCE_NOT_FOUND, "order not found")
-        events: list = []
-        tlevels: dict = {}
-        touched: dict = {}
-        seq = self._cancel_order_state(o, book, REASON_USER, self._seq, c.ts, events, tlevels, touched)
-        return self._finish(events, seq, c.ts, book, tlevels, touched)
+        # -- accepted: take it off the book, unlock its reserve
+        m = book.market
+        if o.side is BID:
+            side = book.bids
+            n = o.price * o.remaining * m.quote_per_tick_lot
+            amount = n + n * o.fee_bps // 10000
+            asset = m.quote
+        else:
+            side = book.asks
+            amount = o.remaining * m.base_per_lot
+            asset = m.base
+        level = side.levels[o.price]
+        o.status = CANCELLED
+        side.unlink(o, level)
+        b = self.ledger.accounts[acct][asset]
+        b.locked -= amount
+        b.available += amount
+        self._drop(o)
+        ts = c.ts
+        seq = self._seq
+        uid = book.update_id + 1
+        book.update_id = uid
+        self._seq = seq + 3
+        return [
+            _ev_cancelled(seq + 1, ts, o, REASON_USER),
+            _mk_depth(seq + 2, ts, book.symbol, level.side, level.price, level.total, uid),
+            _mk_balance(seq + 3, ts, acct, asset, b.available, b.locked),
+        ]
 
     def _cancel_all(self, c: CancelAll) -> list:
         book = self._books.get(c.market) if isinstance(c.market, str) else None
@@ -568,9 +591,12 @@ class Engine:
     # ======================================================================================
 
     def _place(self, c: PlaceOrder) -> list:
+        last_order_id = self._last_order_id
         try:
             return self._place_checked(c)
         except TypeError:  # a field of the wrong type (unhashable, not comparable, ...)
+            if self._last_order_id != last_order_id:
+                raise  # raised after acceptance: a bug, never hide it as a rejection
             return self._reject(c, INVALID_ORDER, "malformed order")
 
     def _place_reject(self, c: PlaceOrder, side, otype, tif, stp) -> list:
@@ -760,22 +786,51 @@ class Engine:
             bal = self._entry(acct, asset)
         bal.available -= need
         bal.locked += need
-        touched = {bal: None}
-        tlevels: dict = {}
-        stopped = None
-        reserve = need
         if is_bid:
             best = book.asks.best
-            if best is not None and (price is None or best <= price):
-                seq, reserve, stopped = self._take_asks(
-                    book, m, o, price, budget, need, seq, ts, events, touched, tlevels
-                )
+            crosses = best is not None and (price is None or best <= price)
         else:
             best = book.bids.best
-            if best is not None and (price is None or best >= price):
-                seq, reserve, stopped = self._take_bids(
-                    book, m, o, price, need, seq, ts, events, touched, tlevels
-                )
+            crosses = best is not None and (price is None or best >= price)
+        if not crosses:
+            # fast path: nothing to match (the common case for a limit order)
+            if tif is GTC:
+                level = (book.bids if is_bid else book.asks).add(o)
+                self._orders[oid] = o
+                ao = self._acct_orders.get(acct)
+                if ao is None:
+                    self._acct_orders[acct] = {oid: o}
+                else:
+                    ao[oid] = o
+                if cid is not None:
+                    self._client_ids[acct << 32 | cid] = o
+                uid = book.update_id + 1
+                book.update_id = uid
+                self._seq = seq + 2
+                return [
+                    events[0],
+                    _mk_depth(seq + 1, ts, book.symbol, level.side, level.price, level.total, uid),
+                    _mk_balance(seq + 2, ts, acct, asset, bal.available, bal.locked),
+                ]
+            o.status = EXPIRED
+            bal.locked -= need
+            bal.available += need
+            self._seq = seq + 2
+            return [
+                events[0],
+                _ev_expired(seq + 1, ts, o, REASON_UNFILLED),
+                _mk_balance(seq + 2, ts, acct, asset, bal.available, bal.locked),
+            ]
+        touched = {bal: None}
+        tlevels: dict = {}
+        if is_bid:
+            seq, reserve, stopped = self._take_asks(
+                book, m, o, price, budget, need, seq, ts, events, touched, tlevels
+            )
+        else:
+            seq, reserve, stopped = self._take_bids(
+                book, m, o, price, need, seq, ts, events, touched, tlevels
+            )
         # ---- the taker's fate ------------------------------------------------------------------
         if stopped is not None:  # self-trade prevention stopped it
             o.status = EXPIRED
