@@ -3,6 +3,7 @@ application and the real Redis channel layer), signed API keys, and a real web s
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -52,6 +53,7 @@ class Client:
         if scope_user is not None:  # what AuthMiddlewareStack puts in the scope
             scope["user"] = scope_user
         self.comm = ApplicationCommunicator(application, scope)
+        self.tasks: list[asyncio.Task] = []  # readers a test started on this client
 
     async def connect(self) -> Client:
         await self.comm.send_input({"type": "websocket.connect"})
@@ -87,6 +89,8 @@ class Client:
         assert reply == {"id": None, "error": {"code": 4006, "message": "Invalid frame: not JSON"}}
 
     async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
         await self.comm.send_input({"type": "websocket.disconnect", "code": 1000})
         await self.comm.wait(3)
 
