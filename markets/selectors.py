@@ -21,7 +21,8 @@ import redis
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from engine import md_cache, wire
+from engine import jsonfast, md_cache, wire
+from engine.publisher import DEPTH_CACHE_LEVELS
 from engine.wire import MarketFormat
 from exchange_site.redis_client import get_redis
 from markets import candles, error_codes
@@ -38,14 +39,25 @@ _SYMBOL_SHAPE = re.compile(SYMBOL_PATTERN[:-1] + r"\Z")
 class _MarketRef:
     id: int
     format: MarketFormat
+    # With base and quote loaded. Only its never-changing fields may be relied on (id,
+    # symbol, assets, tick/step sizes): its state or limits may be stale in this process.
+    market: Market
 
 
 _refs: dict[str, _MarketRef] = {}
 
+# Markets are listed for /tickers from a per-process list kept this long: a market added in
+# another process shows up within it (in this process at once: saves drop it).
+MARKET_LIST_TTL_S = 5.0
+_clock = time.monotonic  # tests move it forward
+_market_list: tuple[float, list[MarketFormat]] | None = None
+
 
 def clear_market_cache() -> None:
     """Forget every cached market (tests, and any save of a market or asset)."""
+    global _market_list
     _refs.clear()
+    _market_list = None
 
 
 @receiver(post_save, sender=Market, dispatch_uid="markets.selectors.market_saved")
@@ -70,7 +82,7 @@ def format_of(market: Market) -> MarketFormat:
 
 
 def _remember(market: Market) -> _MarketRef:
-    ref = _MarketRef(id=market.id, format=format_of(market))
+    ref = _MarketRef(id=market.id, format=format_of(market), market=market)
     _refs[market.symbol] = ref
     return ref
 
@@ -122,64 +134,101 @@ def list_markets() -> list[Market]:
 
 
 # --- market data from the engine's cache ---------------------------------------------------
+# The cache holds values already rendered for the wire (``engine.md_cache``), so the hot paths
+# hand its bytes to the client as they are: no parse, no re-render. A value is parsed only
+# when it must be cut (a depth ``limit`` below what the cache holds).
 
 
 def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-def depth(symbol: str, limit: int) -> dict:
-    """The book snapshot, at most ``limit`` levels per side counted from the best price.
-
-    Both sides are ascending (the contract), so the best ask is first and the best bid is
-    last: asks keep their head, bids their tail. A market the engine has not published yet
-    has an empty book at update id 0, which a depth-stream client can sync from.
-    """
-    market_format(symbol)  # validates the symbol (cached: no query on the hot path)
+def _read(fn):
     try:
-        snapshot = md_cache.read_depth(get_redis(), symbol)
+        return fn(get_redis())
     except redis.RedisError:
         raise error_codes.market_data_unavailable() from None
-    if snapshot is None:
-        return {"asks": [], "bids": [], "lastUpdateId": "0", "timestamp": _now_us()}
-    asks = snapshot.get("asks") or []
-    bids = snapshot.get("bids") or []
-    return {
-        "asks": asks[:limit],
-        "bids": bids[-limit:] if len(bids) > limit else bids,
-        # str(): the contract says a string; the cache may hold it either way.
-        "lastUpdateId": str(snapshot.get("lastUpdateId", 0)),
-        "timestamp": int(snapshot.get("timestamp") or _now_us()),
-    }
+
+
+def empty_depth() -> dict:
+    """The book of a market the engine has not published yet: a depth-stream client can sync
+    from update id 0 (its first event has ``U`` = 1)."""
+    return {"asks": [], "bids": [], "lastUpdateId": "0", "timestamp": _now_us()}
+
+
+def depth_json(symbol: str, limit: int) -> bytes:
+    """The book snapshot as wire JSON, at most ``limit`` levels a side from the best price.
+
+    Both sides are ascending (the contract), so the best ask is first and the best bid is
+    last: asks keep their head, bids their tail. ``lastUpdateId`` is the one the engine wrote
+    with these levels in the same transaction, so it agrees with the depth stream.
+    """
+    market_format(symbol)  # validates the symbol (cached: no query on the hot path)
+    raw = _read(lambda r: r.get(md_cache.depth_key(symbol)))
+    if raw is None:
+        return jsonfast.dumps(empty_depth())
+    if limit >= DEPTH_CACHE_LEVELS:
+        return raw  # the engine never caches more levels than that a side: nothing to cut
+    snapshot = jsonfast.loads(raw)
+    snapshot["asks"] = snapshot["asks"][:limit]
+    snapshot["bids"] = snapshot["bids"][-limit:]
+    return jsonfast.dumps(snapshot)
+
+
+def depth(symbol: str, limit: int) -> dict:
+    return jsonfast.loads(depth_json(symbol, limit))
+
+
+def ticker_json(symbol: str) -> bytes:
+    """The rolling 24 h ticker as wire JSON; all zeros for a market that never traded."""
+    fmt = market_format(symbol)
+    raw = _read(lambda r: r.get(md_cache.ticker_key(symbol)))
+    return raw if raw is not None else jsonfast.dumps(wire.ticker_rest(fmt, None))
 
 
 def ticker(symbol: str) -> dict:
-    """The rolling 24 h ticker; all zeros for a market that never traded."""
-    fmt = market_format(symbol)
-    try:
-        cached = md_cache.read_ticker(get_redis(), symbol)
-    except redis.RedisError:
-        raise error_codes.market_data_unavailable() from None
-    return cached if cached is not None else wire.ticker_rest(fmt, None)
+    return jsonfast.loads(ticker_json(symbol))
+
+
+def _market_formats() -> list[MarketFormat]:
+    global _market_list
+    cached = _market_list
+    if cached is not None and _clock() - cached[0] < MARKET_LIST_TTL_S:
+        return cached[1]
+    formats = [format_of(m) for m in Market.objects.select_related("base", "quote").order_by("symbol")]
+    _market_list = (_clock(), formats)
+    return formats
+
+
+def tickers_json() -> bytes:
+    """One ticker per market, by symbol, as a wire JSON array: one MGET whatever the count,
+    and no query while the market list is fresh."""
+    formats = _market_formats()
+    if not formats:
+        return b"[]"
+    raws = _read(lambda r: r.mget([md_cache.ticker_key(f.symbol) for f in formats]))
+    parts = [
+        raw if raw is not None else jsonfast.dumps(wire.ticker_rest(f, None))
+        for f, raw in zip(formats, raws, strict=True)
+    ]
+    return b"[" + b",".join(parts) + b"]"
 
 
 def tickers() -> list[dict]:
-    """One ticker per market, ordered by symbol: one query and one MGET, whatever the count."""
-    markets = list_markets()
-    try:
-        cached = md_cache.read_tickers(get_redis(), [m.symbol for m in markets])
-    except redis.RedisError:
-        raise error_codes.market_data_unavailable() from None
-    return [cached[m.symbol] or wire.ticker_rest(format_of(m), None) for m in markets]
+    return jsonfast.loads(tickers_json())
+
+
+def recent_trades_json(symbol: str, limit: int) -> bytes:
+    """The newest ``limit`` trades as a wire JSON array, newest last (the cache list has the
+    newest at its head)."""
+    market_format(symbol)
+    raws = _read(lambda r: r.lrange(md_cache.trades_key(symbol), 0, limit - 1))
+    raws.reverse()
+    return b"[" + b",".join(raws) + b"]"
 
 
 def recent_trades(symbol: str, limit: int) -> list[dict]:
-    """The newest ``limit`` trades, newest last."""
-    market_format(symbol)
-    try:
-        return md_cache.read_recent_trades(get_redis(), symbol, limit)
-    except redis.RedisError:
-        raise error_codes.market_data_unavailable() from None
+    return jsonfast.loads(recent_trades_json(symbol, limit))
 
 
 # --- history from the database -------------------------------------------------------------
@@ -190,28 +239,25 @@ _TRADE_FIELDS = ("trade_id", "price", "quantity", "quote_quantity", "ts", "is_bu
 def trade_history(symbol: str, limit: int, offset: int) -> list[dict]:
     """Trades counted back from the newest: ``offset`` newest skipped, then ``limit`` older
     ones, returned newest last like ``/api/v1/trades`` so a client can page backwards and
-    concatenate pages in front of what it has."""
+    concatenate pages in front of what it has. One query (the market is cached)."""
     ref = _ref(symbol)
-    rows = list(
-        Trade.objects.filter(market_id=ref.id)
-        .order_by("-trade_id")
-        .values(*_TRADE_FIELDS)[offset : offset + limit]
-    )
+    page = Trade.objects.filter(market_id=ref.id).order_by("-trade_id").values(*_TRADE_FIELDS)
+    rows = list(page[offset : offset + limit])
     rows.reverse()
     return [wire.trade_rest(ref.format, row) for row in rows]
 
 
 def klines(symbol: str, interval: str, start_s: int, end_s: int | None, limit: int) -> list[dict]:
     """Candles of ``symbol`` whose open time is in [start_s, end_s) (no upper bound without
-    ``end_s``), ascending by open time, the earliest ``limit`` of them.
+    ``end_s``), ascending by open time, the earliest ``limit`` of them. One query.
 
     The bucketing is ``markets.candles``' (the one owner of candle logic); this checks the
     request and hands it over.
     """
-    market = get_market(symbol)
+    ref = _ref(symbol)
     if interval not in candles.INTERVALS:
         names = " ".join(candles.INTERVAL_NAMES)
         raise error_codes.invalid_parameter("interval", f"{interval[:40]!r} is not one of {names}")
     if end_s is not None and start_s > end_s:
         raise error_codes.invalid_parameter("startTime", f"startTime {start_s} is after endTime {end_s}")
-    return candles.klines(market, interval, start_s, end_s, limit=limit)
+    return candles.klines(ref.market, interval, start_s, end_s, limit=limit)

@@ -7,13 +7,13 @@ data). Errors are ``ApiError``s rendered as ``{"code", "message"}`` by the proje
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engine import jsonfast
 from markets import candles, error_codes, selectors
 from markets.api import params
 from markets.api.serializers import (
@@ -69,12 +69,20 @@ def _int_param(
     return OpenApiParameter(name, schema, OpenApiParameter.QUERY, required=required, description=description)
 
 
-def _public(response: Response, max_age: int) -> Response:
+def _json(body: bytes | list | dict) -> HttpResponse:
+    """A JSON response from wire JSON bytes (the market-data cache's, passed through) or from
+    data rendered with orjson: DRF's renderer (stdlib json) costs more than the view itself
+    on a large book or a day of candles."""
+    content = body if isinstance(body, bytes) else jsonfast.dumps(body)
+    return HttpResponse(content, content_type="application/json")
+
+
+def _public(response: HttpResponse, max_age: int) -> HttpResponse:
     patch_cache_control(response, public=True, max_age=max_age)
     return response
 
 
-def _live(response: Response) -> Response:
+def _live(response: HttpResponse) -> HttpResponse:
     # Live market data: a cached copy would be wrong by the next trade, and a stale depth
     # snapshot would make a depth-stream client sync to the wrong update id.
     patch_cache_control(response, no_store=True)
@@ -83,14 +91,14 @@ def _live(response: Response) -> Response:
 
 class AssetsView(APIView):
     @extend_schema(operation_id="getAssets", tags=[TAG], responses={200: AssetSerializer(many=True)})
-    def get(self, request: Request) -> Response:
-        return _public(Response([asset_object(a) for a in selectors.list_assets()]), ASSETS_MAX_AGE_S)
+    def get(self, request: Request) -> HttpResponse:
+        return _public(_json([asset_object(a) for a in selectors.list_assets()]), ASSETS_MAX_AGE_S)
 
 
 class MarketsView(APIView):
     @extend_schema(operation_id="getMarkets", tags=[TAG], responses={200: MarketSerializer(many=True)})
-    def get(self, request: Request) -> Response:
-        return _public(Response([market_object(m) for m in selectors.list_markets()]), MARKETS_MAX_AGE_S)
+    def get(self, request: Request) -> HttpResponse:
+        return _public(_json([market_object(m) for m in selectors.list_markets()]), MARKETS_MAX_AGE_S)
 
 
 class MarketView(APIView):
@@ -100,9 +108,9 @@ class MarketView(APIView):
         parameters=[_symbol_param()],
         responses={200: MarketSerializer, 400: _ERROR_400},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         market = selectors.get_market(params.required(request.query_params, "symbol"))
-        return _public(Response(market_object(market)), MARKETS_MAX_AGE_S)
+        return _public(_json(market_object(market)), MARKETS_MAX_AGE_S)
 
 
 class SecuritiesView(APIView):
@@ -116,9 +124,9 @@ class SecuritiesView(APIView):
             )
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         # Exists because some Backpack clients call it while loading markets.
-        return _public(Response([]), ASSETS_MAX_AGE_S)
+        return _public(_json([]), ASSETS_MAX_AGE_S)
 
 
 class TickerView(APIView):
@@ -128,8 +136,8 @@ class TickerView(APIView):
         parameters=[_symbol_param()],
         responses={200: TickerSerializer, 400: _ERROR_400, 503: _ERROR_503},
     )
-    def get(self, request: Request) -> Response:
-        return _live(Response(selectors.ticker(params.required(request.query_params, "symbol"))))
+    def get(self, request: Request) -> HttpResponse:
+        return _live(_json(selectors.ticker_json(params.required(request.query_params, "symbol"))))
 
 
 class TickersView(APIView):
@@ -138,8 +146,8 @@ class TickersView(APIView):
         tags=[TAG],
         responses={200: TickerSerializer(many=True), 503: _ERROR_503},
     )
-    def get(self, request: Request) -> Response:
-        return _live(Response(selectors.tickers()))
+    def get(self, request: Request) -> HttpResponse:
+        return _live(_json(selectors.tickers_json()))
 
 
 class DepthView(APIView):
@@ -157,11 +165,11 @@ class DepthView(APIView):
         ],
         responses={200: DepthSerializer, 400: _ERROR_400, 503: _ERROR_503},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         q = request.query_params
         symbol = params.required(q, "symbol")
         limit = params.integer(q, "limit", default=DEPTH_DEFAULT_LIMIT, minimum=1, maximum=DEPTH_MAX_LIMIT)
-        return _live(Response(selectors.depth(symbol, limit)))
+        return _live(_json(selectors.depth_json(symbol, limit)))
 
 
 class KlinesView(APIView):
@@ -188,13 +196,13 @@ class KlinesView(APIView):
             400: _ERROR_400,
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         q = request.query_params
         symbol = params.required(q, "symbol")
         interval = params.required(q, "interval")
         start = params.required_integer(q, "startTime", minimum=0, maximum=MAX_TIME_S)
         end = params.integer(q, "endTime", default=None, minimum=0, maximum=MAX_TIME_S)
-        return _live(Response(selectors.klines(symbol, interval, start, end, KLINES_MAX)))
+        return _live(_json(selectors.klines(symbol, interval, start, end, KLINES_MAX)))
 
 
 class TradesView(APIView):
@@ -207,11 +215,11 @@ class TradesView(APIView):
         ],
         responses={200: PublicTradeSerializer(many=True), 400: _ERROR_400, 503: _ERROR_503},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         q = request.query_params
         symbol = params.required(q, "symbol")
         limit = params.integer(q, "limit", default=TRADES_DEFAULT_LIMIT, minimum=1, maximum=TRADES_MAX_LIMIT)
-        return _live(Response(selectors.recent_trades(symbol, limit)))
+        return _live(_json(selectors.recent_trades_json(symbol, limit)))
 
 
 class TradeHistoryView(APIView):
@@ -225,12 +233,12 @@ class TradeHistoryView(APIView):
         ],
         responses={200: PublicTradeSerializer(many=True), 400: _ERROR_400},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         q = request.query_params
         symbol = params.required(q, "symbol")
         limit = params.integer(q, "limit", default=TRADES_DEFAULT_LIMIT, minimum=1, maximum=TRADES_MAX_LIMIT)
         offset = params.integer(q, "offset", default=0, minimum=0, maximum=HISTORY_MAX_OFFSET)
-        return _live(Response(selectors.trade_history(symbol, limit, offset)))
+        return _live(_json(selectors.trade_history(symbol, limit, offset)))
 
 
 def trailing_slash_not_found(request: HttpRequest, path: str = "") -> JsonResponse:

@@ -189,3 +189,11 @@ def test_klines_without_a_symbol_are_invalid_client_request(client, sol_usdc):
     response = client.get("/api/v1/klines", {"interval": "1m", "startTime": str(T0_S)})
 
     assert (response.status_code, response.json()["code"]) == (400, "INVALID_CLIENT_REQUEST")
+
+
+def test_klines_take_one_query_once_the_market_is_known(client, sol_usdc, django_assert_num_queries):
+    store_minutes(sol_usdc, 10)
+    klines(client, startTime=str(T0_S))
+
+    with django_assert_num_queries(1):
+        klines(client, startTime=str(T0_S))

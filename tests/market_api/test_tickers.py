@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from markets import selectors
+from markets.models import Market
+
 from .conftest import make_market, write_ticker
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +92,35 @@ def test_tickers_take_one_query_whatever_the_number_of_markets(client, sol, usdc
         response = client.get("/api/v1/tickers")
 
     assert len(response.json()) == 20
+
+
+def test_tickers_make_no_query_while_the_market_list_is_fresh(client, sol_usdc, django_assert_num_queries):
+    client.get("/api/v1/tickers")
+
+    with django_assert_num_queries(0):
+        client.get("/api/v1/tickers")
+
+
+def test_tickers_list_a_market_saved_in_this_process_at_once(client, sol_usdc, btc, usdc):
+    client.get("/api/v1/tickers")
+    make_market("BTC_USDC", btc, usdc)
+
+    assert [t["symbol"] for t in client.get("/api/v1/tickers").json()] == ["BTC_USDC", "SOL_USDC"]
+
+
+def test_tickers_list_a_market_added_elsewhere_once_the_list_is_older_than_its_ttl(
+    client, sol_usdc, btc, usdc, monkeypatch
+):
+    client.get("/api/v1/tickers")
+    # bulk_create sends no signal: the same as a market added by another process.
+    Market.objects.bulk_create([Market(symbol="BTC_USDC", base=btc, quote=usdc, **_limits(sol_usdc))])
+    now = selectors._clock()
+
+    assert len(client.get("/api/v1/tickers").json()) == 1
+    monkeypatch.setattr(selectors, "_clock", lambda: now + selectors.MARKET_LIST_TTL_S)
+    assert len(client.get("/api/v1/tickers").json()) == 2
+
+
+def _limits(market: Market) -> dict:
+    fields = ("tick_size", "step_size", "min_price", "max_price", "min_quantity", "max_quantity")
+    return {f: getattr(market, f) for f in fields}

@@ -162,3 +162,11 @@ def test_trade_history_takes_two_queries_whatever_the_page_size(client, sol_usdc
         response = client.get("/api/v1/trades/history", {"symbol": "SOL_USDC", "limit": "1000"})
 
     assert len(response.json()) == 1000
+
+
+def test_trade_history_takes_one_query_once_the_market_is_known(client, sol_usdc, django_assert_num_queries):
+    store_trades(sol_usdc, 10)
+    client.get("/api/v1/trades/history", {"symbol": "SOL_USDC"})
+
+    with django_assert_num_queries(1):
+        client.get("/api/v1/trades/history", {"symbol": "SOL_USDC"})
