@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from .authentication import forget_cached_keys
 from .models import ApiKey, Fill, LedgerEntry, Order, Transfer
 
 
@@ -29,6 +30,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected API keys")
     def revoke(self, request, queryset) -> None:
         count = queryset.filter(revoked=False).update(revoked=True)
+        forget_cached_keys()  # update() sends no signals
         self.message_user(request, f"{count} key(s) revoked.", messages.SUCCESS)
 
 

@@ -14,9 +14,13 @@ client ids); this module only needs the market's definition.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from accounts import error_codes as errors
 from accounts.signing import JsonNumber
@@ -35,7 +39,7 @@ from engine.wire import MarketFormat
 from exchange_site.api_errors import ApiError
 
 from . import selectors
-from .models import Market
+from .models import Asset, Market
 
 # Plain decimal notation: optional minus (so a negative value gets a clear "must be positive"),
 # ASCII digits, an optional fraction with at least one digit. ``\Z`` (not ``$``) refuses "1\n".
@@ -183,6 +187,25 @@ class MarketRules:
         )
 
 
+# Rules are cached per process for a moment (a query per order would cost more than the rest
+# of the validation). A save in this process drops them at once; another process sees an admin
+# change of limits within RULES_CACHE_TTL_S, and the engine checks the same limits anyway.
+RULES_CACHE_TTL_S = 2.0
+_rules: dict[str, tuple[float, MarketRules]] = {}
+
+
+def forget_cached_rules() -> None:
+    _rules.clear()
+
+
+@receiver(post_save, sender=Market, dispatch_uid="markets.order_input.market_saved")
+@receiver(post_delete, sender=Market, dispatch_uid="markets.order_input.market_deleted")
+@receiver(post_save, sender=Asset, dispatch_uid="markets.order_input.asset_saved")
+@receiver(post_delete, sender=Asset, dispatch_uid="markets.order_input.asset_deleted")
+def _market_changed(**kwargs) -> None:
+    forget_cached_rules()
+
+
 def market_rules(symbol: object) -> MarketRules:
     """The rules of an existing market; ``INVALID_SYMBOL`` otherwise.
 
@@ -191,7 +214,13 @@ def market_rules(symbol: object) -> MarketRules:
     """
     if not isinstance(symbol, str):
         raise errors.wrong_type("symbol", "a string")
-    return MarketRules.of(selectors.get_market(symbol))
+    now = time.monotonic()
+    hit = _rules.get(symbol)
+    if hit is not None and now - hit[0] < RULES_CACHE_TTL_S:
+        return hit[1]
+    rules = MarketRules.of(selectors.get_market(symbol))  # unknown symbols are not cached
+    _rules[symbol] = (now, rules)
+    return rules
 
 
 # --- orders -----------------------------------------------------------------------------------

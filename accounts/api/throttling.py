@@ -2,8 +2,10 @@
 
 DRF's own throttles keep their history in the Django cache, which is per process here (several
 web workers would each allow the full rate). These keep one fixed-window counter per identity in
-Redis instead: one INCR+EXPIRE round trip, shared by every worker. A refused request is answered
-429 ``TOO_MANY_REQUESTS`` with ``Retry-After`` (``exchange_site.api_errors``).
+Redis instead, shared by every worker: both counters of a request are counted in one pipelined
+round trip. A refused request is answered 429 ``TOO_MANY_REQUESTS`` with ``Retry-After``
+(``exchange_site.api_errors``). A request that fails authentication still counts against its IP
+(``count_ip``), so a flood of bad signatures is limited too.
 
 Rates come from ``settings.API_RATE_LIMITS`` (``{"key": "1200/10s", "ip": "30000/10s"}``) with
 the defaults below; ``"N/Ps"``, ``"N/s"``, ``"N/m"`` and ``"N/h"`` are understood.
@@ -44,65 +46,67 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-class RedisRateThrottle(BaseThrottle):
-    scope = ""
+def rate(scope: str) -> tuple[int, int]:
+    rates = {**DEFAULT_RATES, **getattr(settings, "API_RATE_LIMITS", {})}
+    return parse_rate(rates[scope])
+
+
+def count(identities: list[tuple[str, str]]) -> float | None:
+    """Count one request against each ``(scope, identity)`` in one Redis round trip; the seconds
+    to wait if any of them is over its rate, else ``None``."""
+    now = time.time()
+    plans = []
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for scope, ident in identities:
+            limit, period = rate(scope)
+            window = int(now // period)
+            key = f"throttle:{scope}:{ident}:{period}:{window}"
+            pipe.incr(key)
+            pipe.expire(key, period + 1)
+            plans.append((limit, period, window))
+        replies = pipe.execute()
+    except redis.RedisError as exc:
+        # Throttling is protection, not a reason to refuse trading: let the request through.
+        log.warning("rate limiter unavailable: %s", exc)
+        return None
+    waits = [
+        (window + 1) * period - now
+        for (limit, period, window), counted in zip(plans, replies[::2], strict=True)
+        if counted > limit
+    ]
+    return max(waits) if waits else None
+
+
+def account_identity(request) -> str | None:
+    """The API key of the request, or the user of a browser session."""
+    key = getattr(request, "auth", None)
+    if key is not None and getattr(key, "pk", None) is not None:
+        return f"k{key.pk}"
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"u{user.pk}"
+    return None
+
+
+def count_ip(request) -> float | None:
+    """Count a request that never got as far as the throttles (it failed authentication)."""
+    return count([("ip", client_ip(request))])
+
+
+class PrivateApiThrottle(BaseThrottle):
+    """The per-IP and the per-key limit of an authenticated request, in one round trip."""
 
     def __init__(self) -> None:
         self._wait: float | None = None
 
-    def rate(self) -> tuple[int, int]:
-        rates = {**DEFAULT_RATES, **getattr(settings, "API_RATE_LIMITS", {})}
-        return parse_rate(rates[self.scope])
-
-    def identity(self, request) -> str | None:
-        raise NotImplementedError
-
     def allow_request(self, request, view) -> bool:
-        ident = self.identity(request)
-        if ident is None:
-            return True
-        limit, period = self.rate()
-        now = time.time()
-        window = int(now // period)
-        key = f"throttle:{self.scope}:{ident}:{period}:{window}"
-        try:
-            pipe = get_redis().pipeline(transaction=False)
-            pipe.incr(key)
-            pipe.expire(key, period + 1)
-            count = pipe.execute()[0]
-        except redis.RedisError as exc:
-            # Throttling is protection, not a reason to refuse trading: let the request through.
-            log.warning("rate limiter unavailable: %s", exc)
-            return True
-        if count > limit:
-            self._wait = (window + 1) * period - now
-            return False
-        return True
+        identities = [("ip", client_ip(request))]
+        account = account_identity(request)
+        if account is not None:
+            identities.append(("key", account))
+        self._wait = count(identities)
+        return self._wait is None
 
     def wait(self) -> float | None:
         return self._wait
-
-
-class AccountRateThrottle(RedisRateThrottle):
-    """Per API key; a browser session counts per user."""
-
-    scope = "key"
-
-    def identity(self, request) -> str | None:
-        key = getattr(request, "auth", None)
-        if key is not None and getattr(key, "pk", None) is not None:
-            return f"k{key.pk}"
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            return f"u{user.pk}"
-        return None
-
-
-class IpRateThrottle(RedisRateThrottle):
-    """Per client address, checked before authentication so that floods of bad signatures are
-    limited too."""
-
-    scope = "ip"
-
-    def identity(self, request) -> str | None:
-        return client_ip(request)

@@ -9,6 +9,7 @@ token (the browser UI).
 from __future__ import annotations
 
 from django.conf import settings
+from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -19,24 +20,29 @@ from markets import order_input
 from .. import error_codes as errors
 from .. import selectors, services
 from ..authentication import SignatureAuthentication
+from . import throttling
 from .parsers import ExactJSONParser
-from .throttling import AccountRateThrottle, IpRateThrottle
 
 
 class PrivateView(APIView):
     authentication_classes = [SignatureAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     parser_classes = [ExactJSONParser]
-    throttle_classes = [AccountRateThrottle]
+    throttle_classes = [throttling.PrivateApiThrottle]
     signing_instruction: str | None = None
 
     def initial(self, request, *args, **kwargs):
-        # The per-IP limit runs before authentication, so that a flood of bad signatures is
-        # limited as well (DRF's own throttles only run after authentication).
-        ip_throttle = IpRateThrottle()
-        if not ip_throttle.allow_request(request, self):
-            self.throttled(request, ip_throttle.wait())
-        super().initial(request, *args, **kwargs)
+        try:
+            super().initial(request, *args, **kwargs)
+        except exceptions.Throttled:
+            raise
+        except exceptions.APIException:
+            # Refused before the throttles ran (authentication, CSRF): it still counts against
+            # the IP, so that a flood of bad signatures is limited as well.
+            wait = throttling.count_ip(request)
+            if wait is not None:
+                self.throttled(request, wait)
+            raise
 
 
 # --- query-string helpers ----------------------------------------------------------------------

@@ -14,8 +14,10 @@ import pytest
 from django.test import Client
 
 from accounts import services, signing
+from accounts.authentication import forget_cached_keys
 from engine import md_cache
 from exchange_site.redis_client import get_redis
+from markets import order_input
 from markets import selectors as market_selectors
 from markets.models import Asset, Market
 
@@ -92,9 +94,14 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _fresh_market_cache():
     # Each test database has its own market rows; forget formats cached by earlier tests.
-    market_selectors.clear_market_cache()
+    def clear():
+        market_selectors.clear_market_cache()
+        order_input.forget_cached_rules()
+        forget_cached_keys()
+
+    clear()
     yield
-    market_selectors.clear_market_cache()
+    clear()
 
 
 @pytest.fixture(autouse=True)
