@@ -60,9 +60,10 @@ def open_order(
 ) -> dict:
     """One open order by id or client id; ``RESOURCE_NOT_FOUND`` if the user has no such open order."""
     for order in open_orders(user, symbol):
-        if order_id is not None and order["id"] == str(order_id):
-            return order
-        if client_id is not None and order["clientId"] == client_id:
+        # Given both, both must match (as the engine's cancel does).
+        if (order_id is None or order["id"] == str(order_id)) and (
+            client_id is None or order["clientId"] == client_id
+        ):
             return order
     raise errors.not_found("Order not found")
 

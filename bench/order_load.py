@@ -56,13 +56,16 @@ import django  # noqa: E402
 
 django.setup()
 
-import httpx  # noqa: E402
 import logging  # noqa: E402
+
+import httpx  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 
 from accounts import services, signing  # noqa: E402
 from accounts.models import Order  # noqa: E402
 from markets.models import Market  # noqa: E402
+
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
 
 # Funds per client: far more than the run can lock, so no order is refused for funds.
 FUNDS = {"USDC": "100000000", "SOL": "1000000", "BTC": "10000", "ETH": "100000"}

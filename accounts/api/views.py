@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from markets import order_input
+from markets import selectors as market_selectors
 
 from .. import error_codes as errors
 from .. import selectors, services
@@ -120,7 +121,10 @@ class OpenOrdersView(PrivateView):
     signing_instruction = "orderQueryAll"
 
     def get(self, request):
-        return Response(selectors.open_orders(request.user, _query(request, "symbol")))
+        symbol = _query(request, "symbol")
+        if symbol is not None:
+            market_selectors.market_format(symbol)  # INVALID_SYMBOL for an unknown market (cached)
+        return Response(selectors.open_orders(request.user, symbol))
 
 
 class OrdersExecuteView(PrivateView):

@@ -253,3 +253,15 @@ def test_an_unsupported_method_is_405_invalid_client_request(alice):
     response = alice.api.client.put("/api/v1/order", {}, content_type="application/json")
 
     assert (response.status_code, response.json()["code"]) == (405, "INVALID_CLIENT_REQUEST")
+
+
+def test_open_orders_of_an_unknown_market_is_invalid_symbol(alice, sol_usdc):
+    response = alice.api.get("/api/v1/orders", {"symbol": "DOGE_USDC"})
+
+    assert (response.status_code, response.json()["code"]) == (400, "INVALID_SYMBOL")
+
+
+def test_querying_one_order_needs_an_order_id_or_a_client_id(alice, sol_usdc):
+    response = alice.api.get("/api/v1/order", {"symbol": "SOL_USDC"})
+
+    assert (response.status_code, response.json()["code"]) == (400, "INVALID_CLIENT_REQUEST")

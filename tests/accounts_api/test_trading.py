@@ -309,3 +309,12 @@ def test_the_faucet_deposits_when_debug_is_on(traders, settings):
 
     assert response.status_code == 200
     assert alice.api.get("/api/v1/capital").json()["SOL"] == {"available": "3", "locked": "0", "staked": "0"}
+
+
+def test_an_order_id_and_a_client_id_must_both_match_when_both_are_given(traders):
+    alice, _ = traders
+    placed = alice.api.post("/api/v1/order", {**BID, "clientId": 3}).json()
+
+    response = alice.api.get("/api/v1/order", {"symbol": "SOL_USDC", "orderId": placed["id"], "clientId": 4})
+
+    assert response.status_code == 404
