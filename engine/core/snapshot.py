@@ -1,21 +1,35 @@
 """Snapshots: the engine's complete state as bytes, and back.
 
 Layout: ``MAGIC`` (8 bytes) | version (u16, big endian) | payload length (u64) |
-blake2b-256 of the payload (32 bytes) | payload. The payload is ``marshal`` (format 4) of plain
-tuples and lists: fast to write and read, and exact for ints and strings. A wrong magic, version,
-length or checksum raises ``SnapshotError``: a damaged snapshot is never half-loaded.
+blake2b-256 of the payload (32 bytes) | payload. A wrong magic, version, length or checksum (or a
+malformed payload) raises ``SnapshotError``: a damaged snapshot is never half-loaded.
 
-Only the live state is written (cancelled entries still parked in a level's deque are not), and
-everything is in a canonical order (books in priority order, balances and tx ids sorted), so the
-payload of two engines in the same state is the same bytes: ``Engine.state_digest`` hashes it.
-Derived indexes (orders by id, by account, by client id) are rebuilt on load.
+The payload is ``marshal`` format 0 of plain tuples and lists of ints and strings. Format 0 has no
+back-references and no interned-string codes, so the bytes depend only on the values, never on
+which equal objects happen to be shared: two engines in the same state give the same bytes, and
+``Engine.state_digest`` hashes them. Only live state is written (cancelled entries still parked
+in a level's deque are not), in a canonical order (books in priority order, balances and tx ids
+sorted). Derived indexes (orders by id, by account, by client id) are rebuilt on load.
+
+Resting orders are stored by columns (one list per field), in order-id order. That is also
+each level's time priority (an order joins the back of its level when it is accepted, and ids
+increase), so the levels are rebuilt by grouping the orders by (market, side, price) in id
+order; and it is the order the ``Order`` objects were allocated in, so reading their fields
+walks memory roughly sequentially (walking them in book order instead costs a cache miss per
+field). A resting order is always a GTC limit order with no quote quantity, its executed
+quantity is ``quantity - remaining`` and its status follows from that, so those fields are not
+stored; market, side, post-only and STP mode are packed into one small "kind" code.
+Loading runs with the cyclic garbage collector paused: allocating a million long-lived objects
+otherwise triggers repeated full collections that cost more than the loading itself.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import marshal
 import struct
+from operator import attrgetter
 
 from sortedcontainers import SortedList
 
@@ -25,11 +39,8 @@ from .market import Market
 from .messages import (
     ASK,
     BID,
-    FOK,
     GTC,
-    IOC,
     LIMIT,
-    MARKET,
     NEW,
     PARTIALLY_FILLED,
     REJECT_BOTH,
@@ -40,79 +51,59 @@ from .messages import (
 __all__ = ["MAGIC", "VERSION", "dump", "load", "encode_payload", "SnapshotError"]
 
 MAGIC = b"XENGSNAP"
-VERSION = 1
+VERSION = 3
 _HEADER = struct.Struct(">8sHQ32s")
+
+_STP_CODES = {REJECT_TAKER: 0, REJECT_MAKER: 1, REJECT_BOTH: 2}
+_STPS = (REJECT_TAKER, REJECT_MAKER, REJECT_BOTH)
 
 
 class SnapshotError(ValueError):
     """A snapshot that cannot be restored: bad magic, version, length, checksum or payload."""
 
 
-# A resting order is 11 ints in a flat per-side list (marshal of flat ints is compact and fast):
-# order_id, account, flags, client_id (-1 for none), price, quantity, remaining, executed,
-# executed_quote, created_ts, fee_bps. ``flags`` packs the small enums.
-_ORDER_WIDTH = 11
-_SIDE_CODES = {BID: 0, ASK: 1}
-_TYPE_CODES = {LIMIT: 0, MARKET: 1}
-_TIF_CODES = {GTC: 0, IOC: 1, FOK: 2}
-_STP_CODES = {REJECT_TAKER: 0, REJECT_MAKER: 1, REJECT_BOTH: 2}
-_STATUS_CODES = {NEW: 0, PARTIALLY_FILLED: 1}
-_SIDES = (BID, ASK)
-_TYPES = (LIMIT, MARKET)
-_TIFS = (GTC, IOC, FOK)
-_STPS = (REJECT_TAKER, REJECT_MAKER, REJECT_BOTH)
-_STATUSES = (NEW, PARTIALLY_FILLED)
+# --- writing ---------------------------------------------------------------------------------
 
 
-def _flags(o: Order) -> int:
-    return (
-        _SIDE_CODES[o.side]
-        | _TYPE_CODES[o.order_type] << 1
-        | _TIF_CODES[o.time_in_force] << 2
-        | (1 if o.post_only else 0) << 4
-        | _STP_CODES[o.stp] << 5
-        | _STATUS_CODES[o.status] << 7
-    )
+_COLUMNS = (
+    "order_id",
+    "account",
+    "client_id",
+    "price",
+    "quantity",
+    "remaining",
+    "executed_quote",
+    "created_ts",
+    "fee_bps",
+)
+_COLUMN_GETTERS = tuple(attrgetter(name) for name in _COLUMNS)
+_get_kind = attrgetter("market", "side", "post_only", "stp", "order_type", "time_in_force", "quote_quantity")
 
 
-def _side_orders(side) -> list:
-    out: list = []
-    extend = out.extend
-    for level in side.iter_levels():
-        for o in level.live_orders():
-            if o.quote_quantity is not None or o.remaining is None:
-                raise ValueError(f"cannot snapshot resting order {o!r}")
-            extend(
-                (
-                    o.order_id,
-                    o.account,
-                    _flags(o),
-                    -1 if o.client_id is None else o.client_id,
-                    o.price,
-                    o.quantity,
-                    o.remaining,
-                    o.executed,
-                    o.executed_quote,
-                    o.created_ts,
-                    o.fee_bps,
-                )
-            )
-    return out
+def _kinds(symbols: list[str]) -> list[tuple]:
+    """Every (market, side, post_only, stp) a resting order can have, in a fixed order: the
+    "kind" code of an order is its index here."""
+    return [
+        (sym, side, po, stp)
+        for sym in symbols
+        for side in (BID, ASK)
+        for po in (False, True)
+        for stp in _STPS
+    ]
 
 
 def _state(engine, extra) -> tuple:
-    markets = []
-    for sym, m in engine.markets.items():
-        book = engine._books[sym]
-        markets.append(
-            (
-                m.to_tuple(),
-                book.last_trade_id,
-                book.update_id,
-                _side_orders(book.bids),
-                _side_orders(book.asks),
-            )
-        )
+    symbols = list(engine.markets)
+    codes = {(*k, LIMIT, GTC, None): i for i, k in enumerate(_kinds(symbols))}
+    orders = list(engine._orders.values())  # order-id order (see the module docstring)
+    try:
+        kinds = list(map(codes.__getitem__, map(_get_kind, orders)))
+    except KeyError:
+        raise ValueError("cannot snapshot a resting order that is not a GTC limit order") from None
+    markets = [
+        (engine.markets[sym].to_tuple(), engine._books[sym].last_trade_id, engine._books[sym].update_id)
+        for sym in symbols
+    ]
     balances = list(engine.ledger.iter_all())
     return (
         VERSION,
@@ -120,15 +111,17 @@ def _state(engine, extra) -> tuple:
         engine._last_order_id,
         list(engine.assets.items()),
         markets,
-        balances,
+        [list(map(get, orders)) for get in _COLUMN_GETTERS] + [kinds],
+        [b[0] for b in balances],
+        [b[1] for b in balances],
+        [b[2] for b in balances],
+        [b[3] for b in balances],
         sorted(engine._tx_ids),
         extra,
     )
 
 
 def encode_payload(engine, extra=None) -> bytes:
-    # marshal format 0: no back-references and no interned-string codes, so the bytes depend only
-    # on the values, never on which equal objects happen to be shared (needed for the digest).
     return marshal.dumps(_state(engine, extra), 0)
 
 
@@ -138,24 +131,29 @@ def dump(engine, extra=None) -> bytes:
     return _HEADER.pack(MAGIC, VERSION, len(payload), digest) + payload
 
 
+# --- reading ---------------------------------------------------------------------------------
+
+
 def load(cls, data: bytes):
     if not isinstance(data, bytes | bytearray | memoryview):
         raise SnapshotError("snapshot must be bytes")
-    data = bytes(data)
-    if len(data) < _HEADER.size:
+    view = memoryview(data)
+    if len(view) < _HEADER.size:
         raise SnapshotError("snapshot truncated: incomplete header")
-    magic, version, length, digest = _HEADER.unpack_from(data)
+    magic, version, length, digest = _HEADER.unpack_from(view)
     if magic != MAGIC:
         raise SnapshotError("not an engine snapshot (bad magic)")
     if version != VERSION:
         raise SnapshotError(f"unsupported snapshot version {version}")
-    payload = data[_HEADER.size :]
+    payload = view[_HEADER.size :]
     if len(payload) != length:
         raise SnapshotError(
             f"snapshot truncated or padded: payload is {len(payload)} bytes, header says {length}"
         )
     if hashlib.blake2b(payload, digest_size=32).digest() != digest:
         raise SnapshotError("snapshot checksum mismatch")
+    paused = gc.isenabled()
+    gc.disable()
     try:
         state = marshal.loads(payload)
         return _rebuild(cls, state)
@@ -163,10 +161,117 @@ def load(cls, data: bytes):
         raise
     except Exception as e:  # a well-checksummed but malformed payload
         raise SnapshotError(f"malformed snapshot payload: {e!r}") from e
+    finally:
+        if paused:
+            gc.enable()
+
+
+_RESTORE_SRC = """
+def make(oid, account, cid, price, qty, rem, exq, ts, fee, kind):
+    o = _new(_Order)
+    o.order_id = oid
+    o.account = account
+    o.market, o.side, o.post_only, o.stp = kind
+    o.order_type = _LIMIT
+    o.time_in_force = _GTC
+    o.client_id = cid
+    o.price = price
+    o.quantity = qty
+    o.quote_quantity = None
+    o.remaining = rem
+    ex = qty - rem
+    o.executed = ex
+    o.executed_quote = exq
+    o.status = _PARTIALLY_FILLED if ex else _NEW
+    o.created_ts = ts
+    o.fee_bps = fee
+    return o
+"""
+
+
+def _restorer():
+    """A function building one resting ``Order`` from its stored columns (used with ``map``)."""
+    ns = {
+        "_new": object.__new__,
+        "_Order": Order,
+        "_LIMIT": LIMIT,
+        "_GTC": GTC,
+        "_PARTIALLY_FILLED": PARTIALLY_FILLED,
+        "_NEW": NEW,
+    }
+    exec(compile(_RESTORE_SRC, "<engine.core snapshot restorer>", "exec"), ns)  # noqa: S102 - trusted, generated
+    return ns["make"]
+
+
+def _load_orders(eng, symbols: list[str], cols: list) -> None:
+    if len(cols) != len(_COLUMNS) + 1:
+        raise SnapshotError("wrong number of order columns")
+    ids, accounts, cids, prices, quantities, remainings = cols[:6]
+    kinds = cols[-1]
+    n = len(ids)
+    for col in cols:
+        if len(col) != n:
+            raise SnapshotError("order columns of different lengths")
+    if n:
+        if min(remainings) <= 0:
+            raise SnapshotError("resting order with nothing remaining")
+        if any(map(int.__gt__, remainings, quantities)):
+            raise SnapshotError("resting order with more remaining than its quantity")
+        if ids != sorted(ids) or len(set(ids)) != n:
+            raise SnapshotError("order ids out of order")
+        if min(kinds) < 0:
+            raise SnapshotError("bad order kind")
+    kind_table = _kinds(symbols)
+    orders = list(map(_restorer(), *cols[:-1], map(kind_table.__getitem__, kinds)))
+    # levels: group by (market, side, price); id order is each level's time priority
+    side_of_kind = []
+    for sym, side, _po, _stp in kind_table:
+        book = eng._books[sym]
+        side_of_kind.append(book.bids if side is BID else book.asks)
+    levels_of_kind = [s.levels for s in side_of_kind]
+    for o, kind, price, rem in zip(orders, kinds, prices, remainings, strict=True):
+        levels = levels_of_kind[kind]
+        level = levels.get(price)
+        if level is None:
+            level = levels[price] = Level(price, o.side)
+        else:
+            o.price = level.price  # one int object per level
+        level.orders.append(o)
+        level.total += rem
+    for side in {id(s): s for s in side_of_kind}.values():
+        side.prices = SortedList(side.levels)
+        if side.prices:
+            side.best = side.prices[-1] if side.is_bid else side.prices[0]
+    eng._orders.update(zip(ids, orders, strict=True))
+    acct_orders = eng._acct_orders
+    get = acct_orders.get
+    for account, oid, o in zip(accounts, ids, orders, strict=True):
+        ao = get(account)
+        if ao is None:
+            acct_orders[account] = {oid: o}
+        else:
+            ao[oid] = o
+    client_ids = eng._client_ids
+    for account, cid, o in zip(accounts, cids, orders, strict=True):
+        if cid is not None:
+            client_ids[account << 32 | cid] = o
 
 
 def _rebuild(cls, state):
-    version, seq, last_oid, assets, markets, balances, tx_ids, extra = state
+    (
+        version,
+        seq,
+        last_oid,
+        assets,
+        markets,
+        order_cols,
+        b_acc,
+        b_asset,
+        b_avail,
+        b_locked,
+        tx_ids,
+        extra,
+    ) = state
     if version != VERSION:
         raise SnapshotError(f"unsupported payload version {version}")
     eng = cls()
@@ -174,10 +279,7 @@ def _rebuild(cls, state):
     eng._last_order_id = last_oid
     for sym, dec in assets:
         eng.assets[sym] = dec
-    orders_index = eng._orders
-    acct_orders = eng._acct_orders
-    client_ids = eng._client_ids
-    for mt, last_trade_id, update_id, bids, asks in markets:
+    for mt, last_trade_id, update_id in markets:
         m = Market.from_tuple(mt)
         m.validate()  # also interns the state string
         eng.markets[m.symbol] = m
@@ -185,76 +287,9 @@ def _rebuild(cls, state):
         book.last_trade_id = last_trade_id
         book.update_id = update_id
         eng._books[m.symbol] = book
-        sym = m.symbol
-        for side, rows in ((book.bids, bids), (book.asks, asks)):
-            side_const = side.side
-            side_code = _SIDE_CODES[side_const]
-            levels = side.levels
-            level = None
-            price = None
-            if len(rows) % _ORDER_WIDTH:
-                raise SnapshotError("order rows have the wrong width")
-            it = iter(rows)
-            for (
-                oid,
-                account,
-                flags,
-                cid,
-                o_price,
-                qty,
-                remaining,
-                executed,
-                executed_quote,
-                created,
-                fee_bps,
-            ) in zip(it, it, it, it, it, it, it, it, it, it, it, strict=True):
-                if flags & 1 != side_code:
-                    raise SnapshotError("order on the wrong side of the book")
-                if remaining <= 0:
-                    raise SnapshotError("resting order with nothing remaining")
-                o = Order(
-                    oid,
-                    account,
-                    sym,
-                    side_const,
-                    _TYPES[flags >> 1 & 1],
-                    _TIFS[flags >> 2 & 3],
-                    bool(flags >> 4 & 1),
-                    _STPS[flags >> 5 & 3],
-                    None if cid < 0 else cid,
-                    o_price,
-                    qty,
-                    None,
-                    remaining,
-                    executed,
-                    executed_quote,
-                    _STATUSES[flags >> 7],
-                    created,
-                    fee_bps,
-                )
-                if o_price != price:
-                    price = o_price
-                    if price in levels:
-                        raise SnapshotError("book levels out of order")
-                    level = Level(price, side_const)
-                    levels[price] = level
-                else:
-                    o.price = level.price
-                level.orders.append(o)
-                level.total += remaining
-                orders_index[oid] = o
-                ao = acct_orders.get(account)
-                if ao is None:
-                    acct_orders[account] = {oid: o}
-                else:
-                    ao[oid] = o
-                if cid >= 0:
-                    client_ids[account << 32 | cid] = o
-            side.prices = SortedList(levels)
-            if side.prices:
-                side.best = side.prices[-1] if side.is_bid else side.prices[0]
+    _load_orders(eng, list(eng.markets), order_cols)
     accounts = eng.ledger.accounts
-    for account, asset, available, locked in balances:
+    for account, asset, available, locked in zip(b_acc, b_asset, b_avail, b_locked, strict=True):
         a = accounts.get(account)
         if a is None:
             a = accounts[account] = {}
