@@ -66,7 +66,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         texts = self.subscriptions.render(message["frames"], encoded)
         if not texts:
             return
-        if self.outbox.overloaded(len(texts)):
+        if self.outbox.overloaded():
             await self._drop_slow_client()
             return
         self.outbox.put(texts)

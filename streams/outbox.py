@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 log = logging.getLogger(__name__)
 
-# A client more than this many frames behind is dropped (a few seconds of a busy market).
+# A client still this many frames behind when the next batch comes is dropped.
 MAX_PENDING_FRAMES = int(os.environ.get("STREAMS_MAX_PENDING_FRAMES", "5000"))
 # A client whose socket has not accepted a single frame for this long is dropped.
 MAX_SEND_STALL_S = float(os.environ.get("STREAMS_MAX_SEND_STALL_S", "10"))
@@ -47,8 +47,11 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def overloaded(self, incoming: int = 0) -> bool:
-        if len(self._pending) + incoming > self.max_pending:
+    def overloaded(self) -> bool:
+        """Behind by more than ``max_pending`` frames, or stuck on one write too long. Counted
+        before a new batch is added: one engine loop can carry thousands of frames at once, and
+        a client that takes them at network speed is not slow."""
+        if len(self._pending) > self.max_pending:
             return True
         since = self._sending_since
         return since is not None and time.monotonic() - since > self.max_stall_s

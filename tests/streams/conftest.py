@@ -201,8 +201,8 @@ class WebServer:
 
 @pytest.fixture
 def web_server(transactional_db, tmp_path):
-    """A running web server; its streams drop a client more than 200 frames behind."""
-    server = WebServer({"STREAMS_MAX_PENDING_FRAMES": "200", "STREAMS_MAX_SEND_STALL_S": "3"})
+    """A running web server; its streams drop a client whose socket took nothing for 2 s."""
+    server = WebServer({"STREAMS_MAX_PENDING_FRAMES": "1000000", "STREAMS_MAX_SEND_STALL_S": "2"})
     server.start(tmp_path / "web.log")
     yield server
     server.stop()
