@@ -355,7 +355,8 @@ def main() -> None:
         return results
 
     print(
-        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()},"
+        f" load average {os.getloadavg()[0]:.1f} (other work on the machine inflates every figure)",
         flush=True,
     )
     print(
@@ -363,6 +364,7 @@ def main() -> None:
         flush=True,
     )
     results = asyncio.run(run())
+    print(f"load average after: {os.getloadavg()[0]:.1f}", flush=True)
     print(
         json.dumps(
             {
