@@ -128,7 +128,7 @@ async def test_a_client_that_never_reads_is_dropped_while_a_reading_client_gets_
             await sync_to_async(append_all)(crossing_pairs(maker, taker, 40))
             await asyncio.sleep(0.1)
         await sync_to_async(submit)(PlaceOrder(ts=0, account=maker.pk, market="SOL_USDC", side="Ask",
-                                               order_type="Limit", price=20000, quantity=1))  # fmt: skip
+                                               order_type="Limit", price=20000, quantity=1), 120)  # fmt: skip
         done_at = time.monotonic()
         try:
             await asyncio.wait_for(reading, 60)
@@ -142,7 +142,7 @@ async def test_a_client_that_never_reads_is_dropped_while_a_reading_client_gets_
     stuck_trades = [f for f in frames if f["stream"] == "trade.SOL_USDC"]
 
     assert [t["t"] for t in trades] == list(range(1, fill + trickle + 1))  # every trade, in order
-    assert lag < 3.0  # the reader kept up while the other client was stuck
+    assert lag < 5.0  # the reader kept up while the other client was stuck
     assert len(stuck_trades) < fill, web_server.log_path.read_text()[-2000:]  # cut off, not fed forever
     assert stuck_trades == [{"stream": "trade.SOL_USDC", "data": t} for t in trades[: len(stuck_trades)]]
     assert close_code in (1008, None)  # closed as too slow (or reset: not even the close could be written)
