@@ -24,13 +24,16 @@ written. Amounts are integers in the asset's smallest unit.
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
+from psycopg.errors import UniqueViolation
 
 from engine.core import units
 from engine.core.messages import FEE_ACCOUNT
@@ -132,82 +135,86 @@ class BatchResult:
 
 @dataclass
 class _Rows:
-    orders: dict[int, tuple] = field(default_factory=dict)  # order_id -> row (newest seq wins)
-    order_seq: dict[int, int] = field(default_factory=dict)
+    orders: dict[int, tuple] = field(default_factory=dict)  # order_id -> row of the newest seq
     fills: list[tuple] = field(default_factory=list)
     trades: list[tuple] = field(default_factory=list)
-    ledger: dict[tuple, list] = field(
-        default_factory=dict
-    )  # (seq, account, asset, cause) -> [amount, ref, ts]
+    ledger: list[tuple] = field(default_factory=list)  # (account, asset, seq, cause, amount, ref, ts)
     transfers: list[tuple] = field(default_factory=list)
     accounts: set[int] = field(default_factory=set)
 
-    def add_ledger(
-        self, seq: int, account: int, asset: str, amount: int, cause: str, ref: str, ts: int
-    ) -> None:
-        # Summed per key: an account on both sides of one trade still gets one row per cause.
-        key = (seq, account, asset, cause)
-        entry = self.ledger.get(key)
-        if entry is None:
-            self.ledger[key] = [amount, ref, ts]
-        else:
-            entry[0] += amount
+
+def _trade_ledger(out: list[tuple], ev: dict, m: MarketInfo) -> None:
+    """The ledger rows of one trade (see the module docstring), appended to ``out``."""
+    seq, ts = ev["seq"], ev["ts"]
+    ref = f"{m.symbol}:{ev['trade_id']}"
+    base_amount = ev["quantity"] * m.base_per_lot
+    quote_amount = ev["quote_quantity"]
+    buyer, seller, fee_asset = ev["buyer_account"], ev["seller_account"], ev["fee_asset"]
+    bfee, sfee = ev["buyer_fee"], ev["seller_fee"]
+    rows = [
+        (buyer, m.base, seq, "trade", base_amount, ref, ts),
+        (buyer, m.quote, seq, "trade", -quote_amount, ref, ts),
+        (seller, m.base, seq, "trade", -base_amount, ref, ts),
+        (seller, m.quote, seq, "trade", quote_amount, ref, ts),
+    ]
+    if bfee:
+        rows.append((buyer, fee_asset, seq, "fee", -bfee, ref, ts))
+    if sfee:
+        rows.append((seller, fee_asset, seq, "fee", -sfee, ref, ts))
+    if bfee or sfee:
+        rows.append((FEE_ACCOUNT, fee_asset, seq, "fee", bfee + sfee, ref, ts))
+    if buyer == seller or FEE_ACCOUNT in (buyer, seller):
+        # Never produced by the engine (self-trade prevention), but one row per key is what
+        # the unique index allows: sum the amounts of an account on both sides.
+        summed: dict[tuple, list] = {}
+        for r in rows:
+            acc = summed.setdefault(r[:4], [0, ref, ts])
+            acc[0] += r[4]
+        rows = [(*k, *v) for k, v in summed.items()]
+    out.extend(rows)
 
 
 def _collect(events: Sequence[dict]) -> _Rows:
     rows = _Rows()
     market = directory.market
+    orders, order_seq = rows.orders, {}
+    fills, trades, ledger, accounts = rows.fills, rows.trades, rows.ledger, rows.accounts
     seen: set[int] = set()
     for ev in events:
         kind = ev["type"]
         if kind not in PERSISTED_EVENTS:
             continue  # depth, balances, rejections, reference data: not history
+        seq = ev["seq"]
         # The same event twice in one batch (a resent batch merged with its original) counts
-        # once: the ledger sums per key, so a duplicate would double an amount.
-        if ev["seq"] in seen:
+        # once: the ledger rows of one batch must be unique before they meet the database.
+        if seq in seen:
             continue
-        seen.add(ev["seq"])
+        seen.add(seq)
         if kind == "Trade":
             m = market(ev["market"])
-            seq, ts, trade_id = ev["seq"], ev["ts"], ev["trade_id"]
-            rows.trades.append(
+            trades.append(
                 (
                     m.id,
-                    trade_id,
+                    ev["trade_id"],
                     ev["price"],
                     ev["quantity"],
                     ev["quote_quantity"],
                     ev["buyer_order_id"],
                     ev["seller_order_id"],
                     ev["is_buyer_maker"],
-                    ts,
+                    ev["ts"],
                     seq,
                 )
             )
-            ref = f"{m.symbol}:{trade_id}"
-            base_amount = ev["quantity"] * m.base_per_lot
-            quote_amount = ev["quote_quantity"]
-            buyer, seller, fee_asset = ev["buyer_account"], ev["seller_account"], ev["fee_asset"]
-            bfee, sfee = ev["buyer_fee"], ev["seller_fee"]
-            add = rows.add_ledger
-            add(seq, buyer, m.base, base_amount, "trade", ref, ts)
-            add(seq, buyer, m.quote, -quote_amount, "trade", ref, ts)
-            add(seq, seller, m.base, -base_amount, "trade", ref, ts)
-            add(seq, seller, m.quote, quote_amount, "trade", ref, ts)
-            if bfee:
-                add(seq, buyer, fee_asset, -bfee, "fee", ref, ts)
-            if sfee:
-                add(seq, seller, fee_asset, -sfee, "fee", ref, ts)
-            if bfee or sfee:
-                add(seq, FEE_ACCOUNT, fee_asset, bfee + sfee, "fee", ref, ts)
+            _trade_ledger(ledger, ev, m)
         elif kind in ORDER_EVENTS:
             m = market(ev["market"])
-            oid, seq = ev["order_id"], ev["seq"]
+            oid = ev["order_id"]
             account = ev["account"]
-            rows.accounts.add(account)
-            if seq > rows.order_seq.get(oid, -1):
-                rows.order_seq[oid] = seq
-                rows.orders[oid] = (
+            accounts.add(account)
+            if seq > order_seq.get(oid, -1):
+                order_seq[oid] = seq
+                orders[oid] = (
                     oid,
                     account,
                     m.id,
@@ -227,7 +234,7 @@ def _collect(events: Sequence[dict]) -> _Rows:
                     seq,
                 )
             if kind == "OrderFilled":
-                rows.fills.append(
+                fills.append(
                     (
                         seq,
                         account,
@@ -245,15 +252,14 @@ def _collect(events: Sequence[dict]) -> _Rows:
                         ev["ts"],
                     )
                 )
-        elif kind == "Deposited" or kind == "Withdrawn":
+        else:  # Deposited / Withdrawn
             deposit = kind == "Deposited"
             cause = "deposit" if deposit else "withdrawal"
-            account, seq = ev["account"], ev["seq"]
+            account, asset, amount, tx_id = ev["account"], ev["asset"], ev["amount"], ev["tx_id"]
             if account != FEE_ACCOUNT:
-                rows.accounts.add(account)
-            rows.transfers.append((ev["tx_id"], cause, account, ev["asset"], ev["amount"], seq, ev["ts"]))
-            amount = ev["amount"] if deposit else -ev["amount"]
-            rows.add_ledger(seq, account, ev["asset"], amount, cause, ev["tx_id"][:64], ev["ts"])
+                accounts.add(account)
+            rows.transfers.append((tx_id, cause, account, asset, amount, seq, ev["ts"]))
+            ledger.append((account, asset, seq, cause, amount if deposit else -amount, tx_id[:64], ev["ts"]))
     return rows
 
 
@@ -278,15 +284,22 @@ def _insert(
     inserted rows' columns, otherwise the number of rows reported by the database."""
     names = ", ".join(_q(c) for c, _ in columns)
     action = f"DO UPDATE SET {update}" if update else "DO NOTHING"
-    on_conflict = f"ON CONFLICT ({', '.join(_q(c) for c in conflict)}) {action}"
+    keys = ", ".join(_q(c) for c in conflict)
+    on_conflict = f"ON CONFLICT ({keys}) {action}"
     if connection.vendor == "postgresql":
-        source = "SELECT * FROM unnest(" + ", ".join(f"%s::{t}[]" for _, t in columns) + ")"
-        sql = f"INSERT INTO {_q(table)} ({names}) {source} {on_conflict}"
-        params = [list(col) for col in zip(*rows, strict=True)]
+        if not update and _copy_if_all_new(cur, table, columns, rows):
+            if not returning:
+                return len(rows)
+            names_at = [c for c, _ in columns]
+            pick = operator.itemgetter(*(names_at.index(n) for n in returning))
+            return [pick(r) for r in rows]
+        stage = _stage(cur, table, columns, rows)
+        # ORDER BY the conflict key: concurrent workers lock rows in one global order.
+        sql = f"INSERT INTO {_q(table)} ({names}) SELECT {names} FROM {stage} ORDER BY {keys} {on_conflict}"
         if returning:
-            cur.execute(sql + " RETURNING " + ", ".join(_q(c) for c in returning), params)
+            cur.execute(sql + " RETURNING " + ", ".join(_q(c) for c in returning))
             return cur.fetchall()
-        cur.execute(sql, params)
+        cur.execute(sql)
         return cur.rowcount
     sql = f"INSERT INTO {_q(table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) {on_conflict}"
     before = connection.connection.total_changes
@@ -294,9 +307,65 @@ def _insert(
     return connection.connection.total_changes - before
 
 
+def _copy_if_all_new(cur, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple]) -> bool:
+    """The fast path: a binary COPY straight into ``table``, inside a savepoint. It succeeds
+    when no row is there yet — the normal case, a batch seen for the first time — at about
+    twice the speed of staging and ``INSERT ... ON CONFLICT``. If any row exists (a redelivered
+    or replayed batch, or a concurrent worker that committed it first: the unique index makes
+    us wait for it), the savepoint is rolled back and the caller takes the idempotent path."""
+    try:
+        with transaction.atomic():
+            with cur.cursor.copy(
+                f"COPY {_q(table)} ({', '.join(_q(c) for c, _ in columns)}) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(_types(columns))
+                for row in rows:
+                    copy.write_row(row)
+        return True
+    except (IntegrityError, UniqueViolation):  # the driver's own error: COPY bypasses Django's wrapper
+        return False
+
+
+def _stage(cur, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple]) -> str:
+    """Load ``rows`` into this session's temporary staging table for ``table`` with a binary
+    COPY (rows are encoded in C, not quoted into SQL text) and return its name. The table lives
+    as long as the connection and is emptied at each commit; it is also emptied before each
+    use, so rows of an earlier batch whose transaction did not commit (a test's) never count."""
+    stage = _q(f"stage_{table}")
+    raw = cur.cursor  # the driver's cursor under Django's wrapper: same connection, same transaction
+    # Created in every transaction that needs it (a no-op when it exists): a table created in a
+    # transaction that then rolled back is gone, so "created once" cannot be remembered.
+    cols = ", ".join(f"{_q(c)} {t}" for (c, _), t in zip(columns, _types(columns), strict=True))
+    cur.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({cols}) ON COMMIT DELETE ROWS")
+    cur.execute(f"DELETE FROM {stage}")
+    with raw.copy(
+        f"COPY {stage} ({', '.join(_q(c) for c, _ in columns)}) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(_types(columns))
+        for row in rows:
+            copy.write_row(row)
+    return stage
+
+
+# The user id column's type follows the user model's primary key (``integer`` for Django's
+# own User): a binary COPY must send exactly the column's type.
+USER_ID = "user-id"
+
+
+@functools.cache
+def _user_id_type() -> str:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()._meta.pk.rel_db_type(connection)
+
+
+def _types(columns: Sequence[tuple[str, str]]) -> list[str]:
+    return [_user_id_type() if t == USER_ID else t for _, t in columns]
+
+
 _ORDER_COLUMNS = [
     ("order_id", "bigint"),
-    ("user_id", "bigint"),
+    ("user_id", USER_ID),
     ("market_id", "bigint"),
     ("side", "text"),
     ("order_type", "text"),
@@ -315,7 +384,7 @@ _ORDER_COLUMNS = [
 ]
 _FILL_COLUMNS = [
     ("seq", "bigint"),
-    ("user_id", "bigint"),
+    ("user_id", USER_ID),
     ("market_id", "bigint"),
     ("order_id", "bigint"),
     ("client_id", "bigint"),
@@ -341,10 +410,10 @@ _TRADE_COLUMNS = [
     ("ts", "bigint"),
     ("seq", "bigint"),
 ]
-_LEDGER_COLUMNS = [
-    ("seq", "bigint"),
+_LEDGER_COLUMNS = [  # the unique key first, in its order
     ("account", "bigint"),
     ("asset", "text"),
+    ("seq", "bigint"),
     ("cause", "text"),
     ("amount", "bigint"),
     ("reference", "text"),
@@ -353,7 +422,7 @@ _LEDGER_COLUMNS = [
 _TRANSFER_COLUMNS = [
     ("tx_id", "text"),
     ("kind", "text"),
-    ("user_id", "bigint"),
+    ("user_id", USER_ID),
     ("account", "bigint"),
     ("asset", "text"),
     ("amount", "bigint"),
@@ -445,7 +514,7 @@ def persist_events(events: Sequence[dict]) -> BatchResult:
     orders.sort()
     fills.sort()
     trades = sorted(rows.trades)
-    ledger = [(*key, *val) for key, val in sorted(rows.ledger.items())]
+    ledger = sorted(rows.ledger)
     transfers.sort()
     with transaction.atomic(), connection.cursor() as cur:
         if orders:
@@ -456,7 +525,7 @@ def persist_events(events: Sequence[dict]) -> BatchResult:
         result.trades = len(new_trades)
         if ledger:
             result.ledger = _insert(
-                cur, LedgerEntry._meta.db_table, _LEDGER_COLUMNS, ledger, ["seq", "account", "asset", "cause"]
+                cur, LedgerEntry._meta.db_table, _LEDGER_COLUMNS, ledger, ["account", "asset", "seq", "cause"]
             )
         if transfers:
             result.transfers = _insert(cur, Transfer._meta.db_table, _TRANSFER_COLUMNS, transfers, ["tx_id"])

@@ -56,7 +56,11 @@ class Market(models.Model):
 class Trade(models.Model):
     """One trade, written idempotently from the engine's Trade event."""
 
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="trades")
+    # No database-level foreign key and no index of its own: bulk-written history (see
+    # accounts.models.Order); the (market, trade_id) and (market, ts) indexes lead with it.
+    market = models.ForeignKey(
+        Market, on_delete=models.PROTECT, related_name="trades", db_constraint=False, db_index=False
+    )
     trade_id = models.BigIntegerField()
     price = models.BigIntegerField(help_text="ticks")
     quantity = models.BigIntegerField(help_text="lots")
@@ -70,6 +74,9 @@ class Trade(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["market", "trade_id"], name="trade_unique_per_market")]
         indexes = [models.Index(fields=["market", "ts"], name="trade_market_ts")]
+
+    def __str__(self) -> str:
+        return f"trade {self.trade_id} of market {self.market_id}"
 
 
 class Candle(models.Model):
@@ -92,3 +99,6 @@ class Candle(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["market", "interval", "open_time"], name="candle_unique_bucket")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.interval} candle at {self.open_time} of market {self.market_id}"

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -90,16 +91,18 @@ def database_url_for_subprocesses() -> str:
 
 
 class Worker:
-    """``celery worker`` as a subprocess on the test database and Redis, consuming the default
-    queue like the Procfile's worker. The broker's visibility timeout is short
+    """``celery worker`` as a subprocess on the test database and Redis, consuming ``queue``
+    (the default queue, where the engine sends, unless told otherwise: a private queue keeps
+    tasks of other test runs sharing the Redis away). The broker's visibility timeout is short
     (``tests.persistence.worker_app``) so that a killed worker's unacknowledged batches come
     back within seconds instead of an hour."""
 
     VISIBILITY_TIMEOUT_S = 2
 
-    def __init__(self, log_dir: Path, pool: str = "solo"):
+    def __init__(self, log_dir: Path, pool: str = "solo", queue: str = "celery"):
         self.log_dir = log_dir
         self.pool = pool
+        self.queue = queue
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self.env = {
@@ -119,21 +122,9 @@ class Worker:
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "tests.persistence.worker_app",
-                "worker",
-                "--pool",
-                self.pool,
-                "--concurrency",
-                "1",
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
+                *(sys.executable, "-m", "celery", "-A", "tests.persistence.worker_app", "worker"),
+                *("--pool", self.pool, "--concurrency", "1", "--queues", self.queue, "--loglevel", "INFO"),
+                *("--without-gossip", "--without-mingle", "--without-heartbeat"),
             ],
             cwd=ROOT,
             env=self.env,
@@ -171,21 +162,19 @@ class Worker:
 
 
 @pytest.fixture
-def celery_worker_proc(transactional_db, tmp_path):
-    """A stopped worker: the test starts (and kills, and restarts) it."""
-    from exchange_site.redis_client import get_redis
-
-    get_redis().flushdb()
-    worker = Worker(tmp_path)
+def celery_worker_proc(transactional_db, redis_conn, tmp_path):
+    """A stopped worker on an emptied Redis, on a queue of its own: the test starts (and kills,
+    and restarts) it and sends with ``send_batch(events, worker.queue)``."""
+    worker = Worker(tmp_path, queue=f"persist-test-{uuid.uuid4().hex[:12]}")
     yield worker
     worker.stop()
 
 
-def send_batch(events: list[dict]) -> None:
+def send_batch(events: list[dict], queue: str | None = None) -> None:
     """What the engine process does with a batch (``run_engine``'s ``send_persist_batch``)."""
     from exchange_site.celery import app
 
-    app.send_task("persistence.persist_events", args=[events])
+    app.send_task("persistence.persist_events", args=[events], queue=queue)
 
 
 def wait_until(predicate, timeout: float, what: str, worker: Worker | None = None, pause: float = 0.1):
