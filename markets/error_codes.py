@@ -15,7 +15,7 @@ SERVER_ERROR = "SERVER_ERROR"
 
 
 def unknown_symbol(symbol: str) -> ApiError:
-    return ApiError(INVALID_SYMBOL, f"Invalid symbol: {symbol!r} is not a market")
+    return ApiError(INVALID_SYMBOL, f"Invalid symbol: {symbol[:40]!r} is not a market")
 
 
 def missing_parameter(name: str) -> ApiError:

@@ -87,14 +87,19 @@ def _remember(market: Market) -> _MarketRef:
     return ref
 
 
-def get_market(symbol: str) -> Market:
-    """The market with its assets loaded (one query); ``INVALID_SYMBOL`` if there is none."""
+def _load(symbol: str) -> Market:
     if not _SYMBOL_SHAPE.match(symbol):
         raise error_codes.unknown_symbol(symbol)
     try:
-        market = Market.objects.select_related("base", "quote").get(symbol=symbol)
+        return Market.objects.select_related("base", "quote").get(symbol=symbol)
     except Market.DoesNotExist:
         raise error_codes.unknown_symbol(symbol) from None
+
+
+def get_market(symbol: str) -> Market:
+    """The market with its assets loaded, fresh from the database (one query);
+    ``INVALID_SYMBOL`` if there is none."""
+    market = _load(symbol)
     _remember(market)
     return market
 
@@ -103,8 +108,7 @@ def _ref(symbol: str) -> _MarketRef:
     ref = _refs.get(symbol)
     if ref is None:
         # Misses are not cached: a market added later must be found without a restart.
-        get_market(symbol)
-        ref = _refs[symbol]
+        ref = _remember(_load(symbol))
     return ref
 
 
