@@ -8,6 +8,7 @@ enters the engine's input log is always a well-formed command.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import MISSING, fields
 from operator import attrgetter
 
@@ -54,6 +55,21 @@ EVENT_TYPES = {
 }
 
 _SCALARS = {"int": int, "str": str, "bool": bool}
+# Short vocabulary fields, interned on decoding (a small, bounded set of values).
+_INTERNED = frozenset(
+    {
+        "side",
+        "order_type",
+        "time_in_force",
+        "self_trade_prevention",
+        "state",
+        "market",
+        "symbol",
+        "asset",
+        "base",
+        "quote",
+    }
+)
 
 
 class _Spec:
@@ -111,6 +127,8 @@ def _from_dict(d, types: dict, specs: dict, what: str):
                 raise ValueError(f"field {key!r} of {name} may not be null")
         elif type(value) is not typ:
             raise ValueError(f"field {key!r} of {name} must be {typ.__name__}, got {type(value).__name__}")
+        if key in _INTERNED and typ is str and value is not None:
+            value = sys.intern(value)  # lets the engine compare these by identity
         kwargs[key] = value
     missing = spec.required - kwargs.keys()
     if missing:

@@ -223,7 +223,7 @@ class Engine:
         self._last_order_id = 0
         self.snapshot_extra = None  # set by ``restore`` from ``snapshot(extra=...)``
         self._handlers = {
-            PlaceOrder: self._place,
+            PlaceOrder: self._place,  # a TypeError in its validation is a rejection (see apply)
             CancelOrder: self._cancel,
             CancelAll: self._cancel_all,
             Deposit: self._deposit,
@@ -242,7 +242,16 @@ class Engine:
         handler = self._handlers.get(type(command))
         if handler is None:
             raise TypeError(f"not an engine command: {command!r}")
-        return handler(command)
+        last_order_id = self._last_order_id
+        seq = self._seq
+        try:
+            return handler(command)
+        except TypeError:
+            # A field of the wrong type (unhashable, not comparable, ...) met in validation, which
+            # runs before any change. Anything raised after a change is a bug: never hide it.
+            if type(command) is not PlaceOrder or self._last_order_id != last_order_id or self._seq != seq:
+                raise
+            return self._reject(command, INVALID_ORDER, "malformed order")
 
     @property
     def last_seq(self) -> int:
@@ -590,15 +599,6 @@ class Engine:
     # placing orders
     # ======================================================================================
 
-    def _place(self, c: PlaceOrder) -> list:
-        last_order_id = self._last_order_id
-        try:
-            return self._place_checked(c)
-        except TypeError:  # a field of the wrong type (unhashable, not comparable, ...)
-            if self._last_order_id != last_order_id:
-                raise  # raised after acceptance: a bug, never hide it as a rejection
-            return self._reject(c, INVALID_ORDER, "malformed order")
-
     def _place_reject(self, c: PlaceOrder, side, otype, tif, stp) -> list:
         """The rejection for bad enum fields (off the hot path)."""
         if side is None:
@@ -613,7 +613,7 @@ class Engine:
             )
         return self._reject(c, INVALID_ORDER, "post_only must be a boolean")
 
-    def _place_checked(self, c: PlaceOrder) -> list:  # noqa: C901 - one flat validation sequence
+    def _place(self, c: PlaceOrder) -> list:  # noqa: C901 - one flat validation sequence
         book = self._books.get(c.market)
         if book is None:
             return self._reject(c, INVALID_MARKET, f"unknown market {c.market!r}")
@@ -621,10 +621,20 @@ class Engine:
         acct = c.account
         if type(acct) is not int or acct <= 0:
             return self._reject(c, INVALID_CLIENT_REQUEST, "account must be a positive integer")
-        side = _SIDES.get(c.side)
-        otype = _TYPES.get(c.order_type)
-        tif = _TIFS.get(c.time_in_force)
-        stp = _STPS.get(c.self_trade_prevention)
+        # Normalise the enums to the module's own string objects (compared by identity below);
+        # the identity tests are the fast path (the codec interns these fields).
+        side = c.side
+        if side is not BID and side is not ASK:
+            side = _SIDES.get(side)
+        otype = c.order_type
+        if otype is not LIMIT and otype is not MARKET:
+            otype = _TYPES.get(otype)
+        tif = c.time_in_force
+        if tif is not GTC and tif is not IOC and tif is not FOK:
+            tif = _TIFS.get(tif)
+        stp = c.self_trade_prevention
+        if stp is not REJECT_TAKER and stp is not REJECT_MAKER and stp is not REJECT_BOTH:
+            stp = _STPS.get(stp)
         post_only = c.post_only
         state = m.state
         if state is not OPEN:

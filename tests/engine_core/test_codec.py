@@ -120,3 +120,10 @@ def test_unknown_objects_are_refused():
         command_to_dict(object())
     with pytest.raises(ValueError):
         event_to_dict(PlaceOrder(ts=1, account=1, market="M", side="Bid", order_type="Limit"))
+
+
+def test_decoded_vocabulary_strings_are_interned():
+    raw = json.dumps({"type": "PlaceOrder", "ts": 1, "account": 1, "market": "M", "side": "Bid", "order_type": "Limit"})
+    c = command_from_dict(json.loads(raw))
+    assert c.side is "Bid"  # noqa: F632 - identity is the point
+    assert c.order_type is "Limit"  # noqa: F632
