@@ -123,7 +123,9 @@ def test_unknown_objects_are_refused():
 
 
 def test_decoded_vocabulary_strings_are_interned():
-    raw = json.dumps({"type": "PlaceOrder", "ts": 1, "account": 1, "market": "M", "side": "Bid", "order_type": "Limit"})
+    raw = json.dumps(
+        {"type": "PlaceOrder", "ts": 1, "account": 1, "market": "M", "side": "Bid", "order_type": "Limit"}
+    )
     c = command_from_dict(json.loads(raw))
     assert c.side is "Bid"  # noqa: F632 - identity is the point
     assert c.order_type is "Limit"  # noqa: F632
