@@ -7,6 +7,8 @@ import json
 import pytest
 
 from engine.core import (
+    BID,
+    LIMIT,
     AddMarket,
     CancelOrder,
     Deposit,
@@ -127,5 +129,5 @@ def test_decoded_vocabulary_strings_are_interned():
         {"type": "PlaceOrder", "ts": 1, "account": 1, "market": "M", "side": "Bid", "order_type": "Limit"}
     )
     c = command_from_dict(json.loads(raw))
-    assert c.side is "Bid"  # noqa: F632 - identity is the point
-    assert c.order_type is "Limit"  # noqa: F632
+    assert c.side is BID  # identity is the point: the engine compares these with `is`
+    assert c.order_type is LIMIT
