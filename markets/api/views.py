@@ -32,11 +32,11 @@ DEPTH_DEFAULT_LIMIT = 1000
 DEPTH_MAX_LIMIT = 5000
 TRADES_DEFAULT_LIMIT = 100
 TRADES_MAX_LIMIT = 1000
-HISTORY_MAX_OFFSET = 2**62
+HISTORY_MAX_OFFSET = 2**62  # stays inside a signed 64-bit OFFSET on every database
 # Klines per response, the earliest from startTime: bounds the work of one request (a year of
 # 1m candles is half a million rows) while a day of 1m candles (1,440) fits in one page; a
 # client pages on by asking again from the last start.
-KLINES_MAX = 5000  # stays inside a signed 64-bit OFFSET on every database
+KLINES_MAX = 5000
 # 9999-12-31T23:59:59Z: the last second a calendar datetime (and a ms BIGINT) can hold.
 MAX_TIME_S = 253_402_300_799
 
