@@ -490,10 +490,7 @@ def persist_events(events: Sequence[dict]) -> BatchResult:
 
     started = time.perf_counter()
     result = BatchResult(events=len(events))
-    directory.load_markets(
-        {ev["market"] for ev in events if ev["type"] in ORDER_EVENTS or ev["type"] == "Trade"}
-    )
-    rows = _collect(events)
+    rows = _collect(events)  # raises UnknownMarket before anything is written
     users = directory.existing_users(rows.accounts) if rows.accounts else set()
 
     orders = [r for r in rows.orders.values() if r[1] in users]
