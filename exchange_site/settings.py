@@ -48,6 +48,8 @@ APPEND_SLASH = False
 
 ROOT_URLCONF = "exchange_site.urls"
 ASGI_APPLICATION = "exchange_site.asgi.application"
+# Threads serving HTTP per web process (each keeps at most one database connection).
+WEB_HTTP_THREADS = int(os.environ.get("WEB_HTTP_THREADS", "16"))
 
 TEMPLATES = [
     {
@@ -64,7 +66,9 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": dj_database_url.parse(config.database_url(), conn_max_age=60)}
+DATABASES = {
+    "default": dj_database_url.parse(config.database_url(), conn_max_age=60, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web, worker and engine processes read while one writes.
     DATABASES["default"]["OPTIONS"] = {

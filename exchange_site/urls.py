@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import system_views
@@ -14,6 +14,9 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("accounts.urls")),
     path("", include("markets.ui_urls")),
+    # Anything else under the API prefixes (a trailing slash, a typo) is a JSON 404, also in
+    # DEBUG, where Django would otherwise answer with its HTML page; never a redirect.
+    re_path(r"^w?api/", system_views.not_found),
 ]
 
 

@@ -1,0 +1,41 @@
+"""Site-wide routing rules of the wire contract."""
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("post", "/api/v1/order/"),
+        ("delete", "/api/v1/orders/"),
+        ("get", "/wapi/v1/history/fills/"),
+        ("get", "/api/v1/no-such-endpoint"),
+    ],
+)
+def test_unknown_api_path_is_a_json_404_never_a_redirect_or_html(client, settings, method, path):
+    settings.DEBUG = True
+    if method == "get":
+        response = client.get(path)
+    else:
+        response = getattr(client, method)(path, data="{}", content_type="application/json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "RESOURCE_NOT_FOUND"
+
+
+def test_status_is_ok(client):
+    assert client.get("/api/v1/status").json() == {"status": "Ok", "message": None}
+
+
+def test_ping_is_plain_pong(client):
+    response = client.get("/api/v1/ping")
+    assert (response.content, response["Content-Type"]) == (b"pong", "text/plain")
+
+
+def test_time_is_integer_milliseconds_as_plain_text(client):
+    import time
+
+    before = time.time_ns() // 1_000_000
+    body = client.get("/api/v1/time").content.decode()
+    after = time.time_ns() // 1_000_000
+    assert before <= int(body) <= after
