@@ -29,13 +29,16 @@ buckets that had trades, and the websocket publishes a kline only when a trade c
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Sequence
+import functools
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django.db import connection
 
-from engine.wire import MarketFormat
+from engine.wire import MarketFormat, plain
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
@@ -350,11 +353,49 @@ def _rebuild_interval_pg(iv: Interval, market_ids: list[int], lower: int | None)
 
 
 def _rest_time(ms: int) -> str:
-    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms // 1000))
 
 
 def _iso_time(ms: int) -> str:
-    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000))
+
+
+def shifted(units: int, exponent: int) -> str:
+    """``units * 10**exponent`` as a plain decimal string without trailing zeros — the same text
+    as ``engine.wire.plain`` — by moving the decimal point in the digits instead of going
+    through ``Decimal`` (which is most of the cost of rendering a day of candles)."""
+    if units == 0:
+        return "0"
+    sign = "-" if units < 0 else ""
+    digits = str(abs(units))
+    if exponent >= 0:
+        return sign + digits + "0" * exponent
+    places = -exponent
+    if len(digits) <= places:
+        digits = "0" * (places - len(digits) + 1) + digits
+    whole, frac = digits[:-places], digits[-places:].rstrip("0")
+    return sign + whole + ("." + frac if frac else "")
+
+
+def _renderer(step: Decimal) -> Callable[[int], str]:
+    """Integer multiples of ``step`` as wire strings, memoised (prices repeat within a range)."""
+    _sign, digits, exponent = step.normalize().as_tuple()
+    if digits == (1,):  # a power of ten: move the point
+        render: Callable[[int], str] = functools.partial(shifted, exponent=exponent)
+    else:
+
+        def render(units: int) -> str:
+            return plain(units * step)
+
+    cache: dict[int, str] = {}
+
+    def memo(units: int) -> str:
+        text = cache.get(units)
+        if text is None:
+            text = cache[units] = render(units)
+        return text
+
+    return memo
 
 
 def klines(
@@ -382,16 +423,27 @@ def klines(
     )
     if limit is not None:
         rows = rows[:limit]
+    price = _renderer(fmt.tick_size)
+    quantity = _renderer(fmt.step_size)
+    quote = functools.partial(shifted, exponent=-fmt.quote_decimals)
+    times: dict[int, str] = {}  # a bucket's end is the next bucket's start: render each once
+
+    def when(ms: int) -> str:
+        text = times.get(ms)
+        if text is None:
+            text = times[ms] = _rest_time(ms)
+        return text
+
     return [
         {
-            "start": _rest_time(t),
-            "end": _rest_time(iv.end(t)),
-            "open": fmt.price(o),
-            "high": fmt.price(h),
-            "low": fmt.price(lo),
-            "close": fmt.price(c),
-            "volume": fmt.quantity(v),
-            "quoteVolume": fmt.quote_amount(qv),
+            "start": when(t),
+            "end": when(iv.end(t)),
+            "open": price(o),
+            "high": price(h),
+            "low": price(lo),
+            "close": price(c),
+            "volume": quantity(v),
+            "quoteVolume": quote(qv),
             "trades": str(n),
         }
         for t, o, h, lo, c, v, qv, n in rows

@@ -3,13 +3,16 @@ and ``rebuild_candles``."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from hypothesis import given
+from hypothesis import strategies as st
 
-from engine import persistence
+from engine import persistence, wire
 from markets import candles
 from markets.models import Candle
 
@@ -229,3 +232,19 @@ def test_the_sql_rebuild_agrees_with_the_python_aggregation(sol_usdc, traders):
     candles.rebuild()
 
     assert candle_table() == from_python
+
+
+# Stored amounts are 64-bit integers (19 digits), within Decimal's default 28-digit precision.
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1), st.integers(min_value=-30, max_value=6))
+def test_shifted_renders_exactly_what_the_wire_renderer_does(units, exponent):
+    assert candles.shifted(units, exponent) == wire.plain(Decimal(units).scaleb(exponent))
+
+
+def test_klines_render_a_tick_that_is_not_a_power_of_ten(sol_usdc, traders):
+    sol_usdc.tick_size = Decimal("0.05")
+    sol_usdc.save()
+    persistence.persist_events(trades_at(traders, (0, 2_811, 3)))
+
+    got = candles.klines(sol_usdc, "1m", S0)
+
+    assert (got[0]["open"], got[0]["volume"], got[0]["quoteVolume"]) == ("140.55", "0.03", "0.8433")
