@@ -16,6 +16,8 @@ import signal
 import time
 from pathlib import Path
 
+import redis.exceptions
+
 from engine import jsonfast, snapshots
 from engine.client import COMMAND_STREAM
 from engine.core import Engine
@@ -115,9 +117,18 @@ class EngineProcess:
         log.info("engine ready after stream id %s", self.last_id)
         last_beat = time.monotonic()
         while not self.stopping.is_set():
-            response = await self.redis.xreadgroup(
-                GROUP, CONSUMER, {COMMAND_STREAM: ">"}, count=READ_COUNT, block=READ_BLOCK_MS, noack=True
-            )
+            try:
+                response = await self.redis.xreadgroup(
+                    GROUP, CONSUMER, {COMMAND_STREAM: ">"}, count=READ_COUNT, block=READ_BLOCK_MS, noack=True
+                )
+            except redis.exceptions.ResponseError as exc:
+                # The stream (and its group) was deleted under us, e.g. by FLUSHDB: the state in
+                # memory is intact; start a new log after the last applied id and carry on.
+                if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
+                    raise
+                log.error("command stream or group vanished (%s); recreating it", exc)
+                await self.position_group()
+                continue
             for _stream, entries in response or ():
                 for entry_id, fields in entries:
                     entry_id = entry_id.decode()

@@ -44,6 +44,8 @@ DEPTH_CACHE_LEVELS = 1000
 PERSIST_EVERY_S = 0.1
 PERSIST_MAX_EVENTS = 5000
 TICKER_EVERY_S = 1.0
+# A market that stops trading must still see its 24 h window roll forward in the cache.
+TICKER_REFRESH_IDLE_S = 10.0
 AGGREGATED_DEPTH_MS = (200, 1000)
 PERSIST_TASK = "persistence.persist_events"
 CHANNEL_MESSAGE_TYPE = "stream.frames"  # handled by streams.consumers.StreamConsumer.stream_frames
@@ -109,6 +111,7 @@ class Publisher:
         self._persist_flushed_at = time.monotonic()
         self.last_ts = 0  # the newest event time seen: "now" for the rolling tickers
         self.private_accounts: set[int] = set()
+        self._idle_refresh_at = time.monotonic()
         self._reset_batch()
 
     # --- collecting ---------------------------------------------------------------------
@@ -231,6 +234,13 @@ class Publisher:
                 md_cache.write_ticker(pipe, sym, ticker)
                 public.append((f"ticker.{sym}", wire.ticker_stream(ticker, self.last_ts)))
         pending_tickers = set(self.traded_markets)  # throttled: pushed on a later flush
+        if now - self._idle_refresh_at >= TICKER_REFRESH_IDLE_S:
+            self._idle_refresh_at = now
+            wall_ms = time.time_ns() // 1_000_000  # output pacing only: the state is untouched
+            for sym, ticker in self.tickers.items():
+                if sym not in pending_tickers and sym in self.engine.markets:
+                    rendered = wire.ticker_rest(self.market_format(sym), ticker.stats(wall_ms))
+                    md_cache.write_ticker(pipe, sym, rendered)
 
         for interval_ms, per_market in self._aggregated.items():
             if per_market and (now - self._aggregated_flushed_at[interval_ms]) * 1000 >= interval_ms:

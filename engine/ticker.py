@@ -39,6 +39,7 @@ class RollingTicker:
         else:
             buckets.append([minute, price, price, price, price, quantity, quote_quantity, 1])
         self.last_price = price
+        self.expire(ts_ms)
 
     def expire(self, now_ms: int) -> None:
         cutoff = now_ms - WINDOW_MS
@@ -47,21 +48,23 @@ class RollingTicker:
             buckets.popleft()
 
     def stats(self, now_ms: int) -> dict | None:
-        """Integers of the 24 h window ending at ``now_ms``; None if the market never traded."""
-        self.expire(now_ms)
+        """Integers of the 24 h window ending at ``now_ms``; None if the market never traded.
+        A pure read: buckets leave the state only when a newer trade arrives (``add_trade``)."""
         if self.last_price is None:
             return None
-        if not self.buckets:
+        cutoff = now_ms - WINDOW_MS
+        window = [b for b in self.buckets if b[0] + MINUTE_MS > cutoff]
+        if not window:
             p = self.last_price
             return {"first": p, "last": p, "high": p, "low": p, "volume": 0, "quote_volume": 0, "trades": 0}
         return {
-            "first": self.buckets[0][1],
+            "first": window[0][1],
             "last": self.last_price,
-            "high": max(b[2] for b in self.buckets),
-            "low": min(b[3] for b in self.buckets),
-            "volume": sum(b[5] for b in self.buckets),
-            "quote_volume": sum(b[6] for b in self.buckets),
-            "trades": sum(b[7] for b in self.buckets),
+            "high": max(b[2] for b in window),
+            "low": min(b[3] for b in window),
+            "volume": sum(b[5] for b in window),
+            "quote_volume": sum(b[6] for b in window),
+            "trades": sum(b[7] for b in window),
         }
 
     def to_state(self) -> tuple:

@@ -5,21 +5,32 @@ from __future__ import annotations
 import time
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 
 class StatusView(APIView):
+    @extend_schema(
+        operation_id="get_status",
+        responses=inline_serializer(
+            "Status", {"status": serializers.CharField(), "message": serializers.CharField(allow_null=True)}
+        ),
+    )
     def get(self, request):
         return Response({"status": "Ok", "message": None})
 
 
 class TimeView(APIView):
+    @extend_schema(operation_id="get_time", responses={(200, "text/plain"): OpenApiTypes.STR})
     def get(self, request):
         return HttpResponse(str(time.time_ns() // 1_000_000), content_type="text/plain")
 
 
 class PingView(APIView):
+    @extend_schema(operation_id="get_ping", responses={(200, "text/plain"): OpenApiTypes.STR})
     def get(self, request):
         return HttpResponse("pong", content_type="text/plain")
 

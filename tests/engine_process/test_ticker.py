@@ -48,3 +48,11 @@ def test_ticker_state_round_trips():
     t.add_trade(T0, 100, 2, 200)
     copy = RollingTicker.from_state(t.to_state())
     assert copy.stats(T0) == t.stats(T0)
+
+
+def test_reading_stats_does_not_change_the_ticker_state():
+    t = RollingTicker()
+    t.add_trade(T0, 100, 2, 200)
+    before = t.to_state()
+    t.stats(T0 + 3 * WINDOW_MS)
+    assert t.to_state() == before
