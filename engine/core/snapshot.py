@@ -166,52 +166,16 @@ def load(cls, data: bytes):
             gc.enable()
 
 
-_RESTORE_SRC = """
-def make(oid, account, cid, price, qty, rem, exq, ts, fee, kind):
-    o = _new(_Order)
-    o.order_id = oid
-    o.account = account
-    o.market, o.side, o.post_only, o.stp = kind
-    o.order_type = _LIMIT
-    o.time_in_force = _GTC
-    o.client_id = cid
-    o.price = price
-    o.quantity = qty
-    o.quote_quantity = None
-    o.remaining = rem
-    ex = qty - rem
-    o.executed = ex
-    o.executed_quote = exq
-    o.status = _PARTIALLY_FILLED if ex else _NEW
-    o.created_ts = ts
-    o.fee_bps = fee
-    return o
-"""
-
-
-def _restorer():
-    """A function building one resting ``Order`` from its stored columns (used with ``map``)."""
-    ns = {
-        "_new": object.__new__,
-        "_Order": Order,
-        "_LIMIT": LIMIT,
-        "_GTC": GTC,
-        "_PARTIALLY_FILLED": PARTIALLY_FILLED,
-        "_NEW": NEW,
-    }
-    exec(compile(_RESTORE_SRC, "<engine.core snapshot restorer>", "exec"), ns)  # noqa: S102 - trusted, generated
-    return ns["make"]
-
-
 def _load_orders(eng, symbols: list[str], cols: list) -> None:
     if len(cols) != len(_COLUMNS) + 1:
         raise SnapshotError("wrong number of order columns")
-    ids, accounts, cids, prices, quantities, remainings = cols[:6]
+    ids, _accounts, _cids, _prices, quantities, remainings = cols[:6]
     kinds = cols[-1]
     n = len(ids)
     for col in cols:
         if len(col) != n:
             raise SnapshotError("order columns of different lengths")
+    kind_table = _kinds(symbols)
     if n:
         if min(remainings) <= 0:
             raise SnapshotError("resting order with nothing remaining")
@@ -219,42 +183,59 @@ def _load_orders(eng, symbols: list[str], cols: list) -> None:
             raise SnapshotError("resting order with more remaining than its quantity")
         if ids != sorted(ids) or len(set(ids)) != n:
             raise SnapshotError("order ids out of order")
-        if min(kinds) < 0:
+        if min(kinds) < 0 or max(kinds) >= len(kind_table):
             raise SnapshotError("bad order kind")
-    kind_table = _kinds(symbols)
-    orders = list(map(_restorer(), *cols[:-1], map(kind_table.__getitem__, kinds)))
-    # levels: group by (market, side, price); id order is each level's time priority
-    side_of_kind = []
+    sides = []
     for sym, side, _po, _stp in kind_table:
         book = eng._books[sym]
-        side_of_kind.append(book.bids if side is BID else book.asks)
-    levels_of_kind = [s.levels for s in side_of_kind]
-    for o, kind, price, rem in zip(orders, kinds, prices, remainings, strict=True):
+        sides.append(book.bids if side is BID else book.asks)
+    levels_of_kind = [s.levels for s in sides]
+    new = object.__new__
+    orders_index = eng._orders
+    acct_orders = eng._acct_orders
+    get_account = acct_orders.get
+    client_ids = eng._client_ids
+    # One pass, in id order: build each order, append it to its level (id order is the level's
+    # time priority), index it by id, account and client id.
+    for oid, account, cid, price, qty, rem, exq, ts, fee, kind in zip(*cols, strict=True):
+        o = new(Order)
+        o.order_id = oid
+        o.account = account
+        o.market, side, o.post_only, o.stp = kind_table[kind]
+        o.side = side
+        o.order_type = LIMIT
+        o.time_in_force = GTC
+        o.client_id = cid
+        o.quantity = qty
+        o.quote_quantity = None
+        o.remaining = rem
+        ex = qty - rem
+        o.executed = ex
+        o.executed_quote = exq
+        o.status = PARTIALLY_FILLED if ex else NEW
+        o.created_ts = ts
+        o.fee_bps = fee
         levels = levels_of_kind[kind]
         level = levels.get(price)
         if level is None:
-            level = levels[price] = Level(price, o.side)
+            level = levels[price] = Level(price, side)
         else:
-            o.price = level.price  # one int object per level
+            price = level.price  # one int object per level
+        o.price = price
         level.orders.append(o)
         level.total += rem
-    for side in {id(s): s for s in side_of_kind}.values():
-        side.prices = SortedList(side.levels)
-        if side.prices:
-            side.best = side.prices[-1] if side.is_bid else side.prices[0]
-    eng._orders.update(zip(ids, orders, strict=True))
-    acct_orders = eng._acct_orders
-    get = acct_orders.get
-    for account, oid, o in zip(accounts, ids, orders, strict=True):
-        ao = get(account)
+        orders_index[oid] = o
+        ao = get_account(account)
         if ao is None:
             acct_orders[account] = {oid: o}
         else:
             ao[oid] = o
-    client_ids = eng._client_ids
-    for account, cid, o in zip(accounts, cids, orders, strict=True):
         if cid is not None:
             client_ids[account << 32 | cid] = o
+    for side in {id(s): s for s in sides}.values():
+        side.prices = SortedList(side.levels)
+        if side.prices:
+            side.best = side.prices[-1] if side.is_bid else side.prices[0]
 
 
 def _rebuild(cls, state):
