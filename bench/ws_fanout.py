@@ -2,14 +2,15 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/exchange REDIS_URL=redis://127.0.0.1:6379/13 \\
         WEB_WORKERS=1 python bench/ws_fanout.py [--seconds 20] [--runs 100x100,300x100,1000x100,100x1000]
-        [--client-procs 2] [--layer redis|pubsub]
+        [--client-procs 2] [--layer redis|pubsub] [--fanout process|connection]
 
 Starts its own stack on 127.0.0.1 (nothing else is accepted): ``manage.py run_engine`` and
 ``manage.py run_web`` (uvicorn, ``WEB_WORKERS`` processes) against REDIS_URL, **which is
 flushed first** (default db 13), and DATABASE_URL (migrated; SOL_USDC is created if missing).
 ``--layer pubsub`` runs both with channels_redis's RedisPubSubChannelLayer instead of the
 project's RedisChannelLayer (through a generated settings module: the project's settings are
-not touched).
+not touched). ``--fanout connection`` makes every connection join the public groups itself
+(Channels' usual shape) instead of one channel per web process (``streams.hub``).
 
 Each run ``<clients>x<orders per second>``: the clients connect and subscribe to
 ``trade.SOL_USDC`` and ``depth.200ms.SOL_USDC`` (every tenth also to ``depth.SOL_USDC``); then
@@ -85,10 +86,15 @@ def pubsub_settings_dir() -> Path:
 
 
 class Stack:
-    def __init__(self, web_workers: int, layer: str, log_dir: Path):
+    def __init__(self, web_workers: int, layer: str, fanout: str, log_dir: Path):
         self.web_workers = web_workers
         self.log_dir = log_dir
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "ENGINE_SNAPSHOT_DIR": str(log_dir / "snapshots")}
+        self.env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "ENGINE_SNAPSHOT_DIR": str(log_dir / "snapshots"),
+            "STREAMS_FANOUT": fanout,
+        }
         if layer == "pubsub":
             folder = pubsub_settings_dir()
             self.env["PYTHONPATH"] = os.pathsep.join([str(folder), str(ROOT), self.env.get("PYTHONPATH", "")])
@@ -279,8 +285,6 @@ class Stats:
         self.hist = {s: [0] * (HIST_MS + 1) for s in STREAMS}
         self.clients: list[dict] = []  # per client: trades, trade_gaps, depth200/depth update ids
         self.closed_by_server = 0
-        self.first_at = 0.0
-        self.last_at = 0.0
 
 
 class WsClient(asyncio.Protocol):
@@ -370,10 +374,6 @@ class WsClient(asyncio.Protocol):
             elif opcode == 0x8:
                 self.closed = True
         del buf[:pos]
-        if self.stats.frames:
-            if not self.stats.first_at:
-                self.stats.first_at = time.monotonic()
-            self.stats.last_at = time.monotonic()
 
     def connection_lost(self, exc) -> None:
         if not self.settled.done():
@@ -400,6 +400,7 @@ async def run_clients(conn, port: int, count: int, first_index: int) -> None:
 
     await asyncio.gather(*(open_one(first_index + i) for i in range(count)))
     conn.send("ready")
+    cpu_at_ready = time.process_time()
     await loop.run_in_executor(None, conn.recv)  # "stop"
     for client in clients:
         c = client.counts
@@ -411,7 +412,7 @@ async def run_clients(conn, port: int, count: int, first_index: int) -> None:
         client.transport.close()
     conn.send(
         {"frames": stats.frames, "hist": stats.hist, "clients": stats.clients,
-         "closed_by_server": stats.closed_by_server, "first_at": stats.first_at, "last_at": stats.last_at}
+         "closed_by_server": stats.closed_by_server, "cpu_s": time.process_time() - cpu_at_ready}
     )  # fmt: skip
 
 
@@ -537,7 +538,13 @@ def run(stack: Stack, clients: int, rate: int, seconds: float, procs: int, seed:
         "pubsub_p50_ms": percentile(probe_hist, 0.50),
         "pubsub_p99_ms": percentile(probe_hist, 0.99),
         "engine_backlog_s": round(barrier_s, 3),
-        "cpu_s_per_s": {k: round((cpu_after[k] - cpu_before[k]) / wall, 2) for k in cpu_after},
+        "cpu_s_per_s": {
+            **{k: round((cpu_after[k] - cpu_before[k]) / wall, 2) for k in cpu_after},
+            "clients": round(sum(r["cpu_s"] for r in results) / wall, 2),
+        },
+        "web_us_per_frame": round((cpu_after["web"] - cpu_before["web"]) / frames * 1e6, 1)
+        if frames
+        else None,
     }
 
 
@@ -549,6 +556,12 @@ def main() -> None:
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", "1")))
     parser.add_argument("--layer", choices=("redis", "pubsub"), default="redis")
+    parser.add_argument(
+        "--fanout",
+        choices=("process", "connection"),
+        default="process",
+        help="public streams: one channel per web process (streams.hub) or one per connection",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     require_local(os.environ["REDIS_URL"], "REDIS_URL")
@@ -566,7 +579,7 @@ def main() -> None:
     prepare_database()
     log_dir = Path(tempfile.mkdtemp(prefix="ws-fanout-"))
     (log_dir / "snapshots").mkdir()
-    stack = Stack(args.web_workers, args.layer, log_dir)
+    stack = Stack(args.web_workers, args.layer, args.fanout, log_dir)
     layer = (
         "RedisPubSubChannelLayer"
         if args.layer == "pubsub"
@@ -595,7 +608,8 @@ def main() -> None:
                 f"trade p50 {result['p50_ms']} ms p99 {result['p99_ms']} ms, "
                 f"depth.200ms p50 {result['depth200_p50_ms']} p99 {result['depth200_p99_ms']} ms, "
                 f"(pub/sub trade p50 {result['pubsub_p50_ms']} p99 {result['pubsub_p99_ms']} ms), "
-                f"engine backlog {result['engine_backlog_s']} s, cpu/s {result['cpu_s_per_s']}",
+                f"engine backlog {result['engine_backlog_s']} s, cpu/s {result['cpu_s_per_s']}, "
+                f"web cpu {result['web_us_per_frame']} us/frame",
                 flush=True,
             )
     finally:

@@ -2,32 +2,36 @@
 
 Thin glue: ``protocol`` parses client frames, ``names`` says what a stream name means,
 ``subscriptions`` keeps this connection's streams and renders frames, ``auth`` checks signed
-private subscriptions, ``outbox`` writes to the socket. The engine sends one message per group
-per loop, ``{"type": "stream.frames", "frames": [{"stream", "data"}, ...]}``; each frame goes
-out as its own text frame ``{"stream": <name as subscribed>, "data": ...}``.
+private subscriptions, ``hub`` brings public streams into the process once, ``outbox`` writes
+to the socket. The engine sends one message per group per loop,
+``{"type": "stream.frames", "frames": [{"stream", "data"}, ...]}``; each frame goes out as its
+own text frame ``{"stream": <name as subscribed>, "data": ...}``.
+
+``STREAMS_FANOUT=connection`` puts every connection's own channel in the public groups too
+(Channels' usual shape), for comparison in bench/ws_fanout.py; the default, ``process``, goes
+through the hub.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Iterable
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from streams import auth, markets, presence
-from streams.names import StreamSpec, parse_stream
+from streams.hub import GROUP_REFRESH_S, STREAM_FRAMES, get_hub
+from streams.names import StreamSpec, is_private_group, parse_stream
 from streams.outbox import Outbox
 from streams.protocol import SUBSCRIBE, ProtocolError, Request, error_frame, parse_request
 from streams.subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
 
-STREAM_FRAMES = "stream.frames"  # engine.publisher.CHANNEL_MESSAGE_TYPE
+FANOUT_PER_PROCESS = os.environ.get("STREAMS_FANOUT", "process") != "connection"
 SLOW_CLIENT_CLOSE_CODE = 1008
-# channels_redis forgets group members after ``group_expiry`` (a day); a connection that lives
-# longer must re-join or it silently stops receiving.
-GROUP_REFRESH_S = 3600.0
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
@@ -58,16 +62,24 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # --- from the engine ---------------------------------------------------------------
 
     async def stream_frames(self, message: dict) -> None:
+        """A message on this connection's own channel: private streams (and, with
+        ``STREAMS_FANOUT=connection``, public ones)."""
         if self.dropped:
             return
-        # The same dict reaches every consumer of this process (channels_redis delivers one
-        # deserialised message to all local members of a group): encode each frame once.
+        # With channels_redis the same dict reaches every local member of a group: cache the
+        # encoded frames on it so each is encoded once per process.
         encoded = message.setdefault("_encoded", {})
         texts = self.subscriptions.render(message["frames"], encoded)
-        if not texts:
+        if texts:
+            self.offer(texts)
+
+    def offer(self, texts: list[str]) -> None:
+        """Queue frames for the socket (the hub calls this for public streams)."""
+        if self.dropped:
             return
         if self.outbox.overloaded():
-            await self._drop_slow_client()
+            self.dropped = True
+            asyncio.ensure_future(self._drop_slow_client())
             return
         self.outbox.put(texts)
 
@@ -78,9 +90,6 @@ class StreamConsumer(AsyncWebsocketConsumer):
         log.info("dropping slow websocket client %s (%d frames pending)", self.channel_name, len(self.outbox))
         await self.outbox.stop()
         await self._unsubscribe_all()
-        asyncio.ensure_future(self._close_quietly())
-
-    async def _close_quietly(self) -> None:
         try:
             await self.close(code=SLOW_CLIENT_CLOSE_CODE, reason="too slow: frames were not read in time")
         except Exception as exc:  # already gone
@@ -96,7 +105,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             if request.method == SUBSCRIBE:
                 await self._subscribe(request)
             else:
-                await self._unsubscribe(request)
+                await self._remove(request.params)
         except ProtocolError as exc:
             self.outbox.put([error_frame(exc.request_id, exc.message)])
 
@@ -112,9 +121,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if had_account is None and self.subscriptions.account is not None:
             await presence.acquire(self.subscriptions.account)
         for group in joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        if joined and self._refresher is None:
-            self._refresher = asyncio.ensure_future(self._refresh_groups())
+            await self._join(group)
 
     async def _account_for(self, request: Request, specs: list[StreamSpec]) -> int | None:
         """The account of a frame's private streams: the signature's, else the browser session's.
@@ -128,15 +135,29 @@ class StreamConsumer(AsyncWebsocketConsumer):
             raise ProtocolError("Invalid signature: private streams need a signed subscription", request.id)
         return account
 
-    async def _unsubscribe(self, request: Request) -> None:
-        await self._remove(request.params)
+    # --- groups --------------------------------------------------------------------------
 
-    # --- plumbing ----------------------------------------------------------------------
+    def _via_hub(self, group: str) -> bool:
+        return FANOUT_PER_PROCESS and not is_private_group(group)
+
+    async def _join(self, group: str) -> None:
+        if self._via_hub(group):
+            await get_hub().join(group, self)
+            return
+        await self.channel_layer.group_add(group, self.channel_name)
+        if self._refresher is None:
+            self._refresher = asyncio.ensure_future(self._refresh_groups())
+
+    async def _leave(self, group: str) -> None:
+        if self._via_hub(group):
+            await get_hub().leave(group, self)
+        else:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def _remove(self, names: Iterable[str]) -> None:
         had_account = self.subscriptions.account
         for group in self.subscriptions.remove(names):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await self._leave(group)
         if had_account is not None and self.subscriptions.account is None:
             await presence.release(had_account)
 
@@ -144,10 +165,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
         await self._remove(self.subscriptions.names())
 
     async def _refresh_groups(self) -> None:
+        """channels_redis forgets group members after ``group_expiry`` (a day); a connection
+        that lives longer must re-join or it silently stops receiving."""
         while True:
             await asyncio.sleep(GROUP_REFRESH_S)
             for group in self.subscriptions.groups():
-                await self.channel_layer.group_add(group, self.channel_name)
+                if not self._via_hub(group):
+                    await self.channel_layer.group_add(group, self.channel_name)
 
     async def _send_text(self, text: str) -> None:
-        await self.send(text_data=text)
+        # Straight to the ASGI server: the per-frame cost is what limits fan-out, and the
+        # consumer's send() only adds two coroutine layers around this.
+        await self.base_send({"type": "websocket.send", "text": text})

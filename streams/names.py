@@ -55,6 +55,10 @@ class StreamSpec:
         return not (self.private and self.market is not None and data.get("s") != self.market)
 
 
+def is_private_group(group: str) -> bool:
+    return group.startswith("account.")
+
+
 def _invalid(name: str, request_id: int | str | None) -> ProtocolError:
     return ProtocolError(f"Invalid stream: {name[:MAX_NAME_CHARS]!r}", request_id)
 

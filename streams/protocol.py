@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import orjson
+
 ERROR_CODE = 4006  # the only code the wire uses for websocket failures
 SUBSCRIBE = "SUBSCRIBE"
 UNSUBSCRIBE = "UNSUBSCRIBE"
@@ -41,6 +43,14 @@ class Request:
     params: tuple[str, ...]
     id: int | str | None
     signature: Signature | None
+
+
+def data_frame(stream: str, data: dict) -> str:
+    """A server frame ``{"stream": <name as subscribed>, "data": {...}}``."""
+    try:
+        return orjson.dumps({"stream": stream, "data": data}).decode()
+    except TypeError:  # orjson refuses integers beyond 64 bits; never lose a frame over it
+        return json.dumps({"stream": stream, "data": data}, separators=(",", ":"))
 
 
 def error_frame(request_id: int | str | None, message: str) -> str:

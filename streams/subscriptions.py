@@ -8,14 +8,11 @@ frame can feed several subscriptions (``account.orderUpdate`` and
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 
-import orjson
-
 from streams.names import StreamSpec
-from streams.protocol import ProtocolError
+from streams.protocol import ProtocolError, data_frame
 
 MAX_STREAMS_PER_CONNECTION = 50
 
@@ -97,16 +94,8 @@ class Subscriptions:
                 if spec.name == frame["stream"]:
                     text = encoded.get(i)
                     if text is None:
-                        text = encoded[i] = _encode(spec.name, data)
+                        text = encoded[i] = data_frame(spec.name, data)
                 else:
-                    text = _encode(spec.name, data)
+                    text = data_frame(spec.name, data)
                 texts.append(text)
         return texts
-
-
-def _encode(stream: str, data: dict) -> str:
-    # orjson refuses integers beyond 64 bits; no wire value is one, but never lose a frame over it.
-    try:
-        return orjson.dumps({"stream": stream, "data": data}).decode()
-    except TypeError:
-        return json.dumps({"stream": stream, "data": data}, separators=(",", ":"))

@@ -483,3 +483,21 @@ async def test_the_engine_is_told_which_accounts_have_a_private_subscriber(ws, m
     assert redis_conn.hgetall(PRIVATE_SUBSCRIBERS_KEY) == {account: b"1"}
     await second.close()
     assert redis_conn.hgetall(PRIVATE_SUBSCRIBERS_KEY) == {}
+
+
+async def test_a_process_joins_a_public_group_once_for_all_its_connections(ws, markets, redis_conn):
+    layer = get_channel_layer()
+    members = layer._group_key("trade.SOL_USDC")  # channels_redis: a sorted set of channel names
+    first, second = await ws(), await ws()
+    for client in (first, second):
+        await client.subscribe("trade.SOL_USDC")
+        await client.settle()
+    assert redis_conn.zcard(members) == 1
+    await first.unsubscribe("trade.SOL_USDC")
+    await first.settle()
+    assert redis_conn.zcard(members) == 1
+    await engine_sends("trade.SOL_USDC", ("trade.SOL_USDC", TRADE))
+    assert await second.receive() == {"stream": "trade.SOL_USDC", "data": TRADE}
+    assert await first.nothing()
+    await second.close()
+    assert redis_conn.zcard(members) == 0
