@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 
 from django.conf import settings
@@ -18,7 +19,9 @@ class Command(BaseCommand):
     help = "Run the matching engine: consume engine.commands from Redis, publish what happened."
 
     def handle(self, *args, **options):
-        preflight.run_or_exit(preflight.check_database, lambda: preflight.check_redis(wait_s=15))
+        # Under a Procfile runner the embedded Redis may still be starting: give it a moment.
+        wait_s = float(os.environ.get("PREFLIGHT_REDIS_WAIT_S", "15"))
+        preflight.run_or_exit(preflight.check_database, lambda: preflight.check_redis(wait_s=wait_s))
 
         import redis.asyncio
         import redis.exceptions

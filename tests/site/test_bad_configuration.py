@@ -1,0 +1,90 @@
+"""Bad configuration stops a process with one clear line on stderr, not a traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import _database_url_for_subprocesses
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture(autouse=True)
+def reachable_database(db, monkeypatch):
+    """Everything but the setting under test points at the (reachable) test database."""
+    monkeypatch.setenv("DATABASE_URL", _database_url_for_subprocesses())
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_database_is_one_line(tmp_path):
+    port = free_port()
+    result = run_manage("preflight", DATABASE_URL=f"postgres://postgres@127.0.0.1:{port}/nope")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: database unreachable (django.db.backends.postgresql):")
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_redis_is_one_line():
+    port = free_port()
+    result = run_manage("preflight", REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    assert result.returncode == 2
+    assert result.stderr == f"error: Redis unreachable at redis://127.0.0.1:{port}/0: " + result.stderr.split(
+        ": ", 2
+    )[2]
+    assert result.stderr.count("\n") == 1
+
+
+def test_port_in_use_is_one_line():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_manage("preflight", "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr == f"error: port {port} on 127.0.0.1 is already in use (set PORT to another one)\n"
+
+
+def test_redis_password_is_never_printed():
+    port = free_port()
+    result = run_manage("preflight", REDIS_URL=f"redis://user:s3cret@127.0.0.1:{port}/0")
+    assert "s3cret" not in result.stderr
+    assert f"redis://***@127.0.0.1:{port}/0" in result.stderr
+
+
+def test_run_engine_with_unreachable_redis_is_one_line():
+    port = free_port()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "run_engine"],
+        cwd=ROOT,
+        env={**os.environ, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "PREFLIGHT_REDIS_WAIT_S": "0"},
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode == 2
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(f"error: Redis unreachable at redis://127.0.0.1:{port}/0")
+    assert "Traceback" not in result.stderr
