@@ -2,27 +2,21 @@
 
 Signing string: ``instruction=subscribe&timestamp=<ts>&window=<window>`` (shared/API.md), checked
 with the same rules as the REST headers: window 1..60000 ms, timestamp within the window of the
-server clock on either side, a known and unrevoked key of an active user.
-
-The verification here is this module's own small PyNaCl check, written before
-``accounts.signing`` was available; it is meant to be replaced by ``accounts.signing.verify``
-so that REST and websocket share one implementation.
+server clock on either side, a known and unrevoked key of an active user. The signing string
+and the Ed25519 check are ``accounts.signing``'s, the same as for REST.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 
 from channels.db import database_sync_to_async
-from nacl.exceptions import BadSignatureError
-from nacl.signing import VerifyKey
 
+from accounts import signing
 from streams.protocol import ProtocolError, Signature
 
 INSTRUCTION = "subscribe"
-MAX_WINDOW_MS = 60000
+MAX_WINDOW_MS = signing.MAX_WINDOW_MS
 
 
 def now_ms() -> int:
@@ -30,27 +24,7 @@ def now_ms() -> int:
 
 
 def signing_string(timestamp: int, window: int) -> str:
-    return f"instruction={INSTRUCTION}&timestamp={timestamp}&window={window}"
-
-
-def _b64(value: str) -> bytes | None:
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def verify(api_key: str, signature: str, message: str) -> bool:
-    """True if ``signature`` (base64, 64 bytes) is the signature of ``message`` by ``api_key``
-    (base64 of a 32-byte Ed25519 public key)."""
-    key, sig = _b64(api_key), _b64(signature)
-    if key is None or sig is None or len(key) != 32 or len(sig) != 64:
-        return False
-    try:
-        VerifyKey(key).verify(message.encode(), sig)
-    except (BadSignatureError, ValueError):
-        return False
-    return True
+    return signing.signing_string(INSTRUCTION, None, timestamp, window)
 
 
 def check_signature(sig: Signature, request_id: int | str | None, now: int | None = None) -> None:
@@ -61,7 +35,7 @@ def check_signature(sig: Signature, request_id: int | str | None, now: int | Non
     if abs(now - sig.timestamp) > sig.window:
         # Outside the window on either side: a replayed frame, or a clock far off.
         raise ProtocolError("Invalid signature: timestamp is outside the window", request_id)
-    if not verify(sig.api_key, sig.signature, signing_string(sig.timestamp, sig.window)):
+    if not signing.verify(sig.api_key, sig.signature, signing_string(sig.timestamp, sig.window)):
         raise ProtocolError("Invalid signature", request_id)
 
 
