@@ -2,13 +2,15 @@
 deposits/withdrawals, and the candles built from the trades.
 
 ``persist_events(events)`` takes one batch (``event_to_dict`` form, in seq order) and writes it
-in ONE transaction, one multi-row statement per table (PostgreSQL: ``INSERT ... SELECT FROM
-unnest(arrays)``; SQLite: ``executemany``). Every statement is idempotent on the event ids:
+in ONE transaction, one bulk write per table. On PostgreSQL that is a binary COPY: straight into
+the table (under a savepoint) when none of the rows exists yet, which is the normal case, else
+into a temporary staging table followed by ``INSERT ... SELECT ... ON CONFLICT``; on SQLite an
+``executemany`` of ``INSERT ... ON CONFLICT``. Every write is idempotent on the event ids:
 
 * orders: upsert keyed on the order id, applied only if the event's seq is newer than the row's
   ``last_seq`` (an old event delivered late never overwrites a newer state);
 * fills: unique on the event seq; trades: unique on (market, trade id); ledger entries: unique on
-  (seq, account, asset, cause); transfers: unique on the tx id — all ``ON CONFLICT DO NOTHING``;
+  (account, asset, seq, cause); transfers: unique on the tx id — a row that exists is skipped;
 * candles: only the trades this transaction actually inserted are merged, in the same
   transaction (see ``markets.candles``).
 
