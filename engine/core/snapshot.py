@@ -181,8 +181,8 @@ def _load_orders(eng, symbols: list[str], cols: list) -> None:
             raise SnapshotError("resting order with nothing remaining")
         if any(map(int.__gt__, remainings, quantities)):
             raise SnapshotError("resting order with more remaining than its quantity")
-        if ids != sorted(ids) or len(set(ids)) != n:
-            raise SnapshotError("order ids out of order")
+        if not all(map(int.__lt__, ids, ids[1:])):
+            raise SnapshotError("order ids not strictly increasing")
         if min(kinds) < 0 or max(kinds) >= len(kind_table):
             raise SnapshotError("bad order kind")
     sides = []
@@ -191,7 +191,9 @@ def _load_orders(eng, symbols: list[str], cols: list) -> None:
         sides.append(book.bids if side is BID else book.asks)
     levels_of_kind = [s.levels for s in sides]
     new = object.__new__
-    orders_index = eng._orders
+    limit, gtc, partially_filled, new_status, level_cls = LIMIT, GTC, PARTIALLY_FILLED, NEW, Level
+    orders: list[Order] = []
+    append_order = orders.append
     acct_orders = eng._acct_orders
     get_account = acct_orders.get
     client_ids = eng._client_ids
@@ -203,28 +205,27 @@ def _load_orders(eng, symbols: list[str], cols: list) -> None:
         o.account = account
         o.market, side, o.post_only, o.stp = kind_table[kind]
         o.side = side
-        o.order_type = LIMIT
-        o.time_in_force = GTC
+        o.order_type = limit
+        o.time_in_force = gtc
         o.client_id = cid
         o.quantity = qty
         o.quote_quantity = None
         o.remaining = rem
-        ex = qty - rem
-        o.executed = ex
+        o.executed = ex = qty - rem
         o.executed_quote = exq
-        o.status = PARTIALLY_FILLED if ex else NEW
+        o.status = partially_filled if ex else new_status
         o.created_ts = ts
         o.fee_bps = fee
         levels = levels_of_kind[kind]
         level = levels.get(price)
         if level is None:
-            level = levels[price] = Level(price, side)
+            level = levels[price] = level_cls(price, side)
         else:
             price = level.price  # one int object per level
         o.price = price
         level.orders.append(o)
         level.total += rem
-        orders_index[oid] = o
+        append_order(o)
         ao = get_account(account)
         if ao is None:
             acct_orders[account] = {oid: o}
@@ -232,6 +233,7 @@ def _load_orders(eng, symbols: list[str], cols: list) -> None:
             ao[oid] = o
         if cid is not None:
             client_ids[account << 32 | cid] = o
+    eng._orders.update(zip(ids, orders, strict=True))
     for side in {id(s): s for s in sides}.values():
         side.prices = SortedList(side.levels)
         if side.prices:
