@@ -121,6 +121,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-batch leaves the batch for another run
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+# A batch whose worker died reappears after this long (writes are idempotent, so short is safe).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 CELERY_TASK_SERIALIZER = "orjson"
 CELERY_ACCEPT_CONTENT = ["json", "orjson"]
 
