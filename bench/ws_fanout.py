@@ -16,9 +16,10 @@ Each run ``<clients>x<orders per second>``: the clients connect and subscribe to
 ``trade.SOL_USDC`` and ``depth.200ms.SOL_USDC`` (every tenth also to ``depth.SOL_USDC``); then
 limit orders from 20 funded accounts are appended to the engine's command stream at the fixed
 rate for ``--seconds`` (a quarter of them cross the spread and trade); then the flow stops, the
-engine is asked for one last reply (so everything before it is applied) and the clients get a
-few seconds to drain. Measured on the clients:
-* frames delivered per second (all clients, over the flow);
+engine is asked for one last reply (so everything before it is applied) and the clients drain
+until no frame has arrived for 2 s (at most 60 s: late frames count, missing ones do not).
+Measured on the clients:
+* frames delivered per second (all clients, from the first order to the last frame);
 * delivered fraction: per client and stream, the share of the run's events it received (trades
   by count against the engine's trade ids, depth streams by the update ids their events
   cover), averaged; and how many clients got every event of every stream;
@@ -151,15 +152,26 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
+    def web_schedstat(self) -> tuple[int, int]:
+        """(ns on a CPU, ns waiting for one) of the web server's processes: how starved it is."""
+        on_cpu = waiting = 0
+        for pid in tree_pids(self.procs["web"].pid):
+            try:
+                fields = Path(f"/proc/{pid}/schedstat").read_text().split()
+            except OSError:
+                continue
+            on_cpu, waiting = on_cpu + int(fields[0]), waiting + int(fields[1])
+        return on_cpu, waiting
+
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) of each process tree so far."""
         return {name: tree_cpu_seconds(proc.pid) for name, proc in self.procs.items()}
 
 
-def tree_cpu_seconds(root: int) -> float:
+def _proc_table() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds used)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
+    table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -167,14 +179,23 @@ def tree_cpu_seconds(root: int) -> float:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        parents[int(entry)] = int(fields[1])
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
-    total, todo = 0.0, [root]
+        table[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    return table
+
+
+def tree_pids(root: int, table: dict | None = None) -> list[int]:
+    table = _proc_table() if table is None else table
+    pids, todo = [], [root]
     while todo:
         pid = todo.pop()
-        total += times.get(pid, 0.0)
-        todo.extend(p for p, parent in parents.items() if parent == pid)
-    return total
+        pids.append(pid)
+        todo.extend(p for p, (parent, _) in table.items() if parent == pid)
+    return pids
+
+
+def tree_cpu_seconds(root: int) -> float:
+    table = _proc_table()
+    return sum(table[p][1] for p in tree_pids(root, table) if p in table)
 
 
 def free_port() -> int:
@@ -280,7 +301,8 @@ def barrier() -> float:
 class Stats:
     """What one client process saw, mergeable across processes."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress=None) -> None:
+        self.progress = progress  # shared with the parent: frames so far (to see when they stop)
         self.frames = 0
         self.hist = {s: [0] * (HIST_MS + 1) for s in STREAMS}
         self.clients: list[dict] = []  # per client: trades, trade_gaps, depth200/depth update ids
@@ -374,6 +396,8 @@ class WsClient(asyncio.Protocol):
             elif opcode == 0x8:
                 self.closed = True
         del buf[:pos]
+        if stats.progress is not None:
+            stats.progress.value = stats.frames
 
     def connection_lost(self, exc) -> None:
         if not self.settled.done():
@@ -381,9 +405,9 @@ class WsClient(asyncio.Protocol):
         self.closed = True
 
 
-async def run_clients(conn, port: int, count: int, first_index: int) -> None:
+async def run_clients(conn, port: int, count: int, first_index: int, progress) -> None:
     loop = asyncio.get_running_loop()
-    stats = Stats()
+    stats = Stats(progress)
     clients: list[WsClient] = []
     gate = asyncio.Semaphore(50)  # connect in waves, as a real crowd would
 
@@ -416,14 +440,14 @@ async def run_clients(conn, port: int, count: int, first_index: int) -> None:
     )  # fmt: skip
 
 
-def client_process(conn, port: int, count: int, first_index: int) -> None:
+def client_process(conn, port: int, count: int, first_index: int, progress) -> None:
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    asyncio.run(run_clients(conn, port, count, first_index))
+    asyncio.run(run_clients(conn, port, count, first_index, progress))
 
 
 def pubsub_probe(conn, redis_url: str) -> None:
@@ -446,6 +470,21 @@ def pubsub_probe(conn, redis_url: str) -> None:
 # --- one run --------------------------------------------------------------------------------------
 
 
+def drain(progress, quiet_s: float = 2.0, limit_s: float = 60.0) -> float:
+    """Wait until no client has received a frame for ``quiet_s`` (at most ``limit_s``): frames
+    still queued when the flow stops are late, not lost. Returns how long after the flow."""
+    started = time.monotonic()
+    last, changed_at = None, started
+    while time.monotonic() - started < limit_s:
+        now_frames = sum(p.value for p in progress)
+        if now_frames != last:
+            last, changed_at = now_frames, time.monotonic()
+        elif time.monotonic() - changed_at >= quiet_s:
+            break
+        time.sleep(0.1)
+    return changed_at - started
+
+
 def covered(ranges: list[tuple[int, int]], low: int, high: int) -> int:
     """Update ids in (low, high] covered by the events' [U, u] ranges."""
     return sum(max(0, min(u, high) - max(U, low + 1) + 1) for U, u in ranges)
@@ -465,14 +504,17 @@ def percentile(hist: list[int], q: float) -> float | None:
 
 def run(stack: Stack, clients: int, rate: int, seconds: float, procs: int, seed: int) -> dict:
     ctx = multiprocessing.get_context("fork")
-    pipes, workers = [], []
+    pipes, workers, progress = [], [], []
     per = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
     first = 0
     for n in per:
         if not n:
             continue
         parent, child = ctx.Pipe()
-        worker = ctx.Process(target=client_process, args=(child, stack.port, n, first), daemon=True)
+        progress.append(ctx.RawValue("q", 0))
+        worker = ctx.Process(
+            target=client_process, args=(child, stack.port, n, first, progress[-1]), daemon=True
+        )
         worker.start()
         pipes.append(parent)
         workers.append(worker)
@@ -488,13 +530,15 @@ def run(stack: Stack, clients: int, rate: int, seconds: float, procs: int, seed:
 
     trade_before, depth_before = engine_marks()
     cpu_before = stack.cpu_seconds()
+    sched_before = stack.web_schedstat()
     started = time.monotonic()
     sent = flow(rate, seconds, random.Random(seed))
     flow_s = time.monotonic() - started
     barrier_s = barrier()
     trade_after, depth_after = engine_marks()
-    time.sleep(3.0)  # let every client drain
+    drain_s = drain(progress)
     cpu_after = stack.cpu_seconds()
+    sched_after = stack.web_schedstat()
     wall = time.monotonic() - started
     for pipe in pipes:
         pipe.send("stop")
@@ -526,7 +570,9 @@ def run(stack: Stack, clients: int, rate: int, seconds: float, procs: int, seed:
         "orders_per_s": rate,
         "orders": sent,
         "trades_per_s": round(expected_trades / flow_s, 1),
-        "frames_per_s": round(frames / flow_s),
+        # over the time the frames took to arrive: the production rate when the clients keep up,
+        # what the server managed when they do not
+        "frames_per_s": round(frames / (flow_s + barrier_s + drain_s)),
         "delivered_fraction": round(sum(shares) / len(shares), 6) if shares else 0.0,
         "complete_clients": complete,
         "closed_by_server": sum(r["closed_by_server"] for r in results),
@@ -538,6 +584,10 @@ def run(stack: Stack, clients: int, rate: int, seconds: float, procs: int, seed:
         "pubsub_p50_ms": percentile(probe_hist, 0.50),
         "pubsub_p99_ms": percentile(probe_hist, 0.99),
         "engine_backlog_s": round(barrier_s, 3),
+        "drain_s": round(drain_s, 1),
+        "web_runqueue_wait": round(
+            (sched_after[1] - sched_before[1]) / max(1, sched_after[0] - sched_before[0]), 2
+        ),
         "cpu_s_per_s": {
             **{k: round((cpu_after[k] - cpu_before[k]) / wall, 2) for k in cpu_after},
             "clients": round(sum(r["cpu_s"] for r in results) / wall, 2),
@@ -608,7 +658,8 @@ def main() -> None:
                 f"trade p50 {result['p50_ms']} ms p99 {result['p99_ms']} ms, "
                 f"depth.200ms p50 {result['depth200_p50_ms']} p99 {result['depth200_p99_ms']} ms, "
                 f"(pub/sub trade p50 {result['pubsub_p50_ms']} p99 {result['pubsub_p99_ms']} ms), "
-                f"engine backlog {result['engine_backlog_s']} s, cpu/s {result['cpu_s_per_s']}, "
+                f"engine backlog {result['engine_backlog_s']} s, drained {result['drain_s']} s after, "
+                f"cpu/s {result['cpu_s_per_s']}, web run-queue wait/cpu {result['web_runqueue_wait']}, "
                 f"web cpu {result['web_us_per_frame']} us/frame",
                 flush=True,
             )

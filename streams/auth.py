@@ -9,6 +9,7 @@ and the Ed25519 check are ``accounts.signing``'s, the same as for REST.
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 
@@ -62,10 +63,33 @@ async def authenticate(sig: Signature, request_id: int | str | None) -> int:
     return account
 
 
+def _header(scope: dict, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def same_origin(scope: dict) -> bool:
+    """True if the page that opened the socket is ours: its Origin is this server's host (or a
+    trusted origin). Browsers send the session cookie with a websocket from *any* page, so
+    without this another site could read a logged-in user's orders (cross-site websocket
+    hijacking). Public streams stay open to every origin, as Backpack's are."""
+    from django.conf import settings
+
+    origin, host = _header(scope, b"origin"), _header(scope, b"host")
+    if origin is None:
+        return False
+    if origin in getattr(settings, "CSRF_TRUSTED_ORIGINS", ()):
+        return True
+    return host is not None and urlsplit(origin).netloc == host
+
+
 def session_account(scope: dict) -> int | None:
     """The logged-in browser user's account, when the ASGI stack put a session user in the scope
-    (``AuthMiddlewareStack``): the trading UI subscribes to its private streams without a key."""
+    (``AuthMiddlewareStack``) and the page is ours: the trading UI subscribes to its private
+    streams without a key."""
     user = scope.get("user")
-    if user is not None and getattr(user, "is_authenticated", False) and user.is_active:
-        return user.pk
-    return None
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    return user.pk if same_origin(scope) else None

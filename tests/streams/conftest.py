@@ -46,10 +46,16 @@ class Client:
     """A websocket client on the in-process application, speaking JSON. (``channels.testing``
     cannot be imported without daphne, so this is its WebsocketCommunicator in a few lines.)"""
 
-    def __init__(self, scope_user=None):
+    def __init__(self, scope_user=None, headers: list[tuple[bytes, bytes]] | None = None):
         from exchange_site.asgi import application
 
-        scope = {"type": "websocket", "path": "/", "query_string": b"", "headers": [], "subprotocols": []}
+        scope = {
+            "type": "websocket",
+            "path": "/",
+            "query_string": b"",
+            "headers": headers or [],
+            "subprotocols": [],
+        }
         if scope_user is not None:  # what AuthMiddlewareStack puts in the scope
             scope["user"] = scope_user
         self.comm = ApplicationCommunicator(application, scope)
@@ -100,8 +106,8 @@ async def ws():
     """``await ws()`` opens a connected client; all are closed after the test."""
     clients: list[Client] = []
 
-    async def open_client(scope_user=None) -> Client:
-        client = await Client(scope_user).connect()
+    async def open_client(scope_user=None, headers=None) -> Client:
+        client = await Client(scope_user, headers).connect()
         clients.append(client)
         return client
 

@@ -443,9 +443,12 @@ async def test_one_connection_serves_one_account(ws, markets, api_key):
     assert await client.receive() == {"stream": "account.balanceUpdate", "data": BALANCE}
 
 
+OUR_PAGE = [(b"host", b"exchange.example:8000"), (b"origin", b"https://exchange.example:8000")]
+
+
 async def test_a_logged_in_browser_subscribes_to_its_private_streams_without_a_key(ws, markets, make_user):
     user = await sync_to_async(make_user)("carol")
-    client = await ws(scope_user=user)
+    client = await ws(scope_user=user, headers=OUR_PAGE)
     await client.subscribe("account.orderUpdate.SOL_USDC", "depth.SOL_USDC")
     await client.settle()
     update = order_update("SOL_USDC", "50")
@@ -453,10 +456,24 @@ async def test_a_logged_in_browser_subscribes_to_its_private_streams_without_a_k
     assert await client.receive() == {"stream": "account.orderUpdate.SOL_USDC", "data": update}
 
 
+async def test_a_logged_in_browser_on_another_sites_page_gets_no_private_streams(ws, markets, make_user):
+    user = await sync_to_async(make_user)("carol")
+    other_site = [(b"host", b"exchange.example:8000"), (b"origin", b"https://evil.example")]
+    client = await ws(scope_user=user, headers=other_site)
+    await client.subscribe("account.orderUpdate", "trade.SOL_USDC", id=25)
+    assert await client.receive() == error(
+        "Invalid signature: private streams need a signed subscription", 25
+    )
+    await client.subscribe("trade.SOL_USDC")  # public streams are open to every origin
+    await client.settle()
+    await engine_sends("trade.SOL_USDC", ("trade.SOL_USDC", TRADE))
+    assert await client.receive() == {"stream": "trade.SOL_USDC", "data": TRADE}
+
+
 async def test_an_anonymous_browser_cannot_subscribe_to_private_streams(ws, markets):
     from django.contrib.auth.models import AnonymousUser
 
-    client = await ws(scope_user=AnonymousUser())
+    client = await ws(scope_user=AnonymousUser(), headers=OUR_PAGE)
     await client.subscribe("account.orderUpdate", id=24)
     assert await client.receive() == error(
         "Invalid signature: private streams need a signed subscription", 24
@@ -501,3 +518,20 @@ async def test_a_process_joins_a_public_group_once_for_all_its_connections(ws, m
     assert await first.nothing()
     await second.close()
     assert redis_conn.zcard(members) == 0
+
+
+async def test_with_per_connection_fanout_each_connection_joins_the_group_itself(
+    ws, markets, redis_conn, monkeypatch
+):
+    from streams import consumers
+
+    monkeypatch.setattr(consumers, "FANOUT_PER_PROCESS", False)
+    members = get_channel_layer()._group_key("trade.SOL_USDC")
+    first, second = await ws(), await ws()
+    for client in (first, second):
+        await client.subscribe("trade.SOL_USDC")
+        await client.settle()
+    assert redis_conn.zcard(members) == 2
+    await engine_sends("trade.SOL_USDC", ("trade.SOL_USDC", TRADE))
+    assert await first.receive() == {"stream": "trade.SOL_USDC", "data": TRADE}
+    assert await second.receive() == {"stream": "trade.SOL_USDC", "data": TRADE}
