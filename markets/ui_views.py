@@ -1,0 +1,40 @@
+"""The trading page: a thin view. Everything live (book, trades, chart, orders, balances) is
+fetched by ``static/js/trade.js`` from the public and private REST API and the websocket; the
+view only names the markets and the selected one."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from markets import selectors
+from markets.api.serializers import market_object
+
+# The market ``/`` opens when it exists (the demo's main market); otherwise the first by symbol.
+DEFAULT_MARKET = "SOL_USDC"
+
+
+@require_safe
+def trade(request: HttpRequest, symbol: str | None = None) -> HttpResponse:
+    markets = selectors.list_markets()
+    by_symbol = {m.symbol: m for m in markets}
+    if symbol is None:
+        market = by_symbol.get(DEFAULT_MARKET) or (markets[0] if markets else None)
+    else:
+        market = by_symbol.get(symbol)
+        if market is None:
+            # An HTML page for people (the project's handler404 answers JSON, for API clients).
+            return render(
+                request, "markets/unknown_market.html", {"symbol": symbol, "markets": markets}, status=404
+            )
+    context = {
+        "markets": markets,
+        "market": market,
+        # The wire shape of /api/v1/markets, so the script reads tick and step sizes as the
+        # API states them (decimal strings).
+        "market_json": market_object(market) if market else None,
+        "faucet_enabled": settings.DEBUG,
+    }
+    return render(request, "markets/trade.html", context)
