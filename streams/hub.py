@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from typing import Protocol
 
 from channels.layers import get_channel_layer
@@ -38,7 +37,9 @@ class Hub:
         self.layer = get_channel_layer()
         self.loop = asyncio.get_running_loop()
         self.members: dict[str, set[Subscriber]] = {}
-        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Membership changes one at a time: a join and a leave of the same group must not
+        # interleave in Redis, and the first joins must not create two channels.
+        self._lock = asyncio.Lock()
         self.channel: str | None = None
         self._tasks: list[asyncio.Task] = []
 
@@ -48,8 +49,11 @@ class Hub:
             self._tasks = [asyncio.ensure_future(self._receive()), asyncio.ensure_future(self._refresh())]
 
     async def join(self, stream: str, subscriber: Subscriber) -> None:
-        # One lock per stream: a join and a leave of the same group never interleave in Redis.
-        async with self._locks[stream]:
+        members = self.members.get(stream)
+        if members is not None:  # the common case: the process is in the group already
+            members.add(subscriber)
+            return
+        async with self._lock:
             await self._start()
             members = self.members.get(stream)
             if members is None:
@@ -58,7 +62,7 @@ class Hub:
             members.add(subscriber)
 
     async def leave(self, stream: str, subscriber: Subscriber) -> None:
-        async with self._locks[stream]:
+        async with self._lock:
             members = self.members.get(stream)
             if members is None or subscriber not in members:
                 return
