@@ -9,6 +9,7 @@ so replaying the entries after the snapshot rebuilds exactly the state before a 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -71,6 +72,8 @@ class EngineProcess:
             log.info("no snapshot: replaying the command stream from its start")
             return
         self.engine = Engine.restore(data.core)
+        # The restored resting orders live long: keep them out of every future GC pass.
+        gc.freeze()
         self.tickers = {s: RollingTicker.from_state(t) for s, t in data.extras.get("tickers", {}).items()}
         self.last_id = data.stream_id
         log.info("restored snapshot at stream id %s (seq %s)", self.last_id, self.engine.last_seq)
