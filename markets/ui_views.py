@@ -35,6 +35,7 @@ def trade(request: HttpRequest, symbol: str | None = None) -> HttpResponse:
         # The wire shape of /api/v1/markets, so the script reads tick and step sizes as the
         # API states them (decimal strings).
         "market_json": market_object(market) if market else None,
+        "markets_json": [market_object(m) for m in markets],
         "faucet_enabled": settings.DEBUG,
     }
     return render(request, "markets/trade.html", context)

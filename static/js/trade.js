@@ -17,6 +17,7 @@
   if (!page) return;
 
   const MARKET = JSON.parse(document.getElementById("market-data").textContent);
+  const MARKETS = JSON.parse(document.getElementById("markets-data").textContent);
   const SYMBOL = MARKET.symbol;
   const BASE = MARKET.baseSymbol;
   const QUOTE = MARKET.quoteSymbol;
@@ -621,7 +622,7 @@
       change.className = diff.startsWith("-") ? "down" : isZero(diff) ? "" : "up";
     }
     const row = document.querySelector(`#markets-table tr[data-market="${SYMBOL}"]`);
-    if (row) fillMarketRow(row, t);
+    if (row) fillMarketRow(row, t, MARKET);
     document.title = `${traded ? fmtPrice(t.last) + " · " : ""}${BASE}/${QUOTE} · Exchange`;
   }
 
@@ -655,9 +656,10 @@
     }
   }
 
-  function fillMarketRow(row, t) {
+  function fillMarketRow(row, t, market) {
     const traded = t.trades !== "0" && !isZero(t.last);
-    row.querySelector(".last").textContent = traded ? fmt(t.last) : "–";
+    const places = market ? placesOf(market.filters.price.tickSize) : undefined;
+    row.querySelector(".last").textContent = traded ? fmt(t.last, places) : "–";
     const change = row.querySelector(".change");
     const diff = traded ? decSub(t.last, t.first) : "0";
     change.textContent = traded ? percent(diff, t.first) : "–";
@@ -670,7 +672,8 @@
       const all = await api("GET", "/api/v1/tickers");
       for (const r of all) {
         const row = document.querySelector(`#markets-table tr[data-market="${CSS.escape(r.symbol)}"]`);
-        if (row && r.symbol !== SYMBOL) fillMarketRow(row, tickerFromRest(r));
+        const market = MARKETS.find((m) => m.symbol === r.symbol);
+        if (row && r.symbol !== SYMBOL) fillMarketRow(row, tickerFromRest(r), market);
       }
     } catch (err) {
       /* try again at the next tick */
@@ -962,12 +965,12 @@
   }
 
   async function cancelOrder(order) {
-    setText("account-status", `Cancelling order ${order.id}…`);
+    setText("action-result", `Cancelling order ${order.id}…`);
     try {
       await api("DELETE", "/api/v1/order", { symbol: order.symbol, orderId: order.id });
-      setText("account-status", `Order ${order.id} cancelled`);
+      setText("action-result", `Order ${order.id} cancelled`);
     } catch (err) {
-      setText("account-status", `${err.code}: ${err.message}`);
+      setText("action-result", `${err.code}: ${err.message}`); // the server's message, verbatim
     }
     await account.refresh();
   }
@@ -1067,7 +1070,7 @@
   }
 
   function setupFaucet() {
-    for (const b of document.querySelectorAll("[data-faucet]")) {
+    for (const b of document.querySelectorAll("button[data-faucet]")) {
       b.addEventListener("click", async () => {
         const asset = b.dataset.faucet;
         const quantity = asset === QUOTE ? "10000" : "10";

@@ -1,0 +1,185 @@
+"""Fixtures of the browser tests: the real stack (engine subprocess from tests/conftest.py, a real
+``manage.py run_web`` server on a free port, optionally a Celery worker) and a real headless
+Chromium driven by Playwright.
+
+The browser is Debian's ``/usr/bin/chromium`` (``apt-get install -y chromium``), never one that
+``playwright install`` downloads. Without it every test here is skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import ROOT, _database_url_for_subprocesses
+
+CHROMIUM = os.environ.get("UI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Playwright's default of 30 s hides a hang for long; the stack answers in well under a second
+# even on a loaded machine, and the ticker is pushed at most once a second.
+UI_TIMEOUT_MS = 15_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _subprocess_env(**extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url_for_subprocesses(),
+        "REDIS_URL": settings.REDIS_URL,
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+    # Set in this process only for Playwright's sake (see ``browser``); servers keep Django's check.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return env
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+@dataclass
+class WebServer:
+    """``manage.py run_web`` (uvicorn: HTTP, static files and the websocket on one port)."""
+
+    log_path: Path
+    port: int = field(default_factory=_free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> None:
+        env = _subprocess_env(PORT=str(self.port), HOST="127.0.0.1", DEBUG="true", WEB_WORKERS="1")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "manage.py", "run_web"], cwd=ROOT, env=env, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/v1/ping", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        _stop(self.proc)
+        raise RuntimeError(f"web server did not start; log:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def web_server(demo_markets, redis_conn, tmp_path) -> Iterator[WebServer]:
+    """A real web server on the test database and Redis, serving the demo markets."""
+    server = WebServer(tmp_path / "web.log")
+    server.start()
+    yield server
+    _stop(server.proc)
+
+
+@pytest.fixture
+def celery_worker(engine_process, tmp_path) -> Iterator[subprocess.Popen]:
+    """A real Celery worker on the default queue, where the engine sends its batches: it
+    persists trades and fills and publishes the kline streams."""
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "exchange_site", "worker", "--pool", "solo",
+             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=_subprocess_env(), stdout=log, stderr=log,
+        )  # fmt: skip
+    yield proc
+    _stop(proc)
+
+
+@pytest.fixture(scope="package")
+def browser():
+    """One headless Chromium for the package (starting one takes seconds on a busy machine)."""
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's with `apt-get install -y chromium`")
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed (requirements-test.txt)")
+
+    # Playwright's sync API runs its asyncio loop in a greenlet of this thread, so while the
+    # browser is up Django sees a running loop and would refuse the ORM calls of the tests and
+    # of the database fixtures. Nothing here runs async code against the ORM: allow it for as
+    # long as the browser lives, and no longer.
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+    finally:
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser, web_server):
+    """A fresh browser context (no cookies) on a desktop-sized window. Any uncaught JavaScript
+    error on the page fails the test."""
+    context = browser.new_context(base_url=web_server.url, viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}\nweb log:\n{web_server.log()}"
+
+
+def log_in(page, username: str, password: str) -> None:
+    """Through the real login form; it lands on the trading page."""
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+    page.wait_for_url("**/")
