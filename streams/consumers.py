@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterable
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 
 from streams import auth, markets, presence
 from streams.hub import GROUP_REFRESH_S, STREAM_FRAMES, get_hub
@@ -35,29 +36,26 @@ SLOW_CLIENT_CLOSE_CODE = 1008
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
+    # No channel of its own for every connection (channels' default): a connection that only
+    # reads public streams needs none, and with channels_redis a thousand idle receive() calls
+    # on a process's channels cost more than the frames (measured: ~50 against ~20 us a frame).
+    # A connection opens one when it first needs it, for private streams (``_own_channel``).
+    channel_layer_alias = None
+
     async def connect(self) -> None:
         self.subscriptions = Subscriptions()
         self.outbox = Outbox(self._send_text)
         self.dropped = False
-        self._refresher: asyncio.Task | None = None
+        self.own_channel: str | None = None
+        self._tasks: list[asyncio.Task] = []
         await self.accept()
         self.outbox.start()
 
     async def disconnect(self, code: int) -> None:
-        if self._refresher is not None:
-            self._refresher.cancel()
+        for task in self._tasks:
+            task.cancel()
         await self.outbox.stop()
         await self._unsubscribe_all()
-
-    async def dispatch(self, message: dict) -> None:
-        # channels' dispatch first hops to a thread to close stale DB connections, for every
-        # message; stream frames never touch the database, and at fan-out rates that hop
-        # (serialised through one thread for all connections) would cost more than the frames.
-        # Database work here goes through database_sync_to_async, which does its own cleanup.
-        if message["type"] == STREAM_FRAMES:
-            await self.stream_frames(message)
-        else:
-            await super().dispatch(message)
 
     # --- from the engine ---------------------------------------------------------------
 
@@ -87,7 +85,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
         """Too far behind: stop feeding it at once, then close (the close itself may wait on the
         client's full socket, so it runs on its own and holds up nothing)."""
         self.dropped = True
-        log.info("dropping slow websocket client %s (%d frames pending)", self.channel_name, len(self.outbox))
+        log.info(
+            "dropping slow websocket client %s (%d frames pending)",
+            self.scope.get("client"),
+            len(self.outbox),
+        )
         await self.outbox.stop()
         await self._unsubscribe_all()
         try:
@@ -143,16 +145,30 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def _join(self, group: str) -> None:
         if self._via_hub(group):
             await get_hub().join(group, self)
-            return
-        await self.channel_layer.group_add(group, self.channel_name)
-        if self._refresher is None:
-            self._refresher = asyncio.ensure_future(self._refresh_groups())
+        else:
+            await get_channel_layer().group_add(group, await self._own_channel())
 
     async def _leave(self, group: str) -> None:
         if self._via_hub(group):
             await get_hub().leave(group, self)
-        else:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        elif self.own_channel is not None:
+            await get_channel_layer().group_discard(group, self.own_channel)
+
+    async def _own_channel(self) -> str:
+        if self.own_channel is None:
+            self.own_channel = await get_channel_layer().new_channel()
+            self._tasks += [
+                asyncio.ensure_future(self._receive_own()),
+                asyncio.ensure_future(self._refresh_groups()),
+            ]
+        return self.own_channel
+
+    async def _receive_own(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            message = await layer.receive(self.own_channel)
+            if message.get("type") == STREAM_FRAMES:
+                await self.stream_frames(message)
 
     async def _remove(self, names: Iterable[str]) -> None:
         had_account = self.subscriptions.account
@@ -171,7 +187,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await asyncio.sleep(GROUP_REFRESH_S)
             for group in self.subscriptions.groups():
                 if not self._via_hub(group):
-                    await self.channel_layer.group_add(group, self.channel_name)
+                    await get_channel_layer().group_add(group, self.own_channel)
 
     async def _send_text(self, text: str) -> None:
         # Straight to the ASGI server: the per-frame cost is what limits fan-out, and the
