@@ -8,7 +8,9 @@ quantities to two decimals for display and keeps the API's decimal strings in da
 
 from __future__ import annotations
 
+import json
 import os
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -109,6 +111,43 @@ def test_a_resting_order_of_another_user_appears_in_the_book_without_a_reload(pa
     assert page.evaluate("window.__sameDocument") is True  # all of it without a reload
 
 
+def test_a_lost_depth_event_is_noticed_and_the_book_resyncs_from_rest(page, traders):
+    """Depth events go through the channel layer at most once; the page must notice a missing
+    one (an event whose U is not the previous u + 1) and fetch a new snapshot. The browser's
+    websocket is routed through Playwright, which drops the event with update id 2."""
+    maker, _ = traders
+    dropped: list[dict] = []
+
+    def route(ws) -> None:
+        server = ws.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("stream") == "depth.SOL_USDC" and frame["data"]["U"] == 2 and not dropped:
+                dropped.append(frame["data"])
+                return
+            ws.send(message)
+
+        server.on_message(from_server)
+
+    page.route_web_socket(re.compile(r"^ws://"), route)
+    snapshots: list[str] = []
+    page.on("request", lambda r: snapshots.append(r.url) if "/api/v1/depth" in r.url else None)
+    page.goto("/")
+    wait_live(page)
+    expect(page.locator("#book-spread")).to_have_text("No orders yet")
+
+    place(maker, "Bid", 13900, 100)  # update id 1
+    expect(page.locator("#book-bids .level .px")).to_have_text(["139.00"])
+    before = len(snapshots)
+    place(maker, "Bid", 13950, 100)  # update id 2: never reaches the page
+    place(maker, "Bid", 13980, 100)  # update id 3: the gap shows
+
+    expect(page.locator("#book-bids .level .px")).to_have_text(["139.80", "139.50", "139.00"])
+    assert [(d["U"], d["u"], d["b"]) for d in dropped] == [(2, 2, [["139.5", "1"]])]
+    assert len(snapshots) > before  # the level of the lost event came from a new snapshot
+
+
 def test_a_trade_appears_in_the_trades_tab(page, traders):
     maker, taker = traders
     page.goto("/")
@@ -185,6 +224,18 @@ def test_a_rejected_order_shows_the_servers_message(page, engine_process, fund, 
     expect(page.locator("#orders-body")).to_have_text("No open orders")
 
 
+def test_the_development_faucet_deposits_test_funds(page, engine_process, make_user):
+    make_user("frank")
+    log_in(page, "frank", "pw-frank")
+    usdc = page.locator('.balances-mini [data-balance="USDC"] .available')
+    expect(usdc).to_have_text("0")
+
+    page.click('button[data-faucet="USDC"]')
+
+    expect(page.locator("#faucet-result")).to_have_text("Deposited 10000 USDC")
+    expect(usdc).to_have_text("10,000")
+
+
 def test_an_unknown_market_is_a_404_page(page):
     response = page.goto("/trade/DOGE_USDC")
 
@@ -221,6 +272,9 @@ def test_a_fill_through_the_form_shows_in_fills_and_builds_the_candle(
     expect(fill.locator("td").nth(4)).to_have_text("1")
     expect(fill.locator("td").nth(5)).to_have_text("0.07025 USDC")
     expect(fill.locator("td").nth(6)).to_have_text("Taker")
+    expect(page.locator("#kline-legend")).to_have_text("O 140.50  H 140.50  L 140.50  C 140.50  V 1.00")
+    page.click('#interval-buttons button[data-interval="5m"]')  # REST klines of another interval
+    expect(page.locator('#interval-buttons button[data-interval="5m"]')).to_have_class("active")
     expect(page.locator("#kline-legend")).to_have_text("O 140.50  H 140.50  L 140.50  C 140.50  V 1.00")
     # 1000 - 140.5 - 0.07025 fee
     expect(page.locator('.balances-mini [data-balance="USDC"] .available')).to_have_text("859.42975")
