@@ -48,6 +48,13 @@ if [ -z "${REDIS_URL:-}" ]; then
   fi
 fi
 
+# The UI tests drive Debian's Chromium (Playwright's own browser download cannot work here).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "tests: installing Chromium for the UI tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "tests: Chromium could not be installed: the UI tests will be skipped"
+fi
+
 echo "tests: database ${DATABASE_URL:-sqlite (var/)}; redis ${REDIS_URL}"
 ruff check . || exit 1
 python -m pytest "$@"
