@@ -150,6 +150,8 @@ async def test_a_client_that_never_reads_is_dropped_while_a_reading_client_gets_
 
 async def test_a_process_that_stops_reading_holds_at_most_capacity_messages_that_expire(redis_conn):
     layer = get_channel_layer()
+    if not hasattr(layer, "capacity"):
+        pytest.skip("this channel layer has no capacity (RedisPubSubChannelLayer): the outbox bounds memory")
     config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
     assert (layer.capacity, layer.expiry) == (config["capacity"], config["expiry"]) == (1000, 30)
     channel = await layer.new_channel()  # a consumer of a web process that no longer reads
