@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -145,8 +146,6 @@ def fund(engine_process):
     from engine.core.messages import Deposit
     from markets.models import Asset
 
-    counter = iter(range(1, 1_000_000))
-
     def deposit(user, asset: str, amount: str) -> list[dict]:
         decimals = Asset.objects.get(symbol=asset).decimals
         events = submit(
@@ -155,7 +154,7 @@ def fund(engine_process):
                 account=user.pk,
                 asset=asset,
                 amount=units.to_units(amount, decimals),
-                tx_id=f"test-fund-{user.pk}-{asset}-{next(counter)}",
+                tx_id=f"test-fund-{uuid.uuid4().hex}",
             )
         )
         assert events[0]["type"] == "Deposited", events

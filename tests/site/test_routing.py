@@ -39,3 +39,10 @@ def test_time_is_integer_milliseconds_as_plain_text(client):
     body = client.get("/api/v1/time").content.decode()
     after = time.time_ns() // 1_000_000
     assert before <= int(body) <= after
+
+
+def test_unknown_page_outside_the_api_is_an_html_404(client, settings):
+    settings.DEBUG = False
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
