@@ -36,11 +36,15 @@ class PingView(APIView):
 
 
 def not_found(request, exception=None):
+    """JSON for API clients, Django's HTML page for people."""
     from django.http import JsonResponse
+    from django.views.defaults import page_not_found
 
-    return JsonResponse(
-        {"code": "RESOURCE_NOT_FOUND", "message": f"no such path: {request.path}"}, status=404
-    )
+    if request.path.startswith(("/api/", "/wapi/")):
+        return JsonResponse(
+            {"code": "RESOURCE_NOT_FOUND", "message": f"no such path: {request.path}"}, status=404
+        )
+    return page_not_found(request, exception)
 
 
 def server_error(request):
