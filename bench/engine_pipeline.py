@@ -52,8 +52,15 @@ def order(rng: random.Random, account: int) -> PlaceOrder:
     # Mostly resting near the mid, a fifth crossing it.
     offset = rng.randint(-5, 60) if rng.random() < 0.8 else rng.randint(-60, -1)
     price = MID - offset if side == "Bid" else MID + offset
-    return PlaceOrder(ts=0, account=account, market="BENCH_USD", side=side, order_type=LIMIT,
-                      price=price, quantity=rng.randint(1, 100))
+    return PlaceOrder(
+        ts=0,
+        account=account,
+        market="BENCH_USD",
+        side=side,
+        order_type=LIMIT,
+        price=price,
+        quantity=rng.randint(1, 100),
+    )
 
 
 def produce(worker: int, count: int, url: str) -> None:
@@ -140,9 +147,21 @@ def main() -> None:
         setup = [
             AddAsset(ts=0, symbol="BENCH", decimals=6),
             AddAsset(ts=0, symbol="USD", decimals=6),
-            AddMarket(ts=0, symbol="BENCH_USD", base="BENCH", quote="USD", tick_size="0.01", step_size="0.01",
-                      min_price=1, max_price=10**9, min_quantity=1, max_quantity=10**9, min_notional=0,
-                      maker_fee_bps=2, taker_fee_bps=5),
+            AddMarket(
+                ts=0,
+                symbol="BENCH_USD",
+                base="BENCH",
+                quote="USD",
+                tick_size="0.01",
+                step_size="0.01",
+                min_price=1,
+                max_price=10**9,
+                min_quantity=1,
+                max_quantity=10**9,
+                min_notional=0,
+                maker_fee_bps=2,
+                taker_fee_bps=5,
+            ),
         ]
         for a in range(1, ACCOUNTS + 1):
             setup += [
@@ -164,18 +183,29 @@ def main() -> None:
         t1 = wait_applied(conn, last_id, timeout=600)
         total = per * args.producers
         sustained = total / (t1 - t0)
-        print(f"sustained: {total} commands in {t1 - t0:.2f} s = {sustained:,.0f} commands/s "
-              f"(appending alone took {appended_s:.2f} s with {args.producers} producer processes)")
+        print(
+            f"sustained: {total} commands in {t1 - t0:.2f} s = {sustained:,.0f} commands/s "
+            f"(appending alone took {appended_s:.2f} s with {args.producers} producer processes)"
+        )
         # let reply keys expire from memory pressure's point of view: drop them now
         for key in conn.scan_iter("bench.r.*", count=10_000):
             conn.unlink(key)
 
         latencies = asyncio.run(paced(url, args.rate, args.seconds))
         p50, p99 = pct(latencies, 0.50) * 1000, pct(latencies, 0.99) * 1000
-        print(f"latency at {args.rate}/s offered for {args.seconds:.0f} s: {len(latencies)} replies, "
-              f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(latencies) * 1000:.2f} ms")
-        print(json.dumps({"pipeline_commands_per_s": round(sustained), "p50_ms_at_5k": round(p50, 3),
-                          "p99_ms_at_5k": round(p99, 3)}))
+        print(
+            f"latency at {args.rate}/s offered for {args.seconds:.0f} s: {len(latencies)} replies, "
+            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(latencies) * 1000:.2f} ms"
+        )
+        print(
+            json.dumps(
+                {
+                    "pipeline_commands_per_s": round(sustained),
+                    "p50_ms_at_5k": round(p50, 3),
+                    "p99_ms_at_5k": round(p99, 3),
+                }
+            )
+        )
     finally:
         engine.terminate()
         engine.wait(30)
