@@ -37,9 +37,10 @@ SLOW_CLIENT_CLOSE_CODE = 1008
 
 class StreamConsumer(AsyncWebsocketConsumer):
     # No channel of its own for every connection (channels' default): a connection that only
-    # reads public streams needs none, and with channels_redis a thousand idle receive() calls
-    # on a process's channels cost more than the frames (measured: ~50 against ~20 us a frame).
-    # A connection opens one when it first needs it, for private streams (``_own_channel``).
+    # reads public streams gets them from the hub, and an idle per-connection receive() is not
+    # free (with RedisChannelLayer each takes part in the process's receive-lock hand-offs, with
+    # the pub/sub layer each is a Redis SUBSCRIBE). A connection opens one when it first needs
+    # it, for private streams (``_own_channel``).
     channel_layer_alias = None
 
     async def connect(self) -> None:
