@@ -194,6 +194,10 @@ class Publisher:
     # --- flushing -------------------------------------------------------------------------
 
     async def flush(self) -> None:
+        if self.order_frames or self.balances:
+            # Who listens now, not as of the last batch: an order placed right after a private
+            # subscription must reach it. One HKEYS, only for batches with private events.
+            self.private_accounts = {int(a) for a in await self.redis.hkeys(PRIVATE_SUBSCRIBERS_KEY)}
         frames: dict[str, list[dict]] = defaultdict(list)  # group/channel -> data list
         public: list[tuple[str, dict]] = []
         pipe = self.redis.pipeline(transaction=True)
@@ -291,9 +295,8 @@ class Publisher:
             pipe.publish(stream, encoded)
             frames[stream].append({"stream": stream, "data": data})
 
-        pipe.hkeys(PRIVATE_SUBSCRIBERS_KEY)  # for the next batch; rides along this round trip
-        results = await pipe.execute()
-        self.private_accounts = {int(a) for a in results[-1]}
+        if len(pipe):
+            await pipe.execute()
         if frames and self.channel_layer is not None:
             await self._group_send(frames)
         self._reset_batch()

@@ -109,7 +109,7 @@ class Worker:
             **os.environ,
             "DATABASE_URL": database_url_for_subprocesses(),
             "REDIS_URL": settings.REDIS_URL,
-            "PERSIST_TEST_VISIBILITY_TIMEOUT": str(self.VISIBILITY_TIMEOUT_S),
+            "CELERY_VISIBILITY_TIMEOUT_S": str(self.VISIBILITY_TIMEOUT_S),
             "PYTHONUNBUFFERED": "1",
         }
 

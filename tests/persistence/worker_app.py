@@ -1,14 +1,8 @@
-"""The project's Celery app for test workers, with a short broker visibility timeout: a message
-taken by a worker that then died is handed out again once it is this old (the default is an
-hour). Everything else, including task discovery, is ``exchange_site.celery``'s."""
-
-import os
+"""The project's Celery app for test workers. Their short broker visibility timeout (a message
+taken by a worker that then died is handed out again once it is this old) comes from the
+setting ``CELERY_VISIBILITY_TIMEOUT_S``, which the test fixture sets in the worker's
+environment: assigning ``app.conf`` here would be overwritten when the Django settings load."""
 
 from exchange_site.celery import app
-
-app.conf.broker_transport_options = {
-    **(app.conf.broker_transport_options or {}),
-    "visibility_timeout": float(os.environ.get("PERSIST_TEST_VISIBILITY_TIMEOUT", "2")),
-}
 
 __all__ = ["app"]
