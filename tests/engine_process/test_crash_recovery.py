@@ -156,7 +156,8 @@ def test_kill_9_under_load_loses_nothing_acknowledged(
     for t in threads:
         t.join()
     wait_until_caught_up(redis_conn)
-    assert engine_runner.stop() == 0  # SIGTERM: finish the batch, snapshot, exit 0
+    # SIGTERM: finish the batch, snapshot, exit 0
+    assert engine_runner.stop() == 0, engine_runner.log_path.read_text()[-4000:]
     monitor.stop.set()
     monitor.join()
 
