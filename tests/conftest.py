@@ -19,7 +19,7 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _database_url_for_subprocesses() -> str:
+def database_url_for_subprocesses() -> str:
     from django.db import connection
 
     s = connection.settings_dict
@@ -47,7 +47,7 @@ class EngineRunner:
         self.snapshot_dir = snapshot_dir
         self.env = {
             **os.environ,
-            "DATABASE_URL": _database_url_for_subprocesses(),
+            "DATABASE_URL": database_url_for_subprocesses(),
             "REDIS_URL": settings.REDIS_URL,
             "ENGINE_SNAPSHOT_DIR": str(snapshot_dir),
             "PYTHONUNBUFFERED": "1",
@@ -106,26 +106,9 @@ def engine_process(engine_runner, demo_markets):
 @pytest.fixture
 def demo_markets(transactional_db, redis_conn):
     """SOL, BTC, ETH, USDC and the three demo markets (maker 2 bps, taker 5 bps), as seed_demo makes them."""
-    from markets import services
-    from markets.management.commands.seed_demo import ASSETS, MARKETS
+    from markets.management.commands.seed_demo import create_demo_markets
 
-    assets = {sym: services.ensure_asset(sym, name, dec) for sym, name, dec in ASSETS}
-    markets = {}
-    for symbol, base, tick, step, max_qty in MARKETS:
-        markets[symbol] = services.ensure_market(
-            symbol,
-            assets[base],
-            assets["USDC"],
-            tick_size=tick,
-            step_size=step,
-            min_price=tick,
-            max_price="1000000",
-            min_quantity=step,
-            max_quantity=max_qty,
-            maker_fee_bps=2,
-            taker_fee_bps=5,
-        )
-    return markets
+    return create_demo_markets()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pytest
 from django.conf import settings
 
 from engine import persistence
+from tests.conftest import database_url_for_subprocesses
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,15 +80,7 @@ def traders(db) -> Traders:
 # --- real Celery workers ---------------------------------------------------------------------
 
 
-def database_url_for_subprocesses() -> str:
-    from django.db import connection
 
-    s = connection.settings_dict
-    if s["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{s['NAME']}"
-    host, port = s.get("HOST") or "127.0.0.1", s.get("PORT") or 5432
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    return f"postgres://{s['USER']}{password}@{host}:{port}/{s['NAME']}"
 
 
 class Worker:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _database_url_for_subprocesses
+from tests.conftest import database_url_for_subprocesses
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 @pytest.fixture(autouse=True)
 def reachable_database(db, monkeypatch):
     """Everything but the setting under test points at the (reachable) test database."""
-    monkeypatch.setenv("DATABASE_URL", _database_url_for_subprocesses())
+    monkeypatch.setenv("DATABASE_URL", database_url_for_subprocesses())
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:

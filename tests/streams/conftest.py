@@ -163,13 +163,13 @@ class WebServer:
     """``manage.py run_web`` (uvicorn) as a subprocess on a free port of 127.0.0.1."""
 
     def __init__(self, env_extra: dict | None = None):
-        from tests.conftest import _database_url_for_subprocesses
+        from tests.conftest import database_url_for_subprocesses
 
         self.port = free_port()
         self.url = f"ws://127.0.0.1:{self.port}/"
         self.env = {
             **os.environ,
-            "DATABASE_URL": _database_url_for_subprocesses(),
+            "DATABASE_URL": database_url_for_subprocesses(),
             "REDIS_URL": settings.REDIS_URL,
             "PYTHONUNBUFFERED": "1",
             **(env_extra or {}),

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.conftest import ROOT, _database_url_for_subprocesses
+from tests.conftest import ROOT, database_url_for_subprocesses
 
 CHROMIUM = os.environ.get("UI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -51,7 +51,7 @@ def _free_port() -> int:
 def _subprocess_env(**extra: str) -> dict[str, str]:
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url_for_subprocesses(),
+        "DATABASE_URL": database_url_for_subprocesses(),
         "REDIS_URL": settings.REDIS_URL,
         "PYTHONUNBUFFERED": "1",
         **extra,

@@ -22,6 +22,28 @@ FUNDS = {"SOL": "10000", "BTC": "100", "ETH": "1000", "USDC": "10000000"}
 TRADERS = ["alice", "bob"]
 
 
+def create_demo_markets() -> dict:
+    """The demo assets and markets (maker 2 bps, taker 5 bps); idempotent. Returns the markets."""
+    assets = {sym: services.ensure_asset(sym, name, dec) for sym, name, dec in ASSETS}
+    return {
+        symbol: services.ensure_market(
+            symbol,
+            assets[base],
+            assets["USDC"],
+            tick_size=tick,
+            step_size=step,
+            min_price=tick,
+            max_price="1000000",
+            min_quantity=step,
+            max_quantity=max_qty,
+            min_notional="0",
+            maker_fee_bps=2,
+            taker_fee_bps=5,
+        )
+        for symbol, base, tick, step, max_qty in MARKETS
+    }
+
+
 def wait_for_engine(seconds: float) -> bool:
     from engine.process import STATUS_KEY
     from exchange_site.redis_client import get_redis
@@ -46,22 +68,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, wait: float, **options):
         with transaction.atomic():
-            assets = {sym: services.ensure_asset(sym, name, dec) for sym, name, dec in ASSETS}
-            for symbol, base, tick, step, max_qty in MARKETS:
-                services.ensure_market(
-                    symbol,
-                    assets[base],
-                    assets["USDC"],
-                    tick_size=tick,
-                    step_size=step,
-                    min_price=tick,
-                    max_price="1000000",
-                    min_quantity=step,
-                    max_quantity=max_qty,
-                    min_notional="0",
-                    maker_fee_bps=2,
-                    taker_fee_bps=5,
-                )
+            create_demo_markets()
             users = self._users()
         if not wait_for_engine(wait):
             raise CommandError("the engine did not come up: demo balances not funded (run seed_demo again)")
