@@ -10,15 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from engine.core import units
 
-def plain(value: Decimal) -> str:
-    """A decimal in plain notation without trailing zeros: ``140.5``, ``0.001``, ``12``."""
-    if not value:
-        return "0"
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+# One renderer of plain decimals for the whole project: the core's.
+plain = units.format_decimal
 
 
 def amount(units: int, decimals: int) -> str:

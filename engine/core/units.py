@@ -67,21 +67,24 @@ def places_of(step: str | Decimal) -> int:
 
 def format_decimal(value: Decimal | int, places: int | None = None) -> str:
     """Plain notation (never an exponent). With ``places``, exactly that many fractional digits
-    (raises ``ValueError`` if that would round); without, trailing zeros are stripped."""
+    (raises ``ValueError`` if that would round); without, trailing zeros are stripped.
+
+    The no-``places`` form is on the publisher's hot path (every price and quantity on the
+    wire): ``format(d, "f")`` is exact whatever the context precision, so it strips zeros from
+    the text instead of calling ``normalize()``, which would round to the context precision."""
     d = Decimal(value) if isinstance(value, int) else value
+    if places is None:
+        if not d:
+            return "0"
+        s = format(d, "f")
+        return s.rstrip("0").rstrip(".") if "." in s else s
     with localcontext() as ctx:
         ctx.prec = _PREC
-        if places is not None:
-            q = d.quantize(Decimal(1).scaleb(-places))
-            if q != d:
-                raise ValueError(f"{d} has more than {places} decimal places")
-            d = q
-        elif d == 0:
-            d = Decimal(0)
-        else:
-            d = d.normalize()
-        s = format(d, "f")
-    if s.startswith("-") and d == 0:
+        q = d.quantize(Decimal(1).scaleb(-places))
+        if q != d:
+            raise ValueError(f"{d} has more than {places} decimal places")
+        s = format(q, "f")
+    if s.startswith("-") and q == 0:
         s = s[1:]
     return s
 
