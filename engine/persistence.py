@@ -556,9 +556,49 @@ def persist_with_retry(events: Sequence[dict], attempts: int = 5, pause_s: float
 
 
 def kline_frames(result: BatchResult, now_ms: int | None = None) -> list[dict]:
-    """The websocket kline frames for the open candles a batch changed."""
+    """The websocket kline frames for the open candles a batch changed. A candle already over
+    by this worker's clock gets none: its final frame comes from ``closed_kline_frames``.
+
+    Edges left: a worker that reads its clock just before a bucket's end and publishes just
+    after another worker published that candle's final frame sends an ``X: false`` frame after
+    the final one (same ``t``, a few milliseconds' window). A trade reaching a bucket the engine
+    already closed by its clock (only when that clock runs ``CLOSE_GRACE_MS`` ahead of the Redis
+    clock stamping commands) makes the engine close the bucket again: a corrected final frame."""
     if not result.candles:
         return []
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     formats = {info.id: info.fmt for info in directory.markets.values()}
     return candles.open_kline_frames(result.candles, formats, now_ms)
+
+
+def _holds_its_trades(row: Sequence[int], close: dict) -> bool:
+    """Whether a candle row holds every trade the engine put in it. Trade ids are sequential
+    per market and trade times never decrease, so the bucket's trades are exactly the ids from
+    its first to its last: counting them also catches an earlier batch still missing when a
+    later one was written first (workers run batches concurrently)."""
+    first, last = close["first_trade_id"], close["last_trade_id"]
+    if row[11] < last:
+        return False
+    return first is None or row[9] >= last - first + 1
+
+
+def closed_kline_frames(closes: Sequence[dict], now_ms: int | None = None) -> tuple[list[dict], list[dict]]:
+    """The final (``X: true``) kline frames of candles the engine saw close (``closes`` as
+    ``engine.publisher.ClosedCandle.message`` makes them), and the closes whose trades are not
+    all in the database yet: their batch is still queued or being written, so ask again later."""
+    if not closes:
+        return [], []
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    directory.load_markets({c["symbol"] for c in closes})
+    keyed = [((directory.market(c["symbol"]).id, c["interval"], c["open_time"]), c) for c in closes]
+    rows = {row[:3]: row for row in candles.read_rows(key for key, _ in keyed)}
+    ready, pending = [], []
+    for key, close in keyed:
+        row = rows.get(key)
+        if row is not None and _holds_its_trades(row, close):
+            ready.append(row)
+        else:
+            pending.append(close)
+    ready.sort(key=lambda r: (r[0], candles.INTERVAL_NAMES.index(r[1]), r[2]))
+    fmt = {info.id: info.fmt for info in directory.markets.values()}
+    return [candles.kline_frame(fmt[r[0]], r, now_ms, closed=True) for r in ready], pending

@@ -7,7 +7,9 @@ this order:
    frames on Redis pub/sub (plain JSON, for any language) — so a reply is never visible before
    the state it promises;
 2. one channel-layer ``group_send`` per group (websocket fan-out), never one per event;
-3. persistence batches to Celery, every ``PERSIST_EVERY_S`` or ``PERSIST_MAX_EVENTS`` events.
+3. persistence batches to Celery, every ``PERSIST_EVERY_S`` or ``PERSIST_MAX_EVENTS`` events,
+   and the candles that closed (``CandleCloser``) to the ``persistence.close_candles`` task, each
+   after the batch holding its trades.
 Output pacing (ticker once a second, aggregated depth) uses the wall clock: it shapes delivery
 only, never the engine's state.
 """
@@ -15,9 +17,15 @@ only, never the engine's state.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import math
+import operator
 import time
+from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from engine import jsonfast, md_cache, wire
@@ -37,6 +45,7 @@ from engine.core.messages import (
     Trade,
 )
 from engine.ticker import RollingTicker
+from markets.candles import INTERVALS, Interval
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +57,9 @@ TICKER_EVERY_S = 1.0
 TICKER_REFRESH_IDLE_S = 10.0
 AGGREGATED_DEPTH_MS = (200, 1000)
 PERSIST_TASK = "persistence.persist_events"
+CLOSE_CANDLES_TASK = "persistence.close_candles"
+# How far the engine host's clock may run ahead of the Redis clock that stamps the commands.
+CLOSE_GRACE_MS = 250
 CHANNEL_MESSAGE_TYPE = "stream.frames"  # handled by streams.consumers.StreamConsumer.stream_frames
 # Hash of account id -> number of live private subscriptions, kept by the websocket consumers.
 # Private frames are rendered only for these accounts: most order events have no listener.
@@ -95,12 +107,152 @@ class _DepthDelta:
         return wire.depth_stream(fmt, self.ts, bids, asks, self.first, self.last)
 
 
+_ts = operator.itemgetter("ts")
+
+
+@dataclass(slots=True)
+class _Bucket:
+    start: int
+    end: int
+    first_id: int | None  # None: the bucket may have begun before the engine started
+    last_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedCandle:
+    """A bucket of a market that is over: ``[open_time, end)``, holding trades first..last id."""
+
+    symbol: str
+    interval: str
+    open_time: int
+    end: int
+    first_trade_id: int | None
+    last_trade_id: int
+
+    def message(self) -> dict:
+        """The task's argument: which candle, and which trades it must hold before its final frame."""
+        return {
+            "symbol": self.symbol,
+            "interval": self.interval,
+            "open_time": self.open_time,
+            "first_trade_id": self.first_trade_id,
+            "last_trade_id": self.last_trade_id,
+        }
+
+
+class CandleCloser:
+    """Which candles are over, so that a worker can publish their final (``X: true``) frame.
+
+    Per market and interval it remembers the bucket of the market's latest trade, updated once
+    per flush from that flush's trades (not per trade: the loop is hot). A bucket is over when a
+    later trade of the market falls in a later bucket, or when ``due`` is told a time at or past
+    its end. The memory is lost when the engine restarts: buckets left open then never get a
+    final frame, except those whose trades the restart replays.
+    """
+
+    def __init__(self, intervals: Iterable[Interval] | None = None) -> None:
+        self.intervals: tuple[Interval, ...] = tuple(INTERVALS.values() if intervals is None else intervals)
+        self._open: dict[str, dict[str, _Bucket]] = {}  # symbol -> interval name -> bucket
+        self._closed: list[ClosedCandle] = []  # over because a later trade came
+        self.next_end: float = math.inf  # the earliest end among the open buckets
+
+    def add_trades(self, symbol: str, trades: Sequence[dict]) -> None:
+        """Take one flush's trades of ``symbol`` (event dicts, in trade id order)."""
+        if not trades:
+            return
+        seen = symbol in self._open  # a trade since the engine started (its buckets may be closed)
+        known = self._open.setdefault(symbol, {})
+        latest = trades[-1]
+        ts, trade_id = latest["ts"], latest["trade_id"]
+        for iv in self.intervals:
+            bucket = known.get(iv.name)
+            if bucket is not None and ts < bucket.end:
+                bucket.last_id = trade_id
+            else:
+                self._roll(symbol, iv, trades, known, bucket, seen)
+
+    def _roll(
+        self, symbol: str, iv: Interval, trades: Sequence[dict], known: dict, prev: _Bucket | None, seen: bool
+    ) -> None:
+        """The flush's trades reach past the remembered bucket: find the flush's buckets, newest
+        first, by bisecting on the trade time (trade times never decrease)."""
+        found: list[_Bucket] = []
+        hi = len(trades)
+        start = iv.start(trades[-1]["ts"])
+        while True:
+            lo = bisect_left(trades, start, 0, hi, key=_ts)
+            last_id = trades[hi - 1]["trade_id"]
+            if lo > 0:
+                found.append(_Bucket(start, iv.end(start), trades[lo]["trade_id"], last_id))
+                hi = lo
+                start = iv.start(trades[lo - 1]["ts"])
+                continue
+            if prev is not None and prev.start == start:  # began in an earlier flush
+                first_id = prev.first_id
+                prev = None
+            else:
+                first_id = trades[0]["trade_id"] if seen else None
+            found.append(_Bucket(start, iv.end(start), first_id, last_id))
+            break
+        if prev is not None:
+            self._closed.append(self._candle(symbol, iv.name, prev))
+        self._closed.extend(self._candle(symbol, iv.name, b) for b in reversed(found[1:]))
+        newest = known[iv.name] = found[0]
+        if newest.end < self.next_end:
+            self.next_end = newest.end
+
+    @staticmethod
+    def _candle(symbol: str, interval: str, b: _Bucket) -> ClosedCandle:
+        return ClosedCandle(symbol, interval, b.start, b.end, b.first_id, b.last_id)
+
+    def due(self, now_ms: int) -> list[ClosedCandle]:
+        """The candles over by ``now_ms`` not handed out before, oldest end first; forgets them."""
+        if now_ms < self.next_end and not self._closed:
+            return []  # every flush asks: this is the answer almost always
+        out, self._closed = self._closed, []
+        if now_ms >= self.next_end:
+            next_end = math.inf
+            for symbol, known in self._open.items():
+                for name, bucket in list(known.items()):
+                    if bucket.end <= now_ms:
+                        out.append(self._candle(symbol, name, bucket))
+                        del known[name]
+                    elif bucket.end < next_end:
+                        next_end = bucket.end
+            self.next_end = next_end
+        out.sort(key=operator.attrgetter("end"))
+        return out
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def send_close_candles_task(closes: list[dict]) -> None:
+    from exchange_site.celery import app
+
+    app.send_task(CLOSE_CANDLES_TASK, args=[closes])
+
+
 class Publisher:
-    def __init__(self, engine, redis, channel_layer, send_persist_batch, tickers: dict[str, RollingTicker]):
+    def __init__(
+        self,
+        engine,
+        redis,
+        channel_layer,
+        send_persist_batch,
+        tickers: dict[str, RollingTicker],
+        send_close_candles: Callable[[list[dict]], None] = send_close_candles_task,
+        clock_ms: Callable[[], int] = _wall_ms,
+        intervals: Iterable[Interval] | None = None,
+    ):
         self.engine = engine
         self.redis = redis
         self.channel_layer = channel_layer
         self.send_persist_batch = send_persist_batch
+        self.send_close_candles = send_close_candles
+        self.clock_ms = clock_ms
+        self.candle_closer = CandleCloser(intervals)
         self.tickers = tickers
         self._formats: dict[str, wire.MarketFormat] = {}
         self._ticker_pushed_at: dict[str, float] = {}
@@ -124,6 +276,7 @@ class Publisher:
         self.order_frames: dict[int, list[dict]] = defaultdict(list)
         self.balances: dict[int, dict[str, dict]] = defaultdict(dict)
         self.traded_markets: set[str] = set()
+        self.applied = False  # a command gave events since the last flush: not idle
 
     def market_format(self, symbol: str) -> wire.MarketFormat:
         fmt = self._formats.get(symbol)
@@ -182,6 +335,7 @@ class Publisher:
                 self._formats.pop(ev.symbol, None)
         if events:
             self.last_ts = events[-1].ts
+            self.applied = True
         if reply_to:
             self.replies.append((reply_to, reply))
 
@@ -202,6 +356,7 @@ class Publisher:
         public: list[tuple[str, dict]] = []
         pipe = self.redis.pipeline(transaction=True)
         now = time.monotonic()
+        idle = not self.applied and not self.replies
 
         for sym, delta in self.depth.items():
             fmt = self.market_format(sym)
@@ -225,6 +380,7 @@ class Publisher:
                 )
 
         for sym, trades in self.trades.items():
+            self.candle_closer.add_trades(sym, trades)
             fmt = self.market_format(sym)
             md_cache.push_trades(pipe, sym, [wire.trade_rest(fmt, t) for t in trades])
             public.extend((f"trade.{sym}", wire.trade_stream(fmt, t)) for t in trades)
@@ -301,7 +457,31 @@ class Publisher:
             await self._group_send(frames)
         self._reset_batch()
         self.traded_markets = pending_tickers
+        self._close_candles(now, idle)
         self._maybe_persist(now)
+
+    def _close_candles(self, now: float, idle: bool) -> None:
+        # Stream ids only grow, so a command stamped at or after a bucket's end proves that no
+        # trade can still land in it. The wall clock counts only after an empty read (the engine
+        # is caught up): during a backlog it would close buckets whose trades are still queued.
+        now_ms = self.last_ts
+        if idle:
+            now_ms = max(now_ms, self.clock_ms() - CLOSE_GRACE_MS)
+        closing = self.candle_closer.due(now_ms)
+        for end, group in itertools.groupby(closing, key=operator.attrgetter("end")):
+            # The trades before the end go first, the later ones after: a worker taking tasks in
+            # order publishes a candle's final frame before the next candle's first.
+            buf = self._persist_buffer
+            cut = bisect_left(buf, end, key=_ts)
+            if cut:
+                self.send_persist_batch(buf[:cut])
+                self._persist_buffer = buf[cut:]
+                self._persist_flushed_at = now
+            closes = [c.message() for c in group]
+            try:
+                self.send_close_candles(closes)
+            except Exception:  # a lost final frame must not stop matching; the candle is stored
+                log.warning("could not hand over %d closed candles", len(closes), exc_info=True)
 
     async def _group_send(self, frames: dict[str, list[dict]]) -> None:
         sends = [

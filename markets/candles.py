@@ -24,6 +24,10 @@ and then insert nothing).
 
 Empty buckets: **omitted**. A bucket with no trades has no row; ``klines`` returns only
 buckets that had trades, and the websocket publishes a kline only when a trade changed it.
+
+Closing: a worker publishes a candle's frames with ``X: false`` while it is open
+(``open_kline_frames``) and one final frame with ``X: true`` when the engine process says the
+bucket is over (``engine.publisher.CandleCloser``, then the ``persistence.close_candles`` task).
 """
 
 from __future__ import annotations
@@ -256,6 +260,18 @@ def upsert(partials: dict[CandleKey, Agg], *, overwrite: bool = False) -> list[t
         return _read_back(cur, [r[:3] for r in rows])
 
 
+def read_rows(keys: Iterable[CandleKey]) -> list[tuple]:
+    """The stored rows of the candles ``keys`` in ``upsert``'s row shape; absent ones left out."""
+    from markets.models import Candle
+
+    wanted = set(keys)
+    if not wanted:
+        return []
+    markets, names, opens = (set(part) for part in zip(*wanted, strict=True))
+    rows = Candle.objects.filter(market_id__in=markets, interval__in=names, open_time__in=opens)
+    return [tuple(r) for r in rows.values_list(*_CANDLE_COLUMNS) if tuple(r[:3]) in wanted]
+
+
 def _read_back(cur, keys: list[CandleKey]) -> list[tuple]:
     t = _q(_table())
     cols = ", ".join(_q(c) for c in _CANDLE_COLUMNS)
@@ -450,8 +466,10 @@ def klines(
     ]
 
 
-def kline_frame(fmt: MarketFormat, row: Sequence[int], now_ms: int) -> dict:
-    """The websocket frame of one candle row (as ``upsert`` returns it) at ``now_ms``."""
+def kline_frame(fmt: MarketFormat, row: Sequence[int], now_ms: int, closed: bool | None = None) -> dict:
+    """The websocket frame of one candle row (as ``upsert`` returns it) at ``now_ms``. ``closed``
+    overrides ``X``: the engine decides that a bucket is over by the time of its commands, and
+    the worker's clock may still be a little before the bucket's end."""
     _market_id, name, t, o, h, lo, c, v, _qv, n, _first, _last = row
     end = INTERVALS[name].end(t)
     return {
@@ -468,7 +486,7 @@ def kline_frame(fmt: MarketFormat, row: Sequence[int], now_ms: int) -> dict:
             "c": fmt.price(c),
             "v": fmt.quantity(v),
             "n": n,
-            "X": end <= now_ms,
+            "X": end <= now_ms if closed is None else closed,
         },
     }
 
