@@ -61,6 +61,7 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
+from bench.http_client import Connection  # noqa: E402
 from engine import md_cache, wire  # noqa: E402
 from engine.ticker import RollingTicker  # noqa: E402
 from exchange_site.redis_client import get_redis  # noqa: E402
@@ -207,46 +208,6 @@ def seed(trades: int, rng: random.Random) -> None:
         print(f"trades: {trades} already present", flush=True)
     seed_recent(market)
     print(f"seeded in {time.monotonic() - t0:.1f} s", flush=True)
-
-
-# --- a small HTTP/1.1 keep-alive client ------------------------------------------------------
-
-
-class Connection:
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-
-    async def get(self, target: str) -> tuple[int, bytes]:
-        self.writer.write(
-            f"GET {target} HTTP/1.1\r\nHost: {self.host}\r\nAccept: application/json\r\n\r\n".encode()
-        )
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:] if h)}
-        if "content-length" in headers:
-            body = await self.reader.readexactly(int(headers["content-length"]))
-        elif headers.get("transfer-encoding", "").lower() == "chunked":
-            parts = []
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                chunk = await self.reader.readexactly(size + 2)
-                if size == 0:
-                    break
-                parts.append(chunk[:-2])
-            body = b"".join(parts)
-        else:
-            raise RuntimeError(f"response without a length: {headers}")
-        return status, body
-
-    def close(self) -> None:
-        if self.writer:
-            self.writer.close()
 
 
 async def latency(host: str, port: int, target: str, requests: int, errors: dict[int, int]) -> list[float]:

@@ -10,7 +10,8 @@
 Setup (through the project's own code, as an operator would): ``--clients`` users
 ``order_load_<i>``, a fresh API key each, and funds deposited through the engine.
 
-Load: each client is an asyncio task with its own keep-alive connection (httpx), signing every
+Load: each client is an asyncio task with its own keep-alive connection (``bench.http_client``:
+a minimal HTTP/1.1 client, as the load generator shares the server's CPUs), signing every
 request with Ed25519 exactly as a Backpack client library does. It places limit orders on two
 markets (SOL_USDC and BTC_USDC by default), alternating; most rest a few ticks away from the
 middle, one in ``--cross-every`` crosses it and trades with another client's resting order. Once a
@@ -56,16 +57,13 @@ import django  # noqa: E402
 
 django.setup()
 
-import logging  # noqa: E402
 
-import httpx  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 
 from accounts import services, signing  # noqa: E402
 from accounts.models import Order  # noqa: E402
+from bench.http_client import Connection  # noqa: E402
 from markets.models import Market  # noqa: E402
-
-logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
 
 # Funds per client: far more than the run can lock, so no order is refused for funds.
 FUNDS = {"USDC": "100000000", "SOL": "1000000", "BTC": "10000", "ETH": "100000"}
@@ -173,7 +171,7 @@ def make_clients(count: int) -> list[Client]:
 
 
 async def request(
-    http: httpx.AsyncClient,
+    http: Connection,
     client: Client,
     method: str,
     path: str,
@@ -181,13 +179,16 @@ async def request(
     body,
     stats: Stats,
     kind: str,
-) -> httpx.Response | None:
-    text = json.dumps(body)
+) -> tuple[int, bytes] | None:
+    text = json.dumps(body).encode()
     start = time.perf_counter()
     try:
-        response = await http.request(method, path, content=text, headers=client.headers(instruction, body))
-    except httpx.HTTPError as exc:
+        response = await asyncio.wait_for(
+            http.request(method, path, text, client.headers(instruction, body)), timeout=10
+        )
+    except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
         stats.error(f"{kind}: {type(exc).__name__}: {exc}")
+        await http.reopen()
         return None
     elapsed = time.perf_counter() - start
     stats.latencies.append(elapsed)
@@ -204,9 +205,8 @@ async def run_client(
     args,
     rng: random.Random,
 ) -> None:
-    async with httpx.AsyncClient(
-        base_url=base_url, timeout=10, limits=httpx.Limits(max_connections=1)
-    ) as http:
+    http = await connect(base_url)
+    try:
         n = 0
         while time.perf_counter() < deadline:
             plan = plans[n % len(plans)]
@@ -231,10 +231,11 @@ async def run_client(
             )
             if response is None:
                 continue
-            if response.status_code != 200:
-                stats.error(f"place: {response.status_code} {response.text[:200]}")
+            status, content = response
+            if status != 200:
+                stats.error(f"place: {status} {content[:200]!r}")
                 continue
-            placed = response.json()
+            placed = json.loads(content)
             stats.placed += 1
             order_id = int(placed["id"])
             client.acked[order_id] = plan.symbol
@@ -248,32 +249,44 @@ async def run_client(
                 )
                 if response is None:
                     continue
-                if response.status_code == 200:
+                status, content = response
+                if status == 200:
                     stats.cancelled += 1
-                elif response.status_code == 404:
+                elif status == 404:
                     stats.cancel_missed += 1  # filled by a crossing order of another client
                 else:
-                    stats.error(f"cancel: {response.status_code} {response.text[:200]}")
+                    stats.error(f"cancel: {status} {content[:200]!r}")
+    finally:
+        http.close()
+
+
+async def connect(base_url: str) -> Connection:
+    url = urlparse(base_url)
+    http = Connection(url.hostname, url.port or 80)
+    await http.open()
+    return http
+
+
+async def signed(base_url: str, client: Client, method: str, path: str, instruction: str, body) -> bytes:
+    http = await connect(base_url)
+    try:
+        text = json.dumps(body).encode() if body else b""
+        status, content = await http.request(method, path, text, client.headers(instruction, body))
+    finally:
+        http.close()
+    if status != 200:
+        raise RuntimeError(f"{method} {path}: HTTP {status} {content[:300]!r}")
+    return content
 
 
 async def open_orders(base_url: str, client: Client) -> set[int]:
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-        response = await http.get("/api/v1/orders", headers=client.headers("orderQueryAll", {}))
-        response.raise_for_status()
-        return {int(o["id"]) for o in response.json()}
+    content = await signed(base_url, client, "GET", "/api/v1/orders", "orderQueryAll", {})
+    return {int(o["id"]) for o in json.loads(content)}
 
 
 async def cancel_everything(base_url: str, client: Client, plans: list[MarketPlan]) -> None:
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-        for plan in plans:
-            body = {"symbol": plan.symbol}
-            response = await http.request(
-                "DELETE",
-                "/api/v1/orders",
-                content=json.dumps(body),
-                headers=client.headers("orderCancelAll", body),
-            )
-            response.raise_for_status()
+    for plan in plans:
+        await signed(base_url, client, "DELETE", "/api/v1/orders", "orderCancelAll", {"symbol": plan.symbol})
 
 
 # --- verification -------------------------------------------------------------------------------
