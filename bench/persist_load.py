@@ -339,13 +339,14 @@ def merged_trades() -> int:
 
 
 def run_worker(args: argparse.Namespace, batches: list[list[dict]], total: int) -> dict:
+    from engine import persist_batch
     from exchange_site.celery import app
 
     truncate()
     queue = f"persist-bench-{uuid.uuid4().hex[:8]}"
     t = time.perf_counter()
     for batch in batches:
-        app.send_task("persistence.persist_events", args=[batch], queue=queue)
+        app.send_task("persistence.persist_events", args=[persist_batch.pack(batch)], queue=queue)
     enqueue_s = time.perf_counter() - t
     log_path = Path("/tmp") / f"{queue}.log"
     env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url}
@@ -403,9 +404,10 @@ def run_worker(args: argparse.Namespace, batches: list[list[dict]], total: int) 
 
 
 def run_inprocess(batches: list[list[dict]], total: int) -> dict:
-    from engine import persistence
+    from engine import persist_batch, persistence
 
     truncate()
+    batches = [persist_batch.pack(b) for b in batches]  # as the engine hands them over
     t = time.perf_counter()
     candle_s = 0.0
     candle_rows = 0

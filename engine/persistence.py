@@ -37,15 +37,13 @@ from decimal import Decimal
 from django.db import IntegrityError, OperationalError, connection, transaction
 from psycopg.errors import UniqueViolation
 
+from engine import persist_batch
 from engine.core import units
 from engine.core.messages import FEE_ACCOUNT
 from engine.wire import MarketFormat
 from markets import candles
 
 log = logging.getLogger(__name__)
-
-ORDER_EVENTS = frozenset({"OrderAccepted", "OrderFilled", "OrderCancelled", "OrderExpired"})
-PERSISTED_EVENTS = ORDER_EVENTS | {"Trade", "Deposited", "Withdrawn"}
 
 
 class UnknownMarket(LookupError):
@@ -145,14 +143,61 @@ class _Rows:
     accounts: set[int] = field(default_factory=set)
 
 
-def _trade_ledger(out: list[tuple], ev: dict, m: MarketInfo) -> None:
-    """The ledger rows of one trade (see the module docstring), appended to ``out``."""
-    seq, ts = ev["seq"], ev["ts"]
-    ref = f"{m.symbol}:{ev['trade_id']}"
-    base_amount = ev["quantity"] * m.base_per_lot
-    quote_amount = ev["quote_quantity"]
-    buyer, seller, fee_asset = ev["buyer_account"], ev["seller_account"], ev["fee_asset"]
-    bfee, sfee = ev["buyer_fee"], ev["seller_fee"]
+_TRADE_FIELDS = (
+    "seq",
+    "ts",
+    "market",
+    "trade_id",
+    "price",
+    "quantity",
+    "quote_quantity",
+    "buyer_order_id",
+    "seller_order_id",
+    "is_buyer_maker",
+    "buyer_account",
+    "seller_account",
+    "fee_asset",
+    "buyer_fee",
+    "seller_fee",
+)
+_ORDER_FIELDS = (
+    "seq",
+    "market",
+    "order_id",
+    "account",
+    "side",
+    "order_type",
+    "time_in_force",
+    "post_only",
+    "self_trade_prevention",
+    "client_id",
+    "price",
+    "quantity",
+    "quote_quantity",
+    "executed_quantity",
+    "executed_quote_quantity",
+    "status",
+    "created_ts",
+)
+_FILL_FIELDS = (
+    "trade_id",
+    "fill_price",
+    "fill_quantity",
+    "fill_quote_quantity",
+    "fee",
+    "fee_asset",
+    "is_maker",
+    "ts",
+)
+_TRANSFER_FIELDS = ("seq", "ts", "account", "asset", "amount", "tx_id")
+
+
+def _trade_ledger(out: list[tuple], trade: tuple, m: MarketInfo) -> None:
+    """The ledger rows of one trade (``_TRADE_FIELDS``; see the module docstring), appended to
+    ``out``."""
+    seq, ts, _, trade_id, _, quantity, quote_amount, _, _, _, buyer, seller, fee_asset, bfee, sfee = trade
+    ref = f"{m.symbol}:{trade_id}"
+    base_amount = quantity * m.base_per_lot
     rows = [
         (buyer, m.base, seq, "trade", base_amount, ref, ts),
         (buyer, m.quote, seq, "trade", -quote_amount, ref, ts),
@@ -176,92 +221,68 @@ def _trade_ledger(out: list[tuple], ev: dict, m: MarketInfo) -> None:
     out.extend(rows)
 
 
-def _collect(events: Sequence[dict]) -> _Rows:
+def _collect(batch: persist_batch.Packed) -> _Rows:
     rows = _Rows()
     market = directory.market
     orders, order_seq = rows.orders, {}
     fills, trades, ledger, accounts = rows.fills, rows.trades, rows.ledger, rows.accounts
+    # The same event twice in one batch (a resent batch merged with its original) counts once:
+    # the ledger rows of one batch must be unique before they meet the database.
     seen: set[int] = set()
-    for ev in events:
-        kind = ev["type"]
-        if kind not in PERSISTED_EVENTS:
-            continue  # depth, balances, rejections, reference data: not history
-        seq = ev["seq"]
-        # The same event twice in one batch (a resent batch merged with its original) counts
-        # once: the ledger rows of one batch must be unique before they meet the database.
+    for trade in persist_batch.rows_of(batch, "Trade", _TRADE_FIELDS):
+        seq = trade[0]
         if seq in seen:
             continue
         seen.add(seq)
-        if kind == "Trade":
-            m = market(ev["market"])
-            trades.append(
-                (
-                    m.id,
-                    ev["trade_id"],
-                    ev["price"],
-                    ev["quantity"],
-                    ev["quote_quantity"],
-                    ev["buyer_order_id"],
-                    ev["seller_order_id"],
-                    ev["is_buyer_maker"],
-                    ev["ts"],
-                    seq,
-                )
-            )
-            _trade_ledger(ledger, ev, m)
-        elif kind in ORDER_EVENTS:
-            m = market(ev["market"])
-            oid = ev["order_id"]
-            account = ev["account"]
+        m = market(trade[2])
+        #          market trade_id  price     quantity  quote     buyer oid seller oid buyer maker ts
+        trades.append(
+            (m.id, trade[3], trade[4], trade[5], trade[6], trade[7], trade[8], trade[9], trade[1], seq)
+        )
+        _trade_ledger(ledger, trade, m)
+    for kind in persist_batch.ORDER_EVENTS:
+        filled = kind == "OrderFilled"
+        names = _ORDER_FIELDS + _FILL_FIELDS if filled else _ORDER_FIELDS
+        for ev in persist_batch.rows_of(batch, kind, names):
+            seq, symbol, oid, account = ev[0], ev[1], ev[2], ev[3]
+            if seq in seen:
+                continue
+            seen.add(seq)
+            m = market(symbol)
             accounts.add(account)
             if seq > order_seq.get(oid, -1):
                 order_seq[oid] = seq
-                orders[oid] = (
-                    oid,
-                    account,
-                    m.id,
-                    ev["side"],
-                    ev["order_type"],
-                    ev["time_in_force"],
-                    ev["post_only"],
-                    ev["self_trade_prevention"],
-                    ev["client_id"],
-                    ev["price"],
-                    ev["quantity"],
-                    ev["quote_quantity"],
-                    ev["executed_quantity"],
-                    ev["executed_quote_quantity"],
-                    ev["status"],
-                    ev["created_ts"],
-                    seq,
-                )
-            if kind == "OrderFilled":
+                # _ORDER_COLUMNS: the order's fields with the market's id, seq last
+                orders[oid] = (oid, account, m.id, *ev[4:17], seq)
+            if filled:
+                trade_id, price, quantity, quote, fee, fee_asset, is_maker, ts = ev[17:]
                 fills.append(
                     (
                         seq,
                         account,
                         m.id,
                         oid,
-                        ev["client_id"],
-                        ev["trade_id"],
-                        ev["side"],
-                        ev["fill_price"],
-                        ev["fill_quantity"],
-                        ev["fill_quote_quantity"],
-                        ev["fee"],
-                        ev["fee_asset"],
-                        ev["is_maker"],
-                        ev["ts"],
+                        ev[9],
+                        trade_id,
+                        ev[4],
+                        price,
+                        quantity,
+                        quote,
+                        fee,
+                        fee_asset,
+                        is_maker,
+                        ts,
                     )
                 )
-        else:  # Deposited / Withdrawn
-            deposit = kind == "Deposited"
-            cause = "deposit" if deposit else "withdrawal"
-            account, asset, amount, tx_id = ev["account"], ev["asset"], ev["amount"], ev["tx_id"]
+    for kind, cause, sign in (("Deposited", "deposit", 1), ("Withdrawn", "withdrawal", -1)):
+        for seq, ts, account, asset, amount, tx_id in persist_batch.rows_of(batch, kind, _TRANSFER_FIELDS):
+            if seq in seen:
+                continue
+            seen.add(seq)
             if account != FEE_ACCOUNT:
                 accounts.add(account)
-            rows.transfers.append((tx_id, cause, account, asset, amount, seq, ev["ts"]))
-            ledger.append((account, asset, seq, cause, amount if deposit else -amount, tx_id[:64], ev["ts"]))
+            rows.transfers.append((tx_id, cause, account, asset, amount, seq, ts))
+            ledger.append((account, asset, seq, cause, sign * amount, tx_id[:64], ts))
     return rows
 
 
@@ -484,15 +505,20 @@ def _new_trades(cur, rows: list[tuple]) -> list[tuple]:
     return [(r[0], r[1], r[8], r[2], r[3], r[4]) for r in fresh]
 
 
-def persist_events(events: Sequence[dict]) -> BatchResult:
-    """Write one batch of engine events (see the module docstring). Raises ``UnknownMarket``
-    when an event names a market the database does not have yet (retry later) and lets
-    database errors through (retry: nothing was written)."""
+def persist_events(batch: persist_batch.Packed | Sequence[dict]) -> BatchResult:
+    """Write one batch of engine events (see the module docstring): packed as the engine sends
+    it (``engine.persist_batch``), or a list of ``event_to_dict`` dicts. Raises
+    ``UnknownMarket`` when an event names a market the database does not have yet (retry
+    later) and lets database errors through (retry: nothing was written)."""
     from accounts.models import Fill, LedgerEntry, Transfer
 
     started = time.perf_counter()
-    result = BatchResult(events=len(events))
-    rows = _collect(events)  # raises UnknownMarket before anything is written
+    if persist_batch.is_packed(batch):
+        result = BatchResult(events=persist_batch.count(batch))
+    else:
+        result = BatchResult(events=len(batch))
+        batch = persist_batch.pack(batch)
+    rows = _collect(batch)  # raises UnknownMarket before anything is written
     users = directory.existing_users(rows.accounts) if rows.accounts else set()
 
     orders = [r for r in rows.orders.values() if r[1] in users]
@@ -542,7 +568,9 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, (OperationalError, UnknownMarket))
 
 
-def persist_with_retry(events: Sequence[dict], attempts: int = 5, pause_s: float = 0.05) -> BatchResult:
+def persist_with_retry(
+    events: persist_batch.Packed | Sequence[dict], attempts: int = 5, pause_s: float = 0.05
+) -> BatchResult:
     """``persist_events`` retried in place on retryable errors (for callers outside Celery)."""
     for attempt in range(1, attempts + 1):
         try:

@@ -27,14 +27,14 @@ class Command(BaseCommand):
         import redis.exceptions
         from channels.layers import get_channel_layer
 
-        from engine import client
+        from engine import client, persist_batch
         from engine.process import EngineProcess
         from engine.publisher import PERSIST_TASK
         from exchange_site.celery import app as celery_app
         from markets.services import missing_reference_commands
 
         def send_persist_batch(batch: list[dict]) -> None:
-            celery_app.send_task(PERSIST_TASK, args=[batch])
+            celery_app.send_task(PERSIST_TASK, args=[persist_batch.pack(batch)])
 
         async def main() -> None:
             conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
