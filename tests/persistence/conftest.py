@@ -3,23 +3,15 @@ needed to persist events), two traders, and real Celery worker subprocesses."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from engine import persistence
-from tests.conftest import database_url_for_subprocesses
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import Worker  # defined there for the engine crash test too; imported from here
 
 
 @pytest.fixture(autouse=True)
@@ -78,80 +70,6 @@ def traders(db) -> Traders:
 
 
 # --- real Celery workers ---------------------------------------------------------------------
-
-
-
-
-
-class Worker:
-    """``celery worker`` as a subprocess on the test database and Redis, consuming ``queue``
-    (the default queue, where the engine sends, unless told otherwise: a private queue keeps
-    tasks of other test runs sharing the Redis away). The broker's visibility timeout is short
-    (``tests.persistence.worker_app``) so that a killed worker's unacknowledged batches come
-    back within seconds instead of an hour."""
-
-    VISIBILITY_TIMEOUT_S = 2
-
-    def __init__(self, log_dir: Path, pool: str = "solo", queue: str = "celery"):
-        self.log_dir = log_dir
-        self.pool = pool
-        self.queue = queue
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url_for_subprocesses(),
-            "REDIS_URL": settings.REDIS_URL,
-            "CELERY_VISIBILITY_TIMEOUT_S": str(self.VISIBILITY_TIMEOUT_S),
-            "PYTHONUNBUFFERED": "1",
-        }
-
-    @property
-    def log_path(self) -> Path:
-        return self.log_dir / f"worker-{self.starts}.log"
-
-    def start(self, timeout: float = 30) -> None:
-        self.starts += 1
-        log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "celery", "-A", "tests.persistence.worker_app", "worker"),
-                *("--pool", self.pool, "--concurrency", "1", "--queues", self.queue, "--loglevel", "INFO"),
-                *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if b"ready." in self.log_path.read_bytes():
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError(f"worker did not start; log:\n{self.log_path.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        """SIGKILL to the worker and its pool children: no cleanup, no acknowledgement."""
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log(self) -> str:
-        return "\n".join(
-            (self.log_dir / f"worker-{i}.log").read_text()[-4000:] for i in range(1, self.starts + 1)
-        )
 
 
 @pytest.fixture
