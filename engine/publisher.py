@@ -70,8 +70,25 @@ ORDER_EVENTS = (OrderAccepted, OrderFilled, OrderCancelled, OrderExpired)
 OPEN_STATUSES = {NEW, PARTIALLY_FILLED}
 # Events a reply leaves out: the caller reads balances and the book from the cache instead.
 NOT_IN_REPLY = (DepthChanged, BalanceChanged)
-# LPUSH and EXPIRE in one command: a reply whose requester gave up must not stay forever.
-REPLY_SCRIPT = "redis.call('LPUSH', KEYS[1], ARGV[1]); redis.call('EXPIRE', KEYS[1], ARGV[2]); return 1"
+# Every reply of a flush in one command (KEYS: reply keys, ARGV: their payloads, then the TTL):
+# LPUSH and EXPIRE together, as a reply whose requester gave up must not stay forever. One
+# command per flush instead of one per reply: redis-py's packing and parsing cost more per
+# command than the script costs Redis.
+REPLY_SCRIPT = """
+local ttl = ARGV[#ARGV]
+for i = 1, #KEYS do
+  redis.call('LPUSH', KEYS[i], ARGV[i])
+  redis.call('EXPIRE', KEYS[i], ttl)
+end
+return #KEYS
+"""
+# Every public frame of a flush in one command: ARGV is channel, payload, channel, payload...
+PUBLISH_SCRIPT = """
+for i = 1, #ARGV, 2 do
+  redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
+end
+return #ARGV / 2
+"""
 
 
 def order_group(account: int) -> str:
@@ -443,13 +460,18 @@ class Publisher:
                     frames[balance_group(account)].append({"stream": "account.balanceUpdate", "data": data})
             md_cache.write_balances(pipe, account, rendered)
 
-        for reply_to, events in self.replies:
-            pipe.eval(REPLY_SCRIPT, 1, reply_to, jsonfast.dumps({"events": events}), REPLY_TTL_S)
+        if self.replies:
+            keys = [reply_to for reply_to, _ in self.replies]
+            payloads = [jsonfast.dumps({"events": events}) for _, events in self.replies]
+            pipe.eval(REPLY_SCRIPT, len(keys), *keys, *payloads, REPLY_TTL_S)
 
-        for stream, data in public:
-            encoded = jsonfast.dumps(data)
-            pipe.publish(stream, encoded)
-            frames[stream].append({"stream": stream, "data": data})
+        if public:
+            published = []
+            for stream, data in public:
+                published.append(stream)
+                published.append(jsonfast.dumps(data))
+                frames[stream].append({"stream": stream, "data": data})
+            pipe.eval(PUBLISH_SCRIPT, 0, *published)
 
         if len(pipe):
             await pipe.execute()
