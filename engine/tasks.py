@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import shared_task, signals
 
-from engine import persistence
+from engine import jsonfast, persist_outbox, persistence
+from exchange_site.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +31,25 @@ CLOSE_MAX_RETRIES = 50
 
 
 @shared_task(name="persistence.persist_events", bind=True, acks_late=True, max_retries=None)
-def persist_events(self, events: list[dict]) -> dict:
+def persist_events(self, batch: str | dict | list[dict]) -> dict:
+    """Write one batch: the id of its entry in the persistence outbox (what the engine sends),
+    or the batch itself (packed, or a list of event dicts)."""
+    entry_id = batch if isinstance(batch, str) else None
+    if entry_id is not None:
+        payload = persist_outbox.take(get_redis(), entry_id)
+        if payload is None:  # written and removed already (a re-sent entry)
+            return {"events": 0, "outbox": entry_id}
+        batch = jsonfast.loads(payload)
     try:
-        result = persistence.persist_events(events)
+        result = persistence.persist_events(batch)
     except Exception as exc:
         if not persistence.is_retryable(exc):
             raise
         delay = min(2**self.request.retries * 0.1, MAX_RETRY_DELAY_S)
         log.warning("persist_events: %s; retrying in %.1fs", exc, delay)
         raise self.retry(exc=exc, countdown=delay) from exc
+    if entry_id is not None:
+        persist_outbox.done(get_redis(), entry_id)  # committed: a later run of it is a no-op
     publish_klines(persistence.kline_frames(result))
     return {
         "events": result.events,
@@ -80,3 +91,21 @@ def publish_klines(frames: list[dict]) -> None:
         publish_frames(frames)
     except Exception:
         log.warning("publishing %d kline frames failed", len(frames), exc_info=True)
+
+
+@signals.worker_ready.connect
+def hand_over_the_outbox(sender=None, **_kwargs) -> None:
+    """A worker that starts queues every batch still in the persistence outbox: a batch whose
+    message died with a worker (see ``engine.persist_outbox``) is written now; one whose task is
+    still queued is found gone, or written twice, which changes nothing."""
+    try:
+        ids = persist_outbox.pending(get_redis())
+    except Exception:
+        log.exception("persistence outbox: cannot read it; batches left there wait for the next start")
+        return
+    # The queue this worker consumes (the engine's default one unless it was told otherwise).
+    queues = [q.name for q in sender.task_consumer.queues] if sender is not None else []
+    for entry_id in ids:
+        persist_events.apply_async(args=[entry_id], queue=queues[0] if queues else None)
+    if ids:
+        log.warning("persistence outbox: %d batch(es) not yet written, queued again", len(ids))

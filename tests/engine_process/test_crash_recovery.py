@@ -22,7 +22,6 @@ order, and:
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import random
@@ -40,7 +39,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 
 from accounts.models import Fill, LedgerEntry, Order, Transfer
-from engine import persist_batch, snapshots
+from engine import persist_batch, persist_outbox, snapshots
 from engine.client import COMMAND_STREAM, EngineTimeout, EngineUnavailable, submit
 from engine.core import Engine
 from engine.core.codec import command_from_dict, event_to_dict
@@ -167,11 +166,11 @@ def kill_9_inside_a_batch(worker: Worker, timeout: float = 10) -> set[str]:
     """``kill -9`` the worker while it is inside a batch's transaction: with the trades table
     locked (SHARE conflicts with the ROW EXCLUSIVE lock of an INSERT or COPY), its next batch
     writes orders and fills and then waits; that is when it dies. That batch is neither
-    committed nor acknowledged, so the broker hands it out again. And a solo worker busy with a
-    task has no BRPOP outstanding, so no batch is in transit from the broker to it: a batch
-    Redis has handed over but the worker not yet recorded as unacknowledged is lost with it
-    (kombu's Redis transport), which is why the worker is not killed at just any moment.
-    Returns the ids of the batches the worker had taken and not finished."""
+    committed nor acknowledged, so the broker hands it out again. (A worker killed while a
+    message is in transit to it takes the message along, but not the batch: that stays in the
+    persistence outbox until committed, and a starting worker queues it again; see
+    tests/persistence/test_worker.py.) Returns the ids of the batches the worker had taken and
+    not finished."""
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(f"LOCK TABLE {Trade._meta.db_table} IN SHARE MODE")
         deadline = time.monotonic() + timeout
@@ -194,18 +193,13 @@ def persist_tasks(worker: Worker, outcome: str) -> set[str]:
     return set(re.findall(rf"{PERSIST_TASK}\[([0-9a-f-]+)\] {outcome}", worker.log_path.read_text()))
 
 
-def seqs_in_broker(conn, queue: str) -> list[int]:
-    """The seqs of the events in the persistence batches the broker holds, queued or taken by a
-    worker and not acknowledged (kombu's Redis transport: a list named after the queue and the
-    hash ``unacked``; a message's body is the task's ``[args, kwargs, embed]``, base64; the one
-    argument of a persistence task is a batch packed by ``engine.persist_batch``)."""
-    messages = [json.loads(raw) for raw in conn.lrange(queue, 0, -1)]
-    messages += [json.loads(raw)[0] for raw in conn.hvals("unacked")]
+def seqs_in_outbox(conn) -> list[int]:
+    """The seqs of the events in the persistence batches not yet committed: those in the
+    persistence outbox (``engine.persist_outbox``; each entry a batch packed by
+    ``engine.persist_batch``)."""
     seqs = []
-    for m in messages:
-        if m["headers"]["task"] != PERSIST_TASK:
-            continue
-        (batch,), _kwargs, _embed = json.loads(base64.b64decode(m["body"]))
+    for entry_id in persist_outbox.pending(conn):
+        batch = json.loads(persist_outbox.take(conn, entry_id))
         assert persist_batch.is_packed(batch), batch
         for kind, rows in batch["rows"].items():
             at = batch["fields"][kind].index("seq")
@@ -231,7 +225,7 @@ def kill_9_with_events_beyond_snapshot(runner, conn, queue: str, timeout: float 
     same events over a second time. Whether this is such a moment is decided with the engine
     frozen (SIGSTOP) and its snapshot child, if one is writing, finished; if it is not, the
     engine runs on briefly (SIGCONT) and is looked at again. Returns the newest snapshot's seq
-    and how many events beyond it the broker holds."""
+    and how many events beyond it the persistence outbox holds."""
     pid = runner.proc.pid
     deadline = time.monotonic() + timeout
     while True:
@@ -241,7 +235,7 @@ def kill_9_with_events_beyond_snapshot(runner, conn, queue: str, timeout: float 
         newest = snapshots.load_newest(runner.snapshot_dir)
         if newest is not None:
             covered = Engine.restore(newest.core).last_seq
-            beyond = sum(1 for seq in seqs_in_broker(conn, queue) if seq > covered)
+            beyond = sum(1 for seq in seqs_in_outbox(conn) if seq > covered)
             if beyond:
                 runner.kill()
                 return covered, beyond
@@ -262,7 +256,9 @@ def wait_until_persisted(conn, worker: Worker, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     previous = None
     while time.monotonic() < deadline:
-        pending = conn.llen(worker.queue) + conn.hlen("unacked")  # kombu's Redis transport keys
+        # The outbox holds every batch not yet committed; the rest are kombu's Redis transport
+        # keys (a re-sent batch's task may still be queued or running).
+        pending = conn.xlen(persist_outbox.OUTBOX_STREAM) + conn.llen(worker.queue) + conn.hlen("unacked")
         counts = history_counts()
         if pending == 0 and counts == previous:
             return

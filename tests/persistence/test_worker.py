@@ -3,6 +3,7 @@ batches sent the way the engine process sends them — and being killed in the m
 
 from __future__ import annotations
 
+import signal
 import time
 
 import pytest
@@ -117,3 +118,37 @@ def test_a_worker_killed_mid_batch_leaves_nothing_missing_and_nothing_doubled(
     assert LedgerEntry.objects.count() == 7 * total
     assert sum(LedgerEntry.objects.filter(account=0).values_list("amount", flat=True)) == 7 * total
     assert stored_candles() == recomputed_from_trades()
+
+
+def test_a_committed_batch_leaves_the_persistence_outbox(celery_worker_proc, sol_usdc, traders, redis_conn):
+    from engine import persist_outbox
+
+    celery_worker_proc.start()
+    entry_id = send_batch(batches(traders, 1, 20)[0], celery_worker_proc.queue)
+
+    wait_until(lambda: Trade.objects.count() == 20, 30, "20 trades", celery_worker_proc)
+    wait_until(lambda: not persist_outbox.pending(redis_conn), 10, "an empty outbox", celery_worker_proc)
+    assert persist_outbox.take(redis_conn, entry_id) is None
+
+
+def test_a_batch_whose_message_died_with_the_worker_is_written_when_a_worker_starts(
+    celery_worker_proc, sol_usdc, traders, redis_conn
+):
+    """kombu's Redis transport takes a message off the queue before it records it as
+    unacknowledged: a worker that dies in between takes the message with it. The batch waits in
+    the persistence outbox, and a starting worker queues it again."""
+    celery_worker_proc.start()
+    celery_worker_proc.proc.send_signal(signal.SIGSTOP)  # idle, its BRPOP outstanding
+    send_batch(batches(traders, 1, 30)[0], celery_worker_proc.queue)
+    wait_until(
+        lambda: redis_conn.llen(celery_worker_proc.queue) == 0, 10, "Redis to hand the message to the worker"
+    )
+    celery_worker_proc.kill()
+    assert redis_conn.llen(celery_worker_proc.queue) == 0
+    assert redis_conn.hlen("unacked") == 0  # the message is gone from the broker
+
+    celery_worker_proc.start()
+
+    wait_until(lambda: Trade.objects.count() == 30, 30, "30 trades", celery_worker_proc)
+    assert LedgerEntry.objects.count() == 7 * 30
+    assert "1 batch(es) not yet written, queued again" in celery_worker_proc.log()
