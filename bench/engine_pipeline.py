@@ -47,7 +47,7 @@ ACCOUNTS = 20
 MID = 10_000  # ticks
 
 
-def order(rng: random.Random, account: int) -> PlaceOrder:
+def order(rng: random.Random, account: int, client_id: int | None = None) -> PlaceOrder:
     side = rng.choice(("Bid", "Ask"))
     # Mostly resting near the mid, a fifth crossing it.
     offset = rng.randint(-5, 60) if rng.random() < 0.8 else rng.randint(-60, -1)
@@ -58,6 +58,7 @@ def order(rng: random.Random, account: int) -> PlaceOrder:
         market="BENCH_USD",
         side=side,
         order_type=LIMIT,
+        client_id=client_id,
         price=price,
         quantity=rng.randint(1, 100),
     )
@@ -90,29 +91,54 @@ def wait_applied(conn, last_id: str, timeout: float) -> float:
     raise SystemExit("the engine did not apply the commands in time")
 
 
+LATENCY_REPLY_KEY = "bench.lat"
+
+
 async def paced(url: str, rate: int, seconds: float) -> list[float]:
-    conn = redis.asyncio.Redis.from_url(url, max_connections=5000)
+    """Commands offered at ``rate`` for ``seconds``, each timed from its XADD to its reply. The
+    commands share one reply list and carry their number as the client id, so the client needs
+    two connections and a few Redis calls per millisecond instead of a BLPOP per command: a
+    client that is itself saturated would add its own queueing to every figure."""
+    conn = redis.asyncio.Redis.from_url(url)
+    reader = redis.asyncio.Redis.from_url(url)
+    await conn.delete(LATENCY_REPLY_KEY)
     rng = random.Random(7)
+    total = int(rate * seconds)
+    sent: dict[int, float] = {}
     latencies: list[float] = []
 
-    async def one(i: int) -> None:
-        key = f"bench.lat.{i}"
-        t0 = time.perf_counter()
-        await conn.xadd(COMMAND_STREAM, encode(order(rng, 1 + rng.randrange(ACCOUNTS)), key))
-        if await conn.blpop([key], timeout=5) is not None:
-            latencies.append(time.perf_counter() - t0)
+    async def read() -> None:
+        while len(latencies) < total:
+            replies = await reader.rpop(LATENCY_REPLY_KEY, 1000)  # all that have arrived, oldest first
+            if not replies:
+                item = await reader.brpop([LATENCY_REPLY_KEY], timeout=5)
+                if item is None:
+                    return  # what never came back is reported as missing
+                replies = [item[1]]
+            received = time.perf_counter()
+            for reply in replies:
+                for event in json.loads(reply)["events"]:
+                    if event.get("client_id") in sent:
+                        latencies.append(received - sent.pop(event["client_id"]))
+                        break
 
-    tasks = []
+    reading = asyncio.create_task(read())
     start = time.perf_counter()
-    total = int(rate * seconds)
-    for i in range(total):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i)))
-    await asyncio.gather(*tasks)
+    offered = 0
+    while offered < total:
+        due = min(total, int((time.perf_counter() - start) * rate) + 1)
+        if due > offered:
+            pipe = conn.pipeline(transaction=False)
+            for n in range(offered + 1, due + 1):
+                account = 1 + rng.randrange(ACCOUNTS)
+                pipe.xadd(COMMAND_STREAM, encode(order(rng, account, client_id=n), LATENCY_REPLY_KEY))
+                sent[n] = time.perf_counter()
+            await pipe.execute()
+            offered = due
+        await asyncio.sleep(0.0005)
+    await reading
     await conn.aclose()
+    await reader.aclose()
     return latencies
 
 
