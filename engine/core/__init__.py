@@ -27,6 +27,6 @@ __all__ = [
     "command_to_dict",
     "event_from_dict",
     "event_to_dict",
-] + [n for n in vars(_messages) if not n.startswith("_") and n not in ("annotations", "dataclass")]
+] + [n for n in vars(_messages) if not n.startswith("_") and n not in ("annotations", "dataclass", "Final")]
 
 NATIVE = _native.MODE  # "compiled", "pure" or "pure (stale build ignored)"

@@ -11,6 +11,7 @@ live orders.
 from __future__ import annotations
 
 from collections import deque
+from typing import Final
 
 from sortedcontainers import SortedList
 
@@ -20,7 +21,7 @@ from .messages import ASK, BID, CANCELLED
 __all__ = ["Order", "Level", "BookSide", "Book", "order_view", "ORDER_VIEW_FIELDS"]
 
 # Compact a level once it holds more than this many dead entries and they outnumber the live ones.
-_COMPACT_MIN_DEAD = 32
+_COMPACT_MIN_DEAD: Final = 32
 
 ORDER_VIEW_FIELDS = (
     "order_id",

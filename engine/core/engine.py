@@ -28,7 +28,7 @@ import hashlib
 from collections.abc import Callable
 from operator import attrgetter
 from types import FunctionType
-from typing import Any
+from typing import Any, Final
 
 from .book import Book, BookSide, Level, Order, order_view
 from .ledger import Balance, Ledger
@@ -84,25 +84,25 @@ from .snapshot import SnapshotError, dump, encode_payload, load
 __all__ = ["Engine", "SnapshotError", "order_reserve", "order_view"]
 
 # API error codes (shared/API.md)
-INVALID_CLIENT_REQUEST = "INVALID_CLIENT_REQUEST"
-INVALID_ORDER = "INVALID_ORDER"
-INVALID_PRICE = "INVALID_PRICE"
-INVALID_QUANTITY = "INVALID_QUANTITY"
-INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
-INVALID_MARKET = "INVALID_MARKET"
-RESOURCE_NOT_FOUND = "RESOURCE_NOT_FOUND"
-TRADING_PAUSED = "TRADING_PAUSED"
+INVALID_CLIENT_REQUEST: Final = "INVALID_CLIENT_REQUEST"
+INVALID_ORDER: Final = "INVALID_ORDER"
+INVALID_PRICE: Final = "INVALID_PRICE"
+INVALID_QUANTITY: Final = "INVALID_QUANTITY"
+INSUFFICIENT_FUNDS: Final = "INSUFFICIENT_FUNDS"
+INVALID_MARKET: Final = "INVALID_MARKET"
+RESOURCE_NOT_FOUND: Final = "RESOURCE_NOT_FOUND"
+TRADING_PAUSED: Final = "TRADING_PAUSED"
 
-MAX_CLIENT_ID = 2**32 - 1
-MAX_ASSET_DECIMALS = 36
+MAX_CLIENT_ID: Final = 2**32 - 1
+MAX_ASSET_DECIMALS: Final = 36
 
 # Wire strings -> the module's own constants, so the engine can compare by identity.
-_SIDES: dict[Any, str] = {BID: BID, ASK: ASK}
-_TYPES: dict[Any, str] = {LIMIT: LIMIT, MARKET: MARKET}
-_TIFS: dict[Any, str] = {GTC: GTC, IOC: IOC, FOK: FOK}
-_STPS: dict[Any, str] = {REJECT_TAKER: REJECT_TAKER, REJECT_MAKER: REJECT_MAKER, REJECT_BOTH: REJECT_BOTH}
+_SIDES: Final[dict[Any, str]] = {BID: BID, ASK: ASK}
+_TYPES: Final[dict[Any, str]] = {LIMIT: LIMIT, MARKET: MARKET}
+_TIFS: Final[dict[Any, str]] = {GTC: GTC, IOC: IOC, FOK: FOK}
+_STPS: Final[dict[Any, str]] = {REJECT_TAKER: REJECT_TAKER, REJECT_MAKER: REJECT_MAKER, REJECT_BOTH: REJECT_BOTH}
 
-_bal_key = attrgetter("account", "asset")
+_bal_key: Final = attrgetter("account", "asset")
 
 
 def _enum(table: dict, value):

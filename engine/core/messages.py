@@ -10,48 +10,52 @@ taken from the Redis stream entry id) so that the core never reads a clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 # --- vocabulary -------------------------------------------------------------------------
+# ``Final``: a compiled engine (mypyc) then uses these values directly instead of looking the names
+# up at run time. The strings are identifiers, so CPython interns them as mypyc does its own
+# literals: the engine's identity comparisons hold in both builds (a test checks they are interned).
 
-BID = "Bid"
-ASK = "Ask"
-SIDES = (BID, ASK)
+BID: Final = "Bid"
+ASK: Final = "Ask"
+SIDES: Final = (BID, ASK)
 
-LIMIT = "Limit"
-MARKET = "Market"
-ORDER_TYPES = (LIMIT, MARKET)
+LIMIT: Final = "Limit"
+MARKET: Final = "Market"
+ORDER_TYPES: Final = (LIMIT, MARKET)
 
-GTC = "GTC"
-IOC = "IOC"
-FOK = "FOK"
-TIMES_IN_FORCE = (GTC, IOC, FOK)
+GTC: Final = "GTC"
+IOC: Final = "IOC"
+FOK: Final = "FOK"
+TIMES_IN_FORCE: Final = (GTC, IOC, FOK)
 
-REJECT_TAKER = "RejectTaker"
-REJECT_MAKER = "RejectMaker"
-REJECT_BOTH = "RejectBoth"
-STP_MODES = (REJECT_TAKER, REJECT_MAKER, REJECT_BOTH)
+REJECT_TAKER: Final = "RejectTaker"
+REJECT_MAKER: Final = "RejectMaker"
+REJECT_BOTH: Final = "RejectBoth"
+STP_MODES: Final = (REJECT_TAKER, REJECT_MAKER, REJECT_BOTH)
 
 # Order status, as on the wire.
-NEW = "New"
-PARTIALLY_FILLED = "PartiallyFilled"
-FILLED = "Filled"
-CANCELLED = "Cancelled"
-EXPIRED = "Expired"
+NEW: Final = "New"
+PARTIALLY_FILLED: Final = "PartiallyFilled"
+FILLED: Final = "Filled"
+CANCELLED: Final = "Cancelled"
+EXPIRED: Final = "Expired"
 
 # Market state, as the wire's ``orderBookState``.
-OPEN = "Open"
-POST_ONLY = "PostOnly"
-CANCEL_ONLY = "CancelOnly"
-CLOSED = "Closed"  # halted: nothing is accepted, not even cancels
-MARKET_STATES = (OPEN, POST_ONLY, CANCEL_ONLY, CLOSED)
+OPEN: Final = "Open"
+POST_ONLY: Final = "PostOnly"
+CANCEL_ONLY: Final = "CancelOnly"
+CLOSED: Final = "Closed"  # halted: nothing is accepted, not even cancels
+MARKET_STATES: Final = (OPEN, POST_ONLY, CANCEL_ONLY, CLOSED)
 
 # The account that collects every fee. Real accounts are positive integers.
-FEE_ACCOUNT = 0
+FEE_ACCOUNT: Final = 0
 
 # Why an order left the book (``OrderCancelled.reason`` / ``OrderExpired.reason``).
-REASON_USER = "user"
-REASON_SELF_TRADE = "selfTradePrevention"
-REASON_UNFILLED = "unfilled"  # IOC / market remainder that could not trade
+REASON_USER: Final = "user"
+REASON_SELF_TRADE: Final = "selfTradePrevention"
+REASON_UNFILLED: Final = "unfilled"  # IOC / market remainder that could not trade
 
 
 # --- commands -----------------------------------------------------------------------------
