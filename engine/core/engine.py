@@ -100,7 +100,11 @@ MAX_ASSET_DECIMALS: Final = 36
 _SIDES: Final[dict[Any, str]] = {BID: BID, ASK: ASK}
 _TYPES: Final[dict[Any, str]] = {LIMIT: LIMIT, MARKET: MARKET}
 _TIFS: Final[dict[Any, str]] = {GTC: GTC, IOC: IOC, FOK: FOK}
-_STPS: Final[dict[Any, str]] = {REJECT_TAKER: REJECT_TAKER, REJECT_MAKER: REJECT_MAKER, REJECT_BOTH: REJECT_BOTH}
+_STPS: Final[dict[Any, str]] = {
+    REJECT_TAKER: REJECT_TAKER,
+    REJECT_MAKER: REJECT_MAKER,
+    REJECT_BOTH: REJECT_BOTH,
+}
 
 _bal_key: Final = attrgetter("account", "asset")
 
@@ -346,7 +350,9 @@ def _mk_trade(
     )
 
 
-def _mk_depth(seq: int, ts: int, market: str, side: str, price: int, quantity: int, update_id: int) -> DepthChanged:
+def _mk_depth(
+    seq: int, ts: int, market: str, side: str, price: int, quantity: int, update_id: int
+) -> DepthChanged:
     return DepthChanged(
         seq=seq, ts=ts, market=market, side=side, price=price, quantity=quantity, update_id=update_id
     )

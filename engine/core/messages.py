@@ -165,11 +165,11 @@ Command = AddAsset | AddMarket | UpdateMarket | Deposit | Withdraw | PlaceOrder 
 # All but ``Rejected`` are defined in ``events`` (so that they can be compiled: see there) and
 # are part of this module's contract all the same.
 
-from .events import (  # noqa: E402
+from .events import (  # noqa: E402, F401 - re-exported: part of this module's contract
     AssetAdded,
     BalanceChanged,
-    DepthChanged,
     Deposited,
+    DepthChanged,
     MarketChanged,
     OrderAccepted,
     OrderCancelled,
