@@ -5,7 +5,7 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test lint bench-engine
+.PHONY: run test lint bench-engine core-native core-pure
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -29,3 +29,21 @@ lint: $(VENV)/.installed-test
 
 bench-engine: $(VENV)/.installed
 	python bench/engine_core.py
+
+# Optional: the engine core compiled with mypyc (the same .py sources; needs a C compiler). The build
+# is redone whenever a file of engine/core changes; a build that does not match the sources is
+# ignored at import anyway (engine/core/native.py). `make core-pure` removes it.
+CORE_SOURCES := $(wildcard engine/core/*.py)
+CORE_BUILD := engine/core/_native_build.txt
+
+$(VENV)/.installed-native: requirements-native.txt $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet -r requirements-native.txt
+	@touch $@
+
+$(CORE_BUILD): $(CORE_SOURCES) scripts/build_core.py $(VENV)/.installed-native
+	python scripts/build_core.py
+
+core-native: $(CORE_BUILD)
+
+core-pure:
+	python scripts/build_core.py --clean

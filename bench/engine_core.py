@@ -395,7 +395,9 @@ def main() -> None:
         help="do not gc.freeze() the pre-generated stream and initial book before the timed run",
     )
     args = ap.parse_args()
-    print(f"machine: {machine()}; load average at start: {load()}")
+    import engine.core
+
+    print(f"machine: {machine()}; load average at start: {load()}; engine core: {engine.core.NATIVE}")
     out = mixed_run(args.commands, args.seed, not args.no_gc_freeze)
     out.update(big_book(args.book_orders, args.seed))
     result = {

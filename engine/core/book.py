@@ -11,15 +11,17 @@ live orders.
 from __future__ import annotations
 
 from collections import deque
+from typing import Final
 
 from sortedcontainers import SortedList
 
+from .market import Market
 from .messages import ASK, BID, CANCELLED
 
 __all__ = ["Order", "Level", "BookSide", "Book", "order_view", "ORDER_VIEW_FIELDS"]
 
 # Compact a level once it holds more than this many dead entries and they outnumber the live ones.
-_COMPACT_MIN_DEAD = 32
+_COMPACT_MIN_DEAD: Final = 32
 
 ORDER_VIEW_FIELDS = (
     "order_id",
@@ -203,7 +205,7 @@ class BookSide:
 
     def add(self, order: Order) -> Level:
         """Appends a resting order at the back of its price level (creating the level)."""
-        price = order.price
+        price: int = order.price  # type: ignore[assignment]  # a resting order has a price
         level = self.levels.get(price)
         if level is None:
             level = Level(price, self.side)
@@ -215,7 +217,7 @@ class BookSide:
         else:
             order.price = level.price  # share one int object per level (memory)
         level.orders.append(order)
-        level.total += order.remaining
+        level.total += order.remaining  # type: ignore[operator]
         return level
 
     def remove_level(self, level: Level) -> None:
@@ -232,7 +234,7 @@ class BookSide:
     def unlink(self, order: Order, level: Level) -> None:
         """Takes a live order (whose status the caller has already set to ``Cancelled``) out of
         ``level``; drops the level when it becomes empty."""
-        level.total -= order.remaining
+        level.total -= order.remaining  # type: ignore[operator]
         if level.total == 0:
             self.remove_level(level)
             return
@@ -254,7 +256,7 @@ class BookSide:
             yield levels[p]
 
     def depth(self, limit: int | None = None) -> list[tuple[int, int]]:
-        out = []
+        out: list[tuple[int, int]] = []
         levels = self.levels
         prices = reversed(self.prices) if self.is_bid else iter(self.prices)
         for p in prices:
@@ -272,7 +274,7 @@ class Book:
 
     __slots__ = ("market", "symbol", "bids", "asks", "last_trade_id", "update_id")
 
-    def __init__(self, market) -> None:
+    def __init__(self, market: Market) -> None:
         self.market = market  # the engine's Market object (updated in place)
         self.symbol = market.symbol
         self.bids = BookSide(BID)

@@ -25,10 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from operator import attrgetter
+from types import FunctionType
+from typing import Any, Final
 
-from .book import Book, BookSide, Order, order_view
+from .book import Book, BookSide, Level, Order, order_view
 from .ledger import Balance, Ledger
+from .market import FIELDS as MARKET_FIELDS
 from .market import Market, MarketError
 from .messages import (
     ASK,
@@ -80,25 +84,29 @@ from .snapshot import SnapshotError, dump, encode_payload, load
 __all__ = ["Engine", "SnapshotError", "order_reserve", "order_view"]
 
 # API error codes (shared/API.md)
-INVALID_CLIENT_REQUEST = "INVALID_CLIENT_REQUEST"
-INVALID_ORDER = "INVALID_ORDER"
-INVALID_PRICE = "INVALID_PRICE"
-INVALID_QUANTITY = "INVALID_QUANTITY"
-INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
-INVALID_MARKET = "INVALID_MARKET"
-RESOURCE_NOT_FOUND = "RESOURCE_NOT_FOUND"
-TRADING_PAUSED = "TRADING_PAUSED"
+INVALID_CLIENT_REQUEST: Final = "INVALID_CLIENT_REQUEST"
+INVALID_ORDER: Final = "INVALID_ORDER"
+INVALID_PRICE: Final = "INVALID_PRICE"
+INVALID_QUANTITY: Final = "INVALID_QUANTITY"
+INSUFFICIENT_FUNDS: Final = "INSUFFICIENT_FUNDS"
+INVALID_MARKET: Final = "INVALID_MARKET"
+RESOURCE_NOT_FOUND: Final = "RESOURCE_NOT_FOUND"
+TRADING_PAUSED: Final = "TRADING_PAUSED"
 
-MAX_CLIENT_ID = 2**32 - 1
-MAX_ASSET_DECIMALS = 36
+MAX_CLIENT_ID: Final = 2**32 - 1
+MAX_ASSET_DECIMALS: Final = 36
 
 # Wire strings -> the module's own constants, so the engine can compare by identity.
-_SIDES = {BID: BID, ASK: ASK}
-_TYPES = {LIMIT: LIMIT, MARKET: MARKET}
-_TIFS = {GTC: GTC, IOC: IOC, FOK: FOK}
-_STPS = {REJECT_TAKER: REJECT_TAKER, REJECT_MAKER: REJECT_MAKER, REJECT_BOTH: REJECT_BOTH}
+_SIDES: Final[dict[Any, str]] = {BID: BID, ASK: ASK}
+_TYPES: Final[dict[Any, str]] = {LIMIT: LIMIT, MARKET: MARKET}
+_TIFS: Final[dict[Any, str]] = {GTC: GTC, IOC: IOC, FOK: FOK}
+_STPS: Final[dict[Any, str]] = {
+    REJECT_TAKER: REJECT_TAKER,
+    REJECT_MAKER: REJECT_MAKER,
+    REJECT_BOTH: REJECT_BOTH,
+}
 
-_bal_key = attrgetter("account", "asset")
+_bal_key: Final = attrgetter("account", "asset")
 
 
 def _enum(table: dict, value):
@@ -111,10 +119,12 @@ def _enum(table: dict, value):
 def order_reserve(order: Order, market: Market) -> tuple[str, int]:
     """``(asset, amount)`` a resting order keeps locked: for a buy ``R(remaining)`` in quote (see
     the module docstring), for a sell ``remaining * base_per_lot`` in base."""
+    rem: int = order.remaining  # type: ignore[assignment]  # a resting order has both
     if order.side is BID:
-        n = order.price * order.remaining * market.quote_per_tick_lot
+        price: int = order.price  # type: ignore[assignment]
+        n = price * rem * market.quote_per_tick_lot
         return market.quote, n + n * order.fee_bps // 10000
-    return market.base, order.remaining * market.base_per_lot
+    return market.base, rem * market.base_per_lot
 
 
 def _affordable(unit: int, budget: int, bps: int) -> int:
@@ -130,11 +140,13 @@ def _affordable(unit: int, budget: int, bps: int) -> int:
 
 
 # --- event constructors ----------------------------------------------------------------------
-# The event dataclasses are keyword-only; binding ~20 keyword arguments costs more than building
-# the object. The hot path therefore uses constructors generated here from the dataclass fields:
-# positional (``_mk_trade(seq, ts, ...)`` in field order) or reading an ``Order`` directly
-# (``_ev_filled(seq, ts, order, ...)``). They produce exactly the objects ``cls(**fields)`` would
-# (the messages have no defaults or ``__post_init__`` to run; a test checks equality).
+# The hot path builds events through the helpers ``_ev_*`` (from an ``Order``) and ``_mk_*``
+# (positional, in field order) defined after the factories below. Compiled (mypyc), a helper's
+# keyword call is a direct C call to the event's constructor. In plain Python the event dataclasses
+# are keyword-only and binding ~20 keyword arguments costs more than building the object, so the
+# helpers are replaced (end of this section) by constructors generated here from the dataclass
+# fields. Both produce exactly the objects ``cls(**fields)`` would (the messages have no defaults
+# or ``__post_init__`` to run; a test checks equality).
 
 # OrderEvent field -> Order attribute
 _ORDER_ATTRS = {
@@ -190,16 +202,177 @@ def order_event_factory(cls):
     return _compile("make", src, cls)
 
 
-_ev_accepted = order_event_factory(OrderAccepted)  # (seq, ts, o)
-_ev_cancelled = order_event_factory(OrderCancelled)  # (seq, ts, o, reason)
-_ev_expired = order_event_factory(OrderExpired)  # (seq, ts, o, reason)
-# (seq, ts, o, trade_id, fill_price, fill_quantity, fill_quote_quantity, fee, fee_asset, is_maker)
-_ev_filled = order_event_factory(OrderFilled)
-# (seq, ts, market, trade_id, price, quantity, quote_quantity, buyer_order_id, seller_order_id,
-#  buyer_account, seller_account, is_buyer_maker, buyer_fee, seller_fee, fee_asset)
-_mk_trade = positional_factory(Trade)
-_mk_depth = positional_factory(DepthChanged)  # (seq, ts, market, side, price, quantity, update_id)
-_mk_balance = positional_factory(BalanceChanged)  # (seq, ts, account, asset, available, locked)
+def _ev_accepted(seq: int, ts: int, o: Order) -> OrderAccepted:
+    return OrderAccepted(
+        seq=seq,
+        ts=ts,
+        order_id=o.order_id,
+        account=o.account,
+        market=o.market,
+        side=o.side,
+        order_type=o.order_type,
+        time_in_force=o.time_in_force,
+        post_only=o.post_only,
+        self_trade_prevention=o.stp,
+        client_id=o.client_id,
+        price=o.price,
+        quantity=o.quantity,
+        quote_quantity=o.quote_quantity,
+        executed_quantity=o.executed,
+        executed_quote_quantity=o.executed_quote,
+        status=o.status,
+        created_ts=o.created_ts,
+    )
+
+
+def _ev_cancelled(seq: int, ts: int, o: Order, reason: str) -> OrderCancelled:
+    return OrderCancelled(
+        seq=seq,
+        ts=ts,
+        order_id=o.order_id,
+        account=o.account,
+        market=o.market,
+        side=o.side,
+        order_type=o.order_type,
+        time_in_force=o.time_in_force,
+        post_only=o.post_only,
+        self_trade_prevention=o.stp,
+        client_id=o.client_id,
+        price=o.price,
+        quantity=o.quantity,
+        quote_quantity=o.quote_quantity,
+        executed_quantity=o.executed,
+        executed_quote_quantity=o.executed_quote,
+        status=o.status,
+        created_ts=o.created_ts,
+        reason=reason,
+    )
+
+
+def _ev_expired(seq: int, ts: int, o: Order, reason: str) -> OrderExpired:
+    return OrderExpired(
+        seq=seq,
+        ts=ts,
+        order_id=o.order_id,
+        account=o.account,
+        market=o.market,
+        side=o.side,
+        order_type=o.order_type,
+        time_in_force=o.time_in_force,
+        post_only=o.post_only,
+        self_trade_prevention=o.stp,
+        client_id=o.client_id,
+        price=o.price,
+        quantity=o.quantity,
+        quote_quantity=o.quote_quantity,
+        executed_quantity=o.executed,
+        executed_quote_quantity=o.executed_quote,
+        status=o.status,
+        created_ts=o.created_ts,
+        reason=reason,
+    )
+
+
+def _ev_filled(
+    seq: int,
+    ts: int,
+    o: Order,
+    trade_id: int,
+    fill_price: int,
+    fill_quantity: int,
+    fill_quote_quantity: int,
+    fee: int,
+    fee_asset: str,
+    is_maker: bool,
+) -> OrderFilled:
+    return OrderFilled(
+        seq=seq,
+        ts=ts,
+        order_id=o.order_id,
+        account=o.account,
+        market=o.market,
+        side=o.side,
+        order_type=o.order_type,
+        time_in_force=o.time_in_force,
+        post_only=o.post_only,
+        self_trade_prevention=o.stp,
+        client_id=o.client_id,
+        price=o.price,
+        quantity=o.quantity,
+        quote_quantity=o.quote_quantity,
+        executed_quantity=o.executed,
+        executed_quote_quantity=o.executed_quote,
+        status=o.status,
+        created_ts=o.created_ts,
+        trade_id=trade_id,
+        fill_price=fill_price,
+        fill_quantity=fill_quantity,
+        fill_quote_quantity=fill_quote_quantity,
+        fee=fee,
+        fee_asset=fee_asset,
+        is_maker=is_maker,
+    )
+
+
+def _mk_trade(
+    seq: int,
+    ts: int,
+    market: str,
+    trade_id: int,
+    price: int,
+    quantity: int,
+    quote_quantity: int,
+    buyer_order_id: int,
+    seller_order_id: int,
+    buyer_account: int,
+    seller_account: int,
+    is_buyer_maker: bool,
+    buyer_fee: int,
+    seller_fee: int,
+    fee_asset: str,
+) -> Trade:
+    return Trade(
+        seq=seq,
+        ts=ts,
+        market=market,
+        trade_id=trade_id,
+        price=price,
+        quantity=quantity,
+        quote_quantity=quote_quantity,
+        buyer_order_id=buyer_order_id,
+        seller_order_id=seller_order_id,
+        buyer_account=buyer_account,
+        seller_account=seller_account,
+        is_buyer_maker=is_buyer_maker,
+        buyer_fee=buyer_fee,
+        seller_fee=seller_fee,
+        fee_asset=fee_asset,
+    )
+
+
+def _mk_depth(
+    seq: int, ts: int, market: str, side: str, price: int, quantity: int, update_id: int
+) -> DepthChanged:
+    return DepthChanged(
+        seq=seq, ts=ts, market=market, side=side, price=price, quantity=quantity, update_id=update_id
+    )
+
+
+def _mk_balance(seq: int, ts: int, account: int, asset: str, available: int, locked: int) -> BalanceChanged:
+    return BalanceChanged(seq=seq, ts=ts, account=account, asset=asset, available=available, locked=locked)
+
+
+COMPILED = type(_mk_balance) is not FunctionType  # True when this module was built with mypyc
+if not COMPILED:
+    globals().update(
+        _ev_accepted=order_event_factory(OrderAccepted),
+        _ev_cancelled=order_event_factory(OrderCancelled),
+        _ev_expired=order_event_factory(OrderExpired),
+        _ev_filled=order_event_factory(OrderFilled),
+        _mk_trade=positional_factory(Trade),
+        _mk_depth=positional_factory(DepthChanged),
+        _mk_balance=positional_factory(BalanceChanged),
+    )
 
 
 class Engine:
@@ -221,8 +394,8 @@ class Engine:
         self._tx_ids: set[str] = set()  # deposit and withdrawal tx ids ever applied
         self._seq = 0
         self._last_order_id = 0
-        self.snapshot_extra = None  # set by ``restore`` from ``snapshot(extra=...)``
-        self._handlers = {
+        self.snapshot_extra: Any = None  # set by ``restore`` from ``snapshot(extra=...)``
+        self._handlers: dict[type, Callable[[Any], list]] = {
             PlaceOrder: self._place,  # a TypeError in its validation is a rejection (see apply)
             CancelOrder: self._cancel,
             CancelAll: self._cancel_all,
@@ -237,21 +410,27 @@ class Engine:
     # public API
     # ======================================================================================
 
-    def apply(self, command) -> list:
+    def apply(self, command: Any) -> list:
         """Applies one command; returns its events (a single ``Rejected`` if it changed nothing)."""
-        handler = self._handlers.get(type(command))
+        t = type(command)
+        if t is PlaceOrder:
+            last_order_id = self._last_order_id
+            seq = self._seq
+            try:
+                return self._place(command)
+            except TypeError:
+                # A field of the wrong type (unhashable, not comparable, ...) met in validation,
+                # which runs before any change. Anything raised after a change is a bug: never
+                # hide it.
+                if self._last_order_id != last_order_id or self._seq != seq:
+                    raise
+                return self._reject(command, INVALID_ORDER, "malformed order")
+        if t is CancelOrder:
+            return self._cancel(command)
+        handler = self._handlers.get(t)
         if handler is None:
             raise TypeError(f"not an engine command: {command!r}")
-        last_order_id = self._last_order_id
-        seq = self._seq
-        try:
-            return handler(command)
-        except TypeError:
-            # A field of the wrong type (unhashable, not comparable, ...) met in validation, which
-            # runs before any change. Anything raised after a change is a bug: never hide it.
-            if type(command) is not PlaceOrder or self._last_order_id != last_order_id or self._seq != seq:
-                raise
-            return self._reject(command, INVALID_ORDER, "malformed order")
+        return handler(command)
 
     @property
     def last_seq(self) -> int:
@@ -302,7 +481,7 @@ class Engine:
         """An OPEN order by id, else ``None`` (closed orders live in the database)."""
         return self._orders.get(order_id)
 
-    def find_order_by_client_id(self, account: int, market: str, client_id: int) -> Order | None:
+    def find_order_by_client_id(self, account: object, market: str, client_id: object) -> Order | None:
         if type(account) is not int or type(client_id) is not int or not 0 <= client_id <= MAX_CLIENT_ID:
             return None
         o = self._client_ids.get(account << 32 | client_id)
@@ -328,7 +507,7 @@ class Engine:
         return dump(self, extra)
 
     @classmethod
-    def restore(cls, data: bytes) -> Engine:
+    def restore(cls, data: Any) -> Engine:  # data: bytes (anything else raises SnapshotError)
         """An engine from ``snapshot()`` bytes; raises ``SnapshotError`` if they are damaged."""
         return load(cls, data)
 
@@ -361,10 +540,19 @@ class Engine:
     def _entry(self, account: int, asset: str) -> Balance:
         return self.ledger.entry(account, asset)
 
-    def _finish(self, events: list, seq: int, ts: int, book: Book | None, tlevels, touched) -> list:
+    def _finish(
+        self,
+        events: list,
+        seq: int,
+        ts: int,
+        book: Book | None,
+        tlevels: dict[Level, None] | None,
+        touched: dict[Balance, None] | tuple[Balance, ...],
+    ) -> list:
         """Appends the command's DepthChanged (one per touched level, final quantity) and
         BalanceChanged (one per touched balance, sorted by account, asset) events."""
         if tlevels:
+            assert book is not None
             uid = book.update_id
             sym = book.symbol
             for level in tlevels:
@@ -406,7 +594,7 @@ class Engine:
     # assets, markets, transfers
     # ======================================================================================
 
-    def _add_asset(self, c: AddAsset) -> list:
+    def _add_asset(self, c: Any) -> list:  # c: AddAsset
         sym, dec = c.symbol, c.decimals
         if not isinstance(sym, str) or not sym or sym != sym.strip():
             return self._reject(c, INVALID_CLIENT_REQUEST, "asset symbol must be a non-empty string")
@@ -424,7 +612,7 @@ class Engine:
         self._seq += 1
         return [MarketChanged(seq=self._seq, ts=c.ts, **m.definition())]
 
-    def _add_market(self, c: AddMarket) -> list:
+    def _add_market(self, c: Any) -> list:  # c: AddMarket
         if isinstance(c.symbol, str) and c.symbol in self.markets:
             return self._reject(c, INVALID_MARKET, f"market {c.symbol} already exists", market=c.symbol)
         try:
@@ -437,7 +625,7 @@ class Engine:
         self._books[m.symbol] = Book(m)
         return self._market_changed(c, m)
 
-    def _update_market(self, c: UpdateMarket) -> list:
+    def _update_market(self, c: Any) -> list:  # c: UpdateMarket
         m = self.markets.get(c.symbol) if isinstance(c.symbol, str) else None
         if m is None:
             return self._reject(c, INVALID_MARKET, f"unknown market {c.symbol!r}", market=None)
@@ -446,7 +634,7 @@ class Engine:
         except MarketError as e:
             return self._reject(c, INVALID_MARKET, str(e), market=c.symbol)
         # Mutate in place: the book and callers hold the same Market object.
-        for name in Market.__slots__:
+        for name in MARKET_FIELDS:
             setattr(m, name, getattr(new, name))
         return self._market_changed(c, m)
 
@@ -463,7 +651,7 @@ class Engine:
             return INVALID_CLIENT_REQUEST, f"duplicate tx_id {c.tx_id!r}: already applied"
         return None
 
-    def _deposit(self, c: Deposit) -> list:
+    def _deposit(self, c: Any) -> list:  # c: Deposit
         err = self._check_transfer(c)
         if err:
             return self._reject(c, *err)
@@ -478,7 +666,7 @@ class Engine:
         ]
         return self._finish(events, self._seq, c.ts, None, None, (b,))
 
-    def _withdraw(self, c: Withdraw) -> list:
+    def _withdraw(self, c: Any) -> list:  # c: Withdraw
         err = self._check_transfer(c)
         if err:
             return self._reject(c, *err)
@@ -500,12 +688,20 @@ class Engine:
     # ======================================================================================
 
     def _cancel_order_state(
-        self, o: Order, book: Book, reason: str, seq: int, ts: int, events, tlevels, touched
-    ):
+        self,
+        o: Order,
+        book: Book,
+        reason: str,
+        seq: int,
+        ts: int,
+        events: list,
+        tlevels: dict[Level, None],
+        touched: dict[Balance, None],
+    ) -> int:
         """Cancels a resting order: takes it off the book, unlocks its reserve, emits the event."""
         m = self.markets[o.market]
         side = book.bids if o.side is BID else book.asks
-        level = side.levels[o.price]
+        level = side.levels[o.price]  # type: ignore[index]
         asset, amount = order_reserve(o, m)
         o.status = CANCELLED
         side.unlink(o, level)
@@ -524,7 +720,7 @@ class Engine:
             return INVALID_CLIENT_REQUEST, "account must be a positive integer"
         return None
 
-    def _cancel(self, c: CancelOrder) -> list:
+    def _cancel(self, c: Any) -> list:  # c: CancelOrder
         book = self._books.get(c.market) if type(c.market) is str else None
         if book is None:
             return self._reject(c, INVALID_MARKET, f"unknown market {c.market!r}")
@@ -545,22 +741,24 @@ class Engine:
             if o is not None and cid is not None and o.client_id != cid:
                 o = None
         else:
-            o = self._client_ids.get(acct << 32 | cid)
+            o = self._client_ids.get(acct << 32 | cid)  # type: ignore[operator]  # cid is set
         if o is None or o.account != acct or o.market != c.market:
             # the same answer for an unknown order and for another account's order
             return self._reject(c, RESOURCE_NOT_FOUND, "order not found")
         # -- accepted: take it off the book, unlock its reserve
         m = book.market
+        price: int = o.price  # type: ignore[assignment]  # a resting order has both
+        rem: int = o.remaining  # type: ignore[assignment]
         if o.side is BID:
             side = book.bids
-            n = o.price * o.remaining * m.quote_per_tick_lot
+            n = price * rem * m.quote_per_tick_lot
             amount = n + n * o.fee_bps // 10000
             asset = m.quote
         else:
             side = book.asks
-            amount = o.remaining * m.base_per_lot
+            amount = rem * m.base_per_lot
             asset = m.base
-        level = side.levels[o.price]
+        level = side.levels[price]
         o.status = CANCELLED
         side.unlink(o, level)
         b = self.ledger.accounts[acct][asset]
@@ -578,7 +776,7 @@ class Engine:
             _mk_balance(seq + 3, ts, acct, asset, b.available, b.locked),
         ]
 
-    def _cancel_all(self, c: CancelAll) -> list:
+    def _cancel_all(self, c: Any) -> list:  # c: CancelAll
         book = self._books.get(c.market) if isinstance(c.market, str) else None
         if book is None:
             return self._reject(c, INVALID_MARKET, f"unknown market {c.market!r}")
@@ -599,7 +797,7 @@ class Engine:
     # placing orders
     # ======================================================================================
 
-    def _place_reject(self, c: PlaceOrder, side, otype, tif, stp) -> list:
+    def _place_reject(self, c: Any, side, otype, tif, stp) -> list:
         """The rejection for bad enum fields (off the hot path)."""
         if side is None:
             return self._reject(c, INVALID_ORDER, f"invalid side {c.side!r}")
@@ -613,7 +811,7 @@ class Engine:
             )
         return self._reject(c, INVALID_ORDER, "post_only must be a boolean")
 
-    def _place(self, c: PlaceOrder) -> list:  # noqa: C901 - one flat validation sequence
+    def _place(self, c: Any) -> list:  # noqa: C901 - one flat validation sequence (c: PlaceOrder)
         book = self._books.get(c.market)
         if book is None:
             return self._reject(c, INVALID_MARKET, f"unknown market {c.market!r}")
@@ -791,7 +989,7 @@ class Engine:
             fee_bps,
         )
         seq = self._seq + 1
-        events = [_ev_accepted(seq, ts, o)]
+        events: list = [_ev_accepted(seq, ts, o)]
         if bal is None:
             bal = self._entry(acct, asset)
         bal.available -= need
@@ -867,7 +1065,9 @@ class Engine:
             bal.available += reserve
         return self._finish(events, seq, ts, book, tlevels, touched)
 
-    def _walk(self, opp: BookSide, acct: int, stp: str, limit: int | None, qty: int, k: int, t_bps: int):
+    def _walk(
+        self, opp: BookSide, acct: int, stp: str, limit: int | None, qty: int, k: int, t_bps: int
+    ) -> tuple[int, int]:
         """Dry run of a taker against ``opp`` (the opposite side): ``(lots it would fill up to qty,
         their quote cost including the taker fee of each fill)``, honouring self-trade prevention
         (``RejectMaker`` skips own orders, the other modes stop at one). Changes nothing."""
@@ -887,8 +1087,9 @@ class Engine:
                         continue
                     return filled, cost
                 f = qty - filled
-                if mo.remaining < f:
-                    f = mo.remaining
+                mrem: int = mo.remaining  # type: ignore[assignment]  # a resting order's
+                if mrem < f:
+                    f = mrem
                 n = unit * f
                 cost += n + n * t_bps // 10000
                 filled += f
@@ -899,14 +1100,30 @@ class Engine:
     # The two matching loops below are the hot path: they are written out flat, with local
     # variables, and mirror each other (a buy taking asks, a sell taking bids).
 
-    def _take_asks(self, book, m, o, limit, budget, reserve, seq, ts, events, touched, tlevels):
+    def _take_asks(
+        self,
+        book: Book,
+        m: Market,
+        o: Order,
+        limit: int | None,
+        budget: bool,
+        reserve: int,
+        seq: int,
+        ts: int,
+        events: list,
+        touched: dict[Balance, None],
+        tlevels: dict[Level, None],
+    ) -> tuple[int, int, str | None]:
         """Matches bid ``o`` against the asks. ``limit``: its price (``None`` for a market order);
         ``budget``: True for a market buy by quote budget; ``reserve``: what it has locked.
         Returns ``(seq, reserve left locked, None or 'stp')``."""
         asks = book.asks
-        best = asks.best
-        if best is None or (limit is not None and best > limit):
+        next_best = asks.best
+        if next_best is None or (limit is not None and next_best > limit):
             return seq, reserve, None
+        best: int = next_best
+        has_limit = limit is not None
+        lim: int = limit if limit is not None else 0
         levels = asks.levels
         k = m.quote_per_tick_lot
         bpl = m.base_per_lot
@@ -925,7 +1142,7 @@ class Engine:
         fee_bal = None
         sym = book.symbol
         stp = o.stp
-        rem = o.remaining  # None for a budget order
+        rem: int = 0 if budget else o.remaining  # type: ignore[assignment]  # None for a budget order
         oid = o.order_id
         trade_id = book.last_trade_id
         orders_index = self._orders
@@ -949,8 +1166,9 @@ class Engine:
                     changed = True
                     mo.status = CANCELLED
                     q.popleft()
-                    level.total -= mo.remaining
-                    amt = mo.remaining * bpl
+                    srem: int = mo.remaining  # type: ignore[assignment]
+                    level.total -= srem
+                    amt = srem * bpl
                     mb = tacc[base]
                     mb.locked -= amt
                     mb.available += amt
@@ -962,7 +1180,7 @@ class Engine:
                         stopped = "stp"
                         break
                     continue
-                mrem = mo.remaining
+                mrem: int = mo.remaining  # type: ignore[assignment]  # a resting order's
                 if budget:
                     f = _affordable(unit, reserve, t_bps)
                     if f == 0:
@@ -987,11 +1205,11 @@ class Engine:
                 mbal = macc[base]
                 mbal.locked -= base_amt
                 touched[mbal] = None
-                mbal = macc.get(quote)
-                if mbal is None:
-                    mbal = macc[quote] = Balance(mo.account, quote)
-                mbal.available += n - mfee
-                touched[mbal] = None
+                mqb = macc.get(quote)
+                if mqb is None:
+                    mqb = macc[quote] = Balance(mo.account, quote)
+                mqb.available += n - mfee
+                touched[mqb] = None
                 # taker: receives base, pays notional + fee from its lock
                 if tb is None:
                     tb = tacc.get(base)
@@ -1001,9 +1219,9 @@ class Engine:
                 tb.available += base_amt
                 spent = n + tfee
                 tq.locked -= spent
-                if limit is not None:
+                if has_limit:
                     r2 = rem - f
-                    nn = limit * r2 * k
+                    nn = lim * r2 * k
                     nn += nn * cap // 10000
                     excess = reserve - spent - nn  # price improvement + fee rounding
                     if excess:
@@ -1081,18 +1299,34 @@ class Engine:
                 asks.remove_level(level)
             if done or stopped:
                 break
-            best = asks.best
-            if best is None or (limit is not None and best > limit):
+            next_best = asks.best
+            if next_best is None or (has_limit and next_best > lim):
                 break
+            best = next_best
         book.last_trade_id = trade_id
         return seq, reserve, stopped
 
-    def _take_bids(self, book, m, o, limit, reserve, seq, ts, events, touched, tlevels):
+    def _take_bids(
+        self,
+        book: Book,
+        m: Market,
+        o: Order,
+        limit: int | None,
+        reserve: int,
+        seq: int,
+        ts: int,
+        events: list,
+        touched: dict[Balance, None],
+        tlevels: dict[Level, None],
+    ) -> tuple[int, int, str | None]:
         """Matches ask ``o`` against the bids (see ``_take_asks``)."""
         bids = book.bids
-        best = bids.best
-        if best is None or (limit is not None and best < limit):
+        next_best = bids.best
+        if next_best is None or (limit is not None and next_best < limit):
             return seq, reserve, None
+        best: int = next_best
+        has_limit = limit is not None
+        lim: int = limit if limit is not None else 0
         levels = bids.levels
         k = m.quote_per_tick_lot
         bpl = m.base_per_lot
@@ -1110,7 +1344,7 @@ class Engine:
         fee_bal = None
         sym = book.symbol
         stp = o.stp
-        rem = o.remaining
+        rem: int = o.remaining  # type: ignore[assignment]  # a sell always has a quantity
         oid = o.order_id
         trade_id = book.last_trade_id
         orders_index = self._orders
@@ -1134,8 +1368,9 @@ class Engine:
                     changed = True
                     mo.status = CANCELLED
                     q.popleft()
-                    level.total -= mo.remaining
-                    nn = unit * mo.remaining
+                    srem: int = mo.remaining  # type: ignore[assignment]
+                    level.total -= srem
+                    nn = unit * srem
                     amt = nn + nn * mo.fee_bps // 10000
                     mb = tacc[quote]
                     mb.locked -= amt
@@ -1148,7 +1383,7 @@ class Engine:
                         stopped = "stp"
                         break
                     continue
-                mrem = mo.remaining
+                mrem: int = mo.remaining  # type: ignore[assignment]  # a resting order's
                 f = rem if rem < mrem else mrem
                 changed = True
                 n = unit * f
@@ -1168,11 +1403,11 @@ class Engine:
                 mbal.locked -= release
                 mbal.available += release - n - mfee
                 touched[mbal] = None
-                mbal = macc.get(base)
-                if mbal is None:
-                    mbal = macc[base] = Balance(mo.account, base)
-                mbal.available += base_amt
-                touched[mbal] = None
+                mbb = macc.get(base)
+                if mbb is None:
+                    mbb = macc[base] = Balance(mo.account, base)
+                mbb.available += base_amt
+                touched[mbb] = None
                 # taker: gives base from its lock, receives quote minus its fee
                 tb.locked -= base_amt
                 reserve -= base_amt
@@ -1245,9 +1480,10 @@ class Engine:
                 bids.remove_level(level)
             if done or stopped:
                 break
-            best = bids.best
-            if best is None or (limit is not None and best < limit):
+            next_best = bids.best
+            if next_best is None or (has_limit and next_best < lim):
                 break
+            best = next_best
         book.last_trade_id = trade_id
         return seq, reserve, stopped
 

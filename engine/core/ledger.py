@@ -24,17 +24,11 @@ class Balance:
         return f"Balance({self.account}, {self.asset}, available={self.available}, locked={self.locked})"
 
 
-def _balance_key(b: Balance) -> tuple[int, str]:
-    return (b.account, b.asset)
-
-
 class Ledger:
     """``accounts: dict[account, dict[asset, Balance]]``. The engine's hot path reads
     ``accounts`` directly; these methods are for everything else."""
 
     __slots__ = ("accounts",)
-
-    sort_key = staticmethod(_balance_key)
 
     def __init__(self) -> None:
         self.accounts: dict[int, dict[str, Balance]] = {}

@@ -20,24 +20,28 @@ def _is_int(v: object) -> bool:
     return type(v) is int
 
 
+# Every attribute of a ``Market``, in a fixed order (``to_tuple``, snapshots).
+FIELDS: tuple[str, ...] = (
+    "symbol",
+    "base",
+    "quote",
+    "tick_size",
+    "step_size",
+    "min_price",
+    "max_price",
+    "min_quantity",
+    "max_quantity",
+    "min_notional",
+    "maker_fee_bps",
+    "taker_fee_bps",
+    "state",
+    "base_per_lot",
+    "quote_per_tick_lot",
+)
+
+
 class Market:
-    __slots__ = (
-        "symbol",
-        "base",
-        "quote",
-        "tick_size",
-        "step_size",
-        "min_price",
-        "max_price",
-        "min_quantity",
-        "max_quantity",
-        "min_notional",
-        "maker_fee_bps",
-        "taker_fee_bps",
-        "state",
-        "base_per_lot",
-        "quote_per_tick_lot",
-    )
+    __slots__ = FIELDS
 
     def __init__(
         self,
@@ -156,7 +160,7 @@ class Market:
     # -- helpers ------------------------------------------------------------------------------
 
     def copy(self) -> Market:
-        return Market(**{name: getattr(self, name) for name in Market.__slots__})
+        return Market(**{name: getattr(self, name) for name in FIELDS})
 
     def definition(self) -> dict:
         """The fields of ``MarketChanged`` (minus seq/ts)."""
@@ -177,13 +181,13 @@ class Market:
         }
 
     def to_tuple(self) -> tuple:
-        return tuple(getattr(self, name) for name in Market.__slots__)
+        return tuple(getattr(self, name) for name in FIELDS)
 
     @classmethod
     def from_tuple(cls, t: tuple) -> Market:
-        if len(t) != len(cls.__slots__):
+        if len(t) != len(FIELDS):
             raise ValueError("bad market record")
-        return cls(**dict(zip(cls.__slots__, t, strict=True)))
+        return cls(**dict(zip(FIELDS, t, strict=True)))
 
     def notional(self, price: int, quantity: int) -> int:
         return price * quantity * self.quote_per_tick_lot

@@ -10,48 +10,52 @@ taken from the Redis stream entry id) so that the core never reads a clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 # --- vocabulary -------------------------------------------------------------------------
+# ``Final``: a compiled engine (mypyc) then uses these values directly instead of looking the names
+# up at run time. The strings are identifiers, so CPython interns them as mypyc does its own
+# literals: the engine's identity comparisons hold in both builds (a test checks they are interned).
 
-BID = "Bid"
-ASK = "Ask"
-SIDES = (BID, ASK)
+BID: Final = "Bid"
+ASK: Final = "Ask"
+SIDES: Final = (BID, ASK)
 
-LIMIT = "Limit"
-MARKET = "Market"
-ORDER_TYPES = (LIMIT, MARKET)
+LIMIT: Final = "Limit"
+MARKET: Final = "Market"
+ORDER_TYPES: Final = (LIMIT, MARKET)
 
-GTC = "GTC"
-IOC = "IOC"
-FOK = "FOK"
-TIMES_IN_FORCE = (GTC, IOC, FOK)
+GTC: Final = "GTC"
+IOC: Final = "IOC"
+FOK: Final = "FOK"
+TIMES_IN_FORCE: Final = (GTC, IOC, FOK)
 
-REJECT_TAKER = "RejectTaker"
-REJECT_MAKER = "RejectMaker"
-REJECT_BOTH = "RejectBoth"
-STP_MODES = (REJECT_TAKER, REJECT_MAKER, REJECT_BOTH)
+REJECT_TAKER: Final = "RejectTaker"
+REJECT_MAKER: Final = "RejectMaker"
+REJECT_BOTH: Final = "RejectBoth"
+STP_MODES: Final = (REJECT_TAKER, REJECT_MAKER, REJECT_BOTH)
 
 # Order status, as on the wire.
-NEW = "New"
-PARTIALLY_FILLED = "PartiallyFilled"
-FILLED = "Filled"
-CANCELLED = "Cancelled"
-EXPIRED = "Expired"
+NEW: Final = "New"
+PARTIALLY_FILLED: Final = "PartiallyFilled"
+FILLED: Final = "Filled"
+CANCELLED: Final = "Cancelled"
+EXPIRED: Final = "Expired"
 
 # Market state, as the wire's ``orderBookState``.
-OPEN = "Open"
-POST_ONLY = "PostOnly"
-CANCEL_ONLY = "CancelOnly"
-CLOSED = "Closed"  # halted: nothing is accepted, not even cancels
-MARKET_STATES = (OPEN, POST_ONLY, CANCEL_ONLY, CLOSED)
+OPEN: Final = "Open"
+POST_ONLY: Final = "PostOnly"
+CANCEL_ONLY: Final = "CancelOnly"
+CLOSED: Final = "Closed"  # halted: nothing is accepted, not even cancels
+MARKET_STATES: Final = (OPEN, POST_ONLY, CANCEL_ONLY, CLOSED)
 
 # The account that collects every fee. Real accounts are positive integers.
-FEE_ACCOUNT = 0
+FEE_ACCOUNT: Final = 0
 
 # Why an order left the book (``OrderCancelled.reason`` / ``OrderExpired.reason``).
-REASON_USER = "user"
-REASON_SELF_TRADE = "selfTradePrevention"
-REASON_UNFILLED = "unfilled"  # IOC / market remainder that could not trade
+REASON_USER: Final = "user"
+REASON_SELF_TRADE: Final = "selfTradePrevention"
+REASON_UNFILLED: Final = "unfilled"  # IOC / market remainder that could not trade
 
 
 # --- commands -----------------------------------------------------------------------------
@@ -158,6 +162,23 @@ Command = AddAsset | AddMarket | UpdateMarket | Deposit | Withdraw | PlaceOrder 
 # --- events -------------------------------------------------------------------------------
 # Every event carries ``seq``: the engine's global sequence number, increasing by one per
 # event, continuous across snapshots and restarts. Downstream writers are idempotent on it.
+# All but ``Rejected`` are defined in ``events`` (so that they can be compiled: see there) and
+# are part of this module's contract all the same.
+
+from .events import (  # noqa: E402, F401 - re-exported: part of this module's contract
+    AssetAdded,
+    BalanceChanged,
+    Deposited,
+    DepthChanged,
+    MarketChanged,
+    OrderAccepted,
+    OrderCancelled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    Trade,
+    Withdrawn,
+)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -173,152 +194,6 @@ class Rejected:
     client_id: int | None
     code: str
     message: str
-
-
-@dataclass(slots=True, kw_only=True)
-class AssetAdded:
-    seq: int
-    ts: int
-    symbol: str
-    decimals: int
-
-
-@dataclass(slots=True, kw_only=True)
-class MarketChanged:
-    """A market was added or updated; carries the full resulting definition."""
-
-    seq: int
-    ts: int
-    symbol: str
-    base: str
-    quote: str
-    tick_size: str
-    step_size: str
-    min_price: int
-    max_price: int
-    min_quantity: int
-    max_quantity: int
-    min_notional: int
-    maker_fee_bps: int
-    taker_fee_bps: int
-    state: str
-
-
-@dataclass(slots=True, kw_only=True)
-class Deposited:
-    seq: int
-    ts: int
-    account: int
-    asset: str
-    amount: int
-    tx_id: str
-
-
-@dataclass(slots=True, kw_only=True)
-class Withdrawn:
-    seq: int
-    ts: int
-    account: int
-    asset: str
-    amount: int
-    tx_id: str
-
-
-@dataclass(slots=True, kw_only=True)
-class OrderEvent:
-    """Fields shared by every order event: the whole order as it stands after the event,
-    so that any one event is enough to render the wire's order object."""
-
-    seq: int
-    ts: int
-    order_id: int
-    account: int
-    market: str
-    side: str
-    order_type: str
-    time_in_force: str
-    post_only: bool
-    self_trade_prevention: str
-    client_id: int | None
-    price: int | None  # ticks
-    quantity: int | None  # lots
-    quote_quantity: int | None  # quote units (market buy by budget)
-    executed_quantity: int  # lots
-    executed_quote_quantity: int  # quote units, before fees
-    status: str
-    created_ts: int
-
-
-@dataclass(slots=True, kw_only=True)
-class OrderAccepted(OrderEvent):
-    pass
-
-
-@dataclass(slots=True, kw_only=True)
-class OrderFilled(OrderEvent):
-    trade_id: int
-    fill_price: int  # ticks
-    fill_quantity: int  # lots
-    fill_quote_quantity: int  # quote units
-    fee: int  # units of fee_asset
-    fee_asset: str
-    is_maker: bool
-
-
-@dataclass(slots=True, kw_only=True)
-class OrderCancelled(OrderEvent):
-    reason: str  # REASON_USER or REASON_SELF_TRADE
-
-
-@dataclass(slots=True, kw_only=True)
-class OrderExpired(OrderEvent):
-    reason: str  # REASON_UNFILLED or REASON_SELF_TRADE
-
-
-@dataclass(slots=True, kw_only=True)
-class Trade:
-    seq: int
-    ts: int
-    market: str
-    trade_id: int  # sequential per market, from 1
-    price: int  # ticks
-    quantity: int  # lots
-    quote_quantity: int  # quote units
-    buyer_order_id: int
-    seller_order_id: int
-    buyer_account: int
-    seller_account: int
-    is_buyer_maker: bool
-    buyer_fee: int  # fee asset units
-    seller_fee: int
-    fee_asset: str
-
-
-@dataclass(slots=True, kw_only=True)
-class DepthChanged:
-    """One price level's new total; ``quantity == 0`` removes the level.
-    ``update_id`` is per market and increases by exactly one per change."""
-
-    seq: int
-    ts: int
-    market: str
-    side: str
-    price: int  # ticks
-    quantity: int  # lots
-    update_id: int
-
-
-@dataclass(slots=True, kw_only=True)
-class BalanceChanged:
-    """An account's balance of one asset after a command (one per touched account/asset
-    per command, emitted after the command's other events)."""
-
-    seq: int
-    ts: int
-    account: int
-    asset: str
-    available: int
-    locked: int
 
 
 Event = (

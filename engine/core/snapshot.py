@@ -191,6 +191,9 @@ def _load_orders(eng, symbols: list[str], cols: list) -> None:
         sides.append(book.bids if side is BID else book.asks)
     levels_of_kind = [s.levels for s in sides]
     new = object.__new__
+    # The pure-Python class is filled in slot by slot (no __init__ call: faster); a compiled
+    # (mypyc) class refuses object.__new__, and its constructor is cheap anyway.
+    bare = Order.__new__ is new
     limit, gtc, partially_filled, new_status, level_cls = LIMIT, GTC, PARTIALLY_FILLED, NEW, Level
     orders: list[Order] = []
     append_order = orders.append
@@ -200,29 +203,55 @@ def _load_orders(eng, symbols: list[str], cols: list) -> None:
     # One pass, in id order: build each order, append it to its level (id order is the level's
     # time priority), index it by id, account and client id.
     for oid, account, cid, price, qty, rem, exq, ts, fee, kind in zip(*cols, strict=True):
-        o = new(Order)
-        o.order_id = oid
-        o.account = account
-        o.market, side, o.post_only, o.stp = kind_table[kind]
-        o.side = side
-        o.order_type = limit
-        o.time_in_force = gtc
-        o.client_id = cid
-        o.quantity = qty
-        o.quote_quantity = None
-        o.remaining = rem
-        o.executed = ex = qty - rem
-        o.executed_quote = exq
-        o.status = partially_filled if ex else new_status
-        o.created_ts = ts
-        o.fee_bps = fee
+        market, side, post_only, stp = kind_table[kind]
+        ex = qty - rem
         levels = levels_of_kind[kind]
         level = levels.get(price)
         if level is None:
             level = levels[price] = level_cls(price, side)
         else:
             price = level.price  # one int object per level
-        o.price = price
+        if bare:
+            o = new(Order)
+            o.order_id = oid
+            o.account = account
+            o.market = market
+            o.side = side
+            o.order_type = limit
+            o.time_in_force = gtc
+            o.post_only = post_only
+            o.stp = stp
+            o.client_id = cid
+            o.price = price
+            o.quantity = qty
+            o.quote_quantity = None
+            o.remaining = rem
+            o.executed = ex
+            o.executed_quote = exq
+            o.status = partially_filled if ex else new_status
+            o.created_ts = ts
+            o.fee_bps = fee
+        else:
+            o = Order(
+                oid,
+                account,
+                market,
+                side,
+                limit,
+                gtc,
+                post_only,
+                stp,
+                cid,
+                price,
+                qty,
+                None,
+                rem,
+                ex,
+                exq,
+                partially_filled if ex else new_status,
+                ts,
+                fee,
+            )
         level.orders.append(o)
         level.total += rem
         append_order(o)

@@ -231,3 +231,86 @@ def test_order_with_unhashable_field_is_rejected_not_raised():
         Rejected,
     )
     assert r.code == "INVALID_ORDER"
+
+
+def test_event_constructors_take_exactly_the_fields_keyword_only():
+    """``events`` writes each ``__init__`` out (so that mypyc compiles it): it must be the one
+    ``dataclass`` would generate, keyword-only, every field required, nothing else."""
+    import dataclasses
+
+    import pytest
+
+    from engine.core import events, messages
+
+    sample = {"int": 7, "str": "x", "bool": True, "int | None": None}
+    for name in events.__all__:
+        cls = getattr(events, name)
+        assert getattr(messages, name) is cls  # part of the message contract
+        fields = dataclasses.fields(cls)
+        kwargs = {f.name: sample[f.type] for f in fields}
+        ev = cls(**kwargs)
+        assert {n: getattr(ev, n) for n in kwargs} == kwargs
+        assert ev == cls(**kwargs) and repr(ev).startswith(f"{name}(")
+        with pytest.raises(TypeError):
+            cls(*kwargs.values())
+        for missing in kwargs:
+            with pytest.raises(TypeError):
+                cls(**{k: v for k, v in kwargs.items() if k != missing})
+        with pytest.raises(TypeError):
+            cls(**kwargs, extra=1)
+        with pytest.raises(AttributeError):
+            ev.extra = 1  # slots / native: no stray attributes
+
+
+def test_vocabulary_strings_are_interned():
+    """The engine compares the vocabulary by identity; a compiled engine uses its own (interned)
+    copies of these literals, so they must be the interned strings in messages too."""
+    import sys
+
+    from engine.core import messages
+
+    for name, value in vars(messages).items():
+        if name.isupper() and isinstance(value, str):
+            assert sys.intern(value) is value, name
+
+
+def test_compiled_or_pure_build_is_reported_and_a_stale_build_is_ignored(tmp_path):
+    """``engine.core.NATIVE``; a compiled build whose recorded source digest differs from the
+    sources is not used (the .py files are imported instead, with a warning)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import engine.core
+    from engine.core import native
+
+    assert engine.core.NATIVE in ("compiled", "pure", "pure (stale build ignored)")
+    if engine.core.NATIVE == "compiled":
+        assert not engine.core.engine.__file__.endswith(".py")
+    if not native.compiled_files():
+        return  # nothing built: the rest needs a build
+    pkg = tmp_path / "engine" / "core"
+    shutil.copytree(native.DIR, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "engine" / "__init__.py").write_text("")
+    probe = "import engine.core as c; print(c.NATIVE, c.engine.__file__.endswith('.py'))"
+    env = {k: v for k, v in os.environ.items() if k != "ENGINE_CORE_PURE"}
+
+    def run() -> str:
+        out = subprocess.run(
+            [sys.executable, "-W", "ignore::RuntimeWarning", "-c", probe],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    if os.path.exists(pkg / "_native_build.txt") and (pkg / "_native_build.txt").read_text().split()[
+        :1
+    ] == [native.sources_digest()]:
+        assert run() == "compiled False"
+    with open(pkg / "book.py", "a") as f:
+        f.write("\n# edited after the build\n")
+    assert run() == "pure (stale build ignored) True"
