@@ -18,10 +18,10 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet -r requirements-test.txt
 	@touch $@
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed core-native
 	@scripts/run.sh
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test core-native
 	@scripts/test.sh
 
 lint: $(VENV)/.installed-test
@@ -30,8 +30,9 @@ lint: $(VENV)/.installed-test
 bench-engine: $(VENV)/.installed
 	python bench/engine_core.py
 
-# Optional: the engine core compiled with mypyc (the same .py sources; needs a C compiler). The build
-# is redone whenever a file of engine/core changes; a build that does not match the sources is
+# The engine core compiled with mypyc (the same .py sources; needs a C compiler): `make run` and
+# `make test` build it, and run on pure Python, saying so, when it cannot be built. The build is
+# redone whenever a file of engine/core changes; a build that does not match the sources is
 # ignored at import anyway (engine/core/native.py). `make core-pure` removes it.
 CORE_SOURCES := $(wildcard engine/core/*.py)
 CORE_BUILD := engine/core/_native_build.txt
@@ -41,7 +42,7 @@ $(VENV)/.installed-native: requirements-native.txt $(VENV)/.installed
 	@touch $@
 
 $(CORE_BUILD): $(CORE_SOURCES) scripts/build_core.py $(VENV)/.installed-native
-	python scripts/build_core.py
+	@python scripts/build_core.py || echo "engine core: the compiled build failed; running on pure Python"
 
 core-native: $(CORE_BUILD)
 

@@ -57,6 +57,12 @@ fi
 
 echo "tests: database ${DATABASE_URL:-sqlite (var/)}; redis ${REDIS_URL}"
 ruff check . || exit 1
-python -m pytest "$@"
+python -m pytest "$@" || exit $?
+# The suite above ran on the compiled engine core when there is one; its own tests run on the
+# pure-Python sources too, which stay the reference.
+if [ $# -eq 0 ] && python -c 'import engine.core as c, sys; sys.exit(c.NATIVE != "compiled")' 2>/dev/null; then
+  echo "tests: the engine core's tests again, on pure Python"
+  ENGINE_CORE_PURE=1 python -m pytest -q -p no:cacheprovider tests/engine_core
+fi
 status=$?
 exit $status
