@@ -279,6 +279,9 @@ def wrk_throughput(
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     if bad:
         errors[0] = errors.get(0, 0) + int(bad[1])  # wrk does not say which status
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if socket:
+        errors[-1] = errors.get(-1, 0) + sum(int(n) for n in socket.groups())  # -1: transport errors
     return {"rps": int(float(rps[1])), "p50_ms": _wrk_ms(out, "50%"), "p99_ms": _wrk_ms(out, "99%")}
 
 

@@ -186,9 +186,13 @@ async def request(
         response = await asyncio.wait_for(
             http.request(method, path, text, client.headers(instruction, body)), timeout=10
         )
-    except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
+    except Exception as exc:  # a transport failure or a response this client cannot read
         stats.error(f"{kind}: {type(exc).__name__}: {exc}")
-        await http.reopen()
+        try:
+            await http.reopen()
+        except OSError as reopen_exc:
+            stats.error(f"{kind}: reconnecting: {reopen_exc}")
+            await asyncio.sleep(0.1)
         return None
     elapsed = time.perf_counter() - start
     stats.latencies.append(elapsed)

@@ -3,10 +3,8 @@
 A batch is packed by event type: ``{"v": 2, "fields": {type: [name, ...]}, "rows": {type:
 [[value, ...], ...]}}``, one row per event in the engine's field order, and only the event types
 persistence writes. Against a list of ``event_to_dict`` dicts this drops every key from every
-event: the message is about a third of the size, and a worker decodes lists of scalars several
-times faster than dicts. The message is decoded twice on its way (once by the worker, once when
-Celery's Redis transport re-encodes the unacknowledged copy), so its size is most of what a
-batch costs before the database sees it.
+event: the batch is about a third of the size, and a worker decodes lists of scalars twice as
+fast as dicts.
 
 The field names travel with the batch, so a worker reads rows by name, whatever order the
 engine that packed them used.

@@ -4,48 +4,89 @@ worker has committed it.
 Why not just the Celery message: kombu's Redis transport takes a message off the queue (BRPOP)
 before it records it as unacknowledged, so a worker process that dies in between loses the
 message for good — and the engine trims its command stream after each snapshot, so a replay
-could not bring those events back either. The batch itself therefore goes into the stream
-``persist.outbox`` (``XADD``, before the engine snapshots or trims anything), and the Celery task
-carries only its entry id. A worker reads the batch by id, writes it (idempotent), and deletes
-the entry after its transaction committed. A worker that starts hands every entry still in the
-outbox to persistence again: an entry whose task is still queued is then written twice, which
-changes nothing (or read as gone, which is skipped), and an entry whose message was lost is
-written at last.
+could not bring those events back either. So the batch goes into the outbox first (before the
+engine snapshots or trims anything), and the Celery task carries only its entry id. A worker
+reads the batch by id, writes it (idempotent), and removes it once its transaction committed.
+Entries whose message may have been lost are queued again: all of them when a worker starts
+(``tasks.hand_over_the_outbox``), and those older than ``RESEND_AFTER_MS`` now and then by any
+worker that runs. A batch queued twice is written twice, which changes nothing, or found gone,
+which is skipped.
+
+Layout: the stream ``<name>`` holds one small entry per batch (its id is the handle, and its
+time says how old the batch is); the batch itself is the string ``<name>:<id>``, so that
+listing the outbox never moves the batches. The name includes the database's, so that engines
+and workers of different databases sharing one Redis never take each other's batches. A batch
+that cannot be written at all (not a retryable error) moves to ``<name>.dead``.
 """
 
 from __future__ import annotations
 
-OUTBOX_STREAM = "persist.outbox"
-_FIELD = b"b"
+import time
+
+from django.db import connection
+
+# Lost messages come back after a worker restart at once; otherwise after this long. Well past
+# the broker's visibility timeout, so an entry whose task is merely waiting in a backlog is
+# rarely queued twice.
+RESEND_AFTER_MS = 15 * 60 * 1000
+
+
+def stream() -> str:
+    name = str(connection.settings_dict["NAME"]).rsplit("/", 1)[-1]
+    return f"persist.outbox.{name}"
+
+
+def _payload_key(entry_id: str) -> str:
+    return f"{stream()}:{entry_id}"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def put(redis, payload: bytes) -> str:
-    """Store one encoded batch; its entry id (what the task carries)."""
-    entry_id = redis.xadd(OUTBOX_STREAM, {_FIELD: payload})
-    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    """Store one encoded batch; its entry id (what the task carries). An engine that dies
+    between the two writes leaves an entry without a batch, read as already written: harmless,
+    since no snapshot covers those events yet and the restart replays them."""
+    name = stream()
+    entry_id = _text(redis.xadd(name, {"n": len(payload)}))
+    redis.set(f"{name}:{entry_id}", payload)
+    return entry_id
 
 
 def take(redis, entry_id: str) -> bytes | None:
     """The encoded batch of ``entry_id``; ``None`` once it has been written and removed."""
-    entries = redis.xrange(OUTBOX_STREAM, entry_id, entry_id, count=1)
-    if not entries:
-        return None
-    return entries[0][1][_FIELD]
+    return redis.get(_payload_key(entry_id))
 
 
 def done(redis, entry_id: str) -> None:
     """The batch is committed to the database: drop it from the outbox."""
-    redis.xdel(OUTBOX_STREAM, entry_id)
+    with redis.pipeline(transaction=True) as pipe:
+        pipe.xdel(stream(), entry_id)
+        pipe.delete(_payload_key(entry_id))
+        pipe.execute()
 
 
-def pending(redis) -> list[str]:
-    """Entry ids still in the outbox, oldest first."""
+def bury(redis, entry_id: str) -> None:
+    """The batch cannot be written (it failed with an error that retrying does not cure): out of
+    the outbox, onto ``<name>.dead`` for an operator, its payload kept."""
+    name = stream()
+    with redis.pipeline(transaction=True) as pipe:
+        pipe.xadd(f"{name}.dead", {"id": entry_id})
+        pipe.xdel(name, entry_id)
+        pipe.rename(f"{name}:{entry_id}", f"{name}.dead:{entry_id}")
+        pipe.execute()
+
+
+def pending(redis, older_than_ms: int = 0) -> list[str]:
+    """Ids of the batches still in the outbox (those older than ``older_than_ms``), oldest
+    first."""
+    upper = "+" if older_than_ms <= 0 else str(time.time_ns() // 1_000_000 - older_than_ms)
     ids: list[str] = []
     start = "-"
     while True:
-        entries = redis.xrange(OUTBOX_STREAM, start, "+", count=1000)
-        for entry_id, _fields in entries:
-            ids.append(entry_id.decode() if isinstance(entry_id, bytes) else entry_id)
+        entries = redis.xrange(stream(), start, upper, count=1000)
+        ids.extend(_text(entry_id) for entry_id, _ in entries)
         if len(entries) < 1000:
             return ids
         start = "(" + ids[-1]

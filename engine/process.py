@@ -40,14 +40,20 @@ STATUS_TTL_S = 5
 # traverse every one of them, ever more as the book grows: pauses of tens of ms, and ~15 % of
 # the engine's time in the pipeline benchmark. So every few seconds the young generations are
 # collected and what survived is frozen (left out of every later pass); the objects of one
-# command are freed by reference counting long before. What this gives up: garbage in a
-# reference cycle that had already reached the old generation when it was frozen is never
-# reclaimed (the engine's own objects hold no cycles; asyncio's and redis-py's rarely do).
+# command are freed by reference counting long before. Garbage in a reference cycle that had
+# reached the old generation before a freeze (the engine's own objects hold none; an asyncio
+# future holding an exception, a replaced redis-py connection may) would never be reclaimed, so
+# every GC_FULL_EVERY_S everything is unfrozen and collected once: one pause that long.
 GC_FREEZE_EVERY_S = 5.0
+GC_FULL_EVERY_S = 600.0
 
 
-def freeze_survivors() -> None:
-    gc.collect(1)
+def freeze_survivors(full: bool = False) -> None:
+    if full:
+        gc.unfreeze()
+        gc.collect()
+    else:
+        gc.collect(1)
     gc.freeze()
 
 
@@ -132,7 +138,7 @@ class EngineProcess:
         await self.position_group()
         await self._heartbeat(force=True)
         log.info("engine ready after stream id %s", self.last_id)
-        last_beat = last_freeze = time.monotonic()
+        last_beat = last_freeze = last_full_gc = time.monotonic()
         while not self.stopping.is_set():
             try:
                 response = await self.redis.xreadgroup(
@@ -158,8 +164,11 @@ class EngineProcess:
                 await self._heartbeat()
                 last_beat = now
             if now - last_freeze >= GC_FREEZE_EVERY_S:
-                freeze_survivors()
+                full = now - last_full_gc >= GC_FULL_EVERY_S
+                freeze_survivors(full)
                 last_freeze = now
+                if full:
+                    last_full_gc = now
             await self._reap_snapshot_child()
             if self._snapshot_due(now):
                 publisher.flush_persistence()

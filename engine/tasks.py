@@ -14,9 +14,13 @@ later. Running a batch twice changes nothing, which is what makes at-least-once 
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
 
+import redis
 from celery import shared_task, signals
+from django.db import transaction
 
 from engine import jsonfast, persist_outbox, persistence
 from exchange_site.redis_client import get_redis
@@ -24,10 +28,13 @@ from exchange_site.redis_client import get_redis
 log = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY_S = 30
+OUTBOX_SWEEP_EVERY_S = 60
 # A close can overtake the batch with its last trades (a worker pool runs tasks concurrently):
-# look again shortly, for about ten seconds, then give up on that final frame.
+# look again after 0.2 s, then backing off to every 30 s, for about ten minutes in all, then give
+# up on that final frame (the candle itself is stored either way).
 CLOSE_RETRY_S = 0.2
-CLOSE_MAX_RETRIES = 50
+CLOSE_MAX_DELAY_S = 30
+CLOSE_MAX_RETRIES = 28
 
 
 @shared_task(name="persistence.persist_events", bind=True, acks_late=True, max_retries=None)
@@ -36,20 +43,32 @@ def persist_events(self, batch: str | dict | list[dict]) -> dict:
     or the batch itself (packed, or a list of event dicts)."""
     entry_id = batch if isinstance(batch, str) else None
     if entry_id is not None:
-        payload = persist_outbox.take(get_redis(), entry_id)
-        if payload is None:  # written and removed already (a re-sent entry)
+        try:
+            payload = persist_outbox.take(get_redis(), entry_id)
+        except redis.RedisError as exc:
+            raise self.retry(exc=exc, countdown=_retry_delay(self)) from exc
+        if payload is None:  # written and removed already: a batch queued twice
+            log.info("persistence outbox: %s already written", entry_id)
             return {"events": 0, "outbox": entry_id}
-        batch = jsonfast.loads(payload)
     try:
+        if entry_id is not None:
+            batch = jsonfast.loads(payload)
         result = persistence.persist_events(batch)
     except Exception as exc:
         if not persistence.is_retryable(exc):
+            if entry_id is not None:
+                log.error(
+                    "persistence outbox: %s cannot be written (%r); moved to its dead letters", entry_id, exc
+                )
+                persist_outbox.bury(get_redis(), entry_id)
             raise
-        delay = min(2**self.request.retries * 0.1, MAX_RETRY_DELAY_S)
+        delay = _retry_delay(self)
         log.warning("persist_events: %s; retrying in %.1fs", exc, delay)
         raise self.retry(exc=exc, countdown=delay) from exc
     if entry_id is not None:
-        persist_outbox.done(get_redis(), entry_id)  # committed: a later run of it is a no-op
+        # Only once committed (a caller's own transaction may still be open around this one).
+        transaction.on_commit(functools.partial(_forget, entry_id))
+        _resend_overdue(self)
     publish_klines(persistence.kline_frames(result))
     return {
         "events": result.events,
@@ -73,9 +92,45 @@ def close_candles(self, closes: list[dict]) -> dict:
     publish_klines(frames)
     if pending:
         if self.request.retries < CLOSE_MAX_RETRIES:
-            raise self.retry(args=[pending], countdown=CLOSE_RETRY_S)
+            # Soon at first (a close usually overtakes its batch by milliseconds), then backing
+            # off: under a persistence backlog the trades can be minutes late.
+            countdown = min(CLOSE_RETRY_S * 2 ** min(self.request.retries, 10), CLOSE_MAX_DELAY_S)
+            raise self.retry(args=[pending], countdown=countdown)
         log.warning("close_candles: the trades of %s never arrived; no final frame", pending)
     return {"published": len(frames), "given_up": len(pending)}
+
+
+def _retry_delay(task) -> float:
+    return min(2**task.request.retries * 0.1, MAX_RETRY_DELAY_S)
+
+
+def _forget(entry_id: str) -> None:
+    try:
+        persist_outbox.done(get_redis(), entry_id)
+    except redis.RedisError:  # written twice later, which changes nothing
+        log.warning("persistence outbox: could not remove %s", entry_id, exc_info=True)
+
+
+_resent_at = 0.0
+
+
+def _resend_overdue(task) -> None:
+    """Now and then, queue again the outbox entries old enough that their message was probably
+    lost with a worker that nobody restarted (a restart queues them all at once)."""
+    global _resent_at
+    now = time.monotonic()
+    if now - _resent_at < OUTBOX_SWEEP_EVERY_S:
+        return
+    _resent_at = now
+    try:
+        overdue = persist_outbox.pending(get_redis(), older_than_ms=persist_outbox.RESEND_AFTER_MS)
+    except redis.RedisError:
+        return
+    queue = (task.request.delivery_info or {}).get("routing_key")
+    for entry_id in overdue:
+        persist_events.apply_async(args=[entry_id], queue=queue)
+    if overdue:
+        log.warning("persistence outbox: %d batch(es) overdue, queued again", len(overdue))
 
 
 def publish_klines(frames: list[dict]) -> None:

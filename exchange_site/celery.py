@@ -23,10 +23,9 @@ app.autodiscover_tasks()
 # that live until the batch ends, so they reach the old generation and trigger full passes over
 # the whole heap. They are acyclic and freed by reference counting, so a process that runs
 # tasks in a worker freezes what it holds for its whole life (Django, the app) at its first
-# task, pauses the automatic collector, and collects every ``COLLECT_EVERY_TASKS`` tasks (a
-# pass after each task would still meet the batch: Celery holds its arguments until the task
-# has returned). Worker processes only: never a web process or a test run that calls a task
-# in-process.
+# task, pauses the automatic collector, and collects every ``COLLECT_EVERY_TASKS`` tasks, and
+# after every task that failed (its traceback holds its frames, and their batch, in a cycle).
+# Worker processes only: never a web process or a test run that calls a task in-process.
 COLLECT_EVERY_TASKS = 20
 _worker_process = False
 _tasks_since_collect = 0
@@ -47,11 +46,11 @@ def _pause_collector(**_kwargs) -> None:
 
 
 @signals.task_postrun.connect
-def _collect_now_and_then(**_kwargs) -> None:
+def _collect_now_and_then(state: str | None = None, **_kwargs) -> None:
     global _tasks_since_collect
     if not _worker_process:
         return
     _tasks_since_collect += 1
-    if _tasks_since_collect >= COLLECT_EVERY_TASKS:
+    if _tasks_since_collect >= COLLECT_EVERY_TASKS or state != "SUCCESS":
         _tasks_since_collect = 0
         gc.collect()

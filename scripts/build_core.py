@@ -5,8 +5,9 @@
     .venv/bin/python scripts/build_core.py --clean  # remove the compiled modules (pure Python again)
 
 Needs ``mypy`` (which ships mypyc) and a C compiler; the modules it produces need nothing at run
-time but CPython of the same version. ``engine/core/_compiled.txt`` records the hashes of the
-sources the build came from: ``engine.core.native_status()`` reports a stale build.
+time but CPython of the same version. ``engine/core/_native_build.txt`` records the digest of
+the sources the build came from; ``engine.core.native`` ignores a build that no longer matches
+them, and ``engine.core.NATIVE`` says which build is in use.
 """
 
 from __future__ import annotations

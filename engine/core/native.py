@@ -43,7 +43,11 @@ def sources_digest() -> str:
 
 
 def compiled_files() -> list[str]:
-    """The extension modules present for this interpreter (``COMPILED`` names that are built)."""
+    """The extension modules present for this interpreter (``COMPILED`` names that are built).
+    None without the shared library they all load (mypyc's ``*__mypyc`` module): an import
+    would fail rather than fall back."""
+    if not any(f.endswith(_EXT) and "__mypyc" in f for f in os.listdir(DIR)):
+        return []
     return [m for m in COMPILED if os.path.exists(os.path.join(DIR, m + _EXT))]
 
 

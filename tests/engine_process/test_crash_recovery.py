@@ -258,7 +258,7 @@ def wait_until_persisted(conn, worker: Worker, timeout: float = 60) -> None:
     while time.monotonic() < deadline:
         # The outbox holds every batch not yet committed; the rest are kombu's Redis transport
         # keys (a re-sent batch's task may still be queued or running).
-        pending = conn.xlen(persist_outbox.OUTBOX_STREAM) + conn.llen(worker.queue) + conn.hlen("unacked")
+        pending = conn.xlen(persist_outbox.stream()) + conn.llen(worker.queue) + conn.hlen("unacked")
         counts = history_counts()
         if pending == 0 and counts == previous:
             return
