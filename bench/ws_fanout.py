@@ -7,10 +7,11 @@
 Starts its own stack on 127.0.0.1 (nothing else is accepted): ``manage.py run_engine`` and
 ``manage.py run_web`` (uvicorn, ``WEB_WORKERS`` processes) against REDIS_URL, **which is
 flushed first** (default db 13), and DATABASE_URL (migrated; SOL_USDC is created if missing).
-``--layer pubsub`` runs both with channels_redis's RedisPubSubChannelLayer instead of the
-project's RedisChannelLayer (through a generated settings module: the project's settings are
-not touched). ``--fanout connection`` makes every connection join the public groups itself
-(Channels' usual shape) instead of one channel per web process (``streams.hub``).
+``--layer pubsub`` runs both with channels_redis's RedisPubSubChannelLayer (through a generated
+settings module), ``--layer redis`` (the default) with the project's settings, which use that
+same layer since it was measured here (bench/README.md). ``--fanout connection`` makes every
+connection join the public groups itself (Channels' usual shape) instead of one channel per web
+process (``streams.hub``).
 
 Each run ``<clients>x<orders per second>``: the clients connect and subscribe to
 ``trade.SOL_USDC`` and ``depth.200ms.SOL_USDC`` (every tenth also to ``depth.SOL_USDC``); then
@@ -630,11 +631,13 @@ def main() -> None:
     log_dir = Path(tempfile.mkdtemp(prefix="ws-fanout-"))
     (log_dir / "snapshots").mkdir()
     stack = Stack(args.web_workers, args.layer, args.fanout, log_dir)
+    project_layer = settings.CHANNEL_LAYERS["default"]
     layer = (
         "RedisPubSubChannelLayer"
         if args.layer == "pubsub"
-        else "RedisChannelLayer "
-        + json.dumps({k: v for k, v in settings.CHANNEL_LAYERS["default"]["CONFIG"].items() if k != "hosts"})
+        else project_layer["BACKEND"].rsplit(".", 1)[-1]
+        + " (the project's settings) "
+        + json.dumps({k: v for k, v in project_layer.get("CONFIG", {}).items() if k != "hosts"})
     )
     print(
         f"# ws_fanout: uvicorn (manage.py run_web), {args.web_workers} web process(es); channel layer {layer}"
