@@ -73,14 +73,20 @@ NOT_IN_REPLY = (DepthChanged, BalanceChanged)
 # Every reply of a flush in one command (KEYS: reply keys, ARGV: their payloads, then the TTL):
 # LPUSH and EXPIRE together, as a reply whose requester gave up must not stay forever. One
 # command per flush instead of one per reply: redis-py's packing and parsing cost more per
-# command than the script costs Redis.
+# command than the script costs Redis. pcall: a key that cannot take a reply (a requester that
+# named a key of another type) loses its own reply, not the whole flush's; returns how many did.
 REPLY_SCRIPT = """
 local ttl = ARGV[#ARGV]
+local failed = 0
 for i = 1, #KEYS do
-  redis.call('LPUSH', KEYS[i], ARGV[i])
-  redis.call('EXPIRE', KEYS[i], ttl)
+  local pushed = redis.pcall('LPUSH', KEYS[i], ARGV[i])
+  if type(pushed) == 'table' and pushed.err then
+    failed = failed + 1
+  else
+    redis.call('EXPIRE', KEYS[i], ttl)
+  end
 end
-return #KEYS
+return failed
 """
 # Every public frame of a flush in one command: ARGV is channel, payload, channel, payload...
 PUBLISH_SCRIPT = """
