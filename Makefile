@@ -27,7 +27,7 @@ test: $(VENV)/.installed-test core-native
 lint: $(VENV)/.installed-test
 	ruff check .
 
-bench-engine: $(VENV)/.installed
+bench-engine: $(VENV)/.installed core-native
 	python bench/engine_core.py
 
 # The engine core compiled with mypyc (the same .py sources; needs a C compiler): `make run` and

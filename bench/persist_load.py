@@ -339,17 +339,13 @@ def merged_trades() -> int:
 
 
 def run_worker(args: argparse.Namespace, batches: list[list[dict]], total: int) -> dict:
-    from engine import jsonfast, persist_batch, persist_outbox
-    from exchange_site.celery import app
-    from exchange_site.redis_client import get_redis
+    from engine.tasks import hand_over
 
     truncate()
     queue = f"persist-bench-{uuid.uuid4().hex[:8]}"
     t = time.perf_counter()
-    redis = get_redis()
-    for batch in batches:  # as run_engine hands a batch over: into the outbox, the task names it
-        entry_id = persist_outbox.put(redis, jsonfast.dumps(persist_batch.pack(batch)))
-        app.send_task("persistence.persist_events", args=[entry_id], queue=queue)
+    for batch in batches:
+        hand_over(batch, queue)  # as the engine hands a batch over
     enqueue_s = time.perf_counter() - t
     log_path = Path("/tmp") / f"{queue}.log"
     env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url}

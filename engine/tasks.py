@@ -22,7 +22,7 @@ import redis
 from celery import shared_task, signals
 from django.db import transaction
 
-from engine import jsonfast, persist_outbox, persistence
+from engine import jsonfast, persist_batch, persist_outbox, persistence
 from exchange_site.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,15 @@ OUTBOX_SWEEP_EVERY_S = 60
 CLOSE_RETRY_S = 0.2
 CLOSE_MAX_DELAY_S = 30
 CLOSE_MAX_RETRIES = 28
+
+
+def hand_over(events: list[dict], queue: str | None = None) -> str:
+    """Hand one batch of engine events to persistence, as the engine does: packed into the
+    outbox (where it waits until a worker has committed it), and a task naming its entry.
+    Returns the entry id."""
+    entry_id = persist_outbox.put(get_redis(), jsonfast.dumps(persist_batch.pack(events)))
+    persist_events.apply_async(args=[entry_id], queue=queue)
+    return entry_id
 
 
 @shared_task(name="persistence.persist_events", bind=True, acks_late=True, max_retries=None)

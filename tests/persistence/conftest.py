@@ -82,15 +82,10 @@ def celery_worker_proc(transactional_db, redis_conn, tmp_path):
 
 
 def send_batch(events: list[dict], queue: str | None = None) -> str:
-    """What the engine process does with a batch (``run_engine``'s ``send_persist_batch``): into
-    the persistence outbox, and a task naming it. Returns the outbox entry id."""
-    from engine import jsonfast, persist_batch, persist_outbox
-    from exchange_site.celery import app
-    from exchange_site.redis_client import get_redis
+    """What the engine process does with a batch (``engine.tasks.hand_over``); the entry id."""
+    from engine.tasks import hand_over
 
-    entry_id = persist_outbox.put(get_redis(), jsonfast.dumps(persist_batch.pack(events)))
-    app.send_task("persistence.persist_events", args=[entry_id], queue=queue)
-    return entry_id
+    return hand_over(events, queue)
 
 
 def wait_until(predicate, timeout: float, what: str, worker: Worker | None = None, pause: float = 0.1):

@@ -27,26 +27,17 @@ class Command(BaseCommand):
         import redis.exceptions
         from channels.layers import get_channel_layer
 
-        from engine import client, jsonfast, persist_batch, persist_outbox
+        from engine import client
         from engine.process import EngineProcess
-        from engine.publisher import PERSIST_TASK
-        from exchange_site.celery import app as celery_app
-        from exchange_site.redis_client import get_redis
+        from engine.tasks import hand_over
         from markets.services import missing_reference_commands
-
-        outbox_redis = get_redis()
-
-        def send_persist_batch(batch: list[dict]) -> None:
-            # The batch waits in the outbox until a worker has committed it; the task names it.
-            entry_id = persist_outbox.put(outbox_redis, jsonfast.dumps(persist_batch.pack(batch)))
-            celery_app.send_task(PERSIST_TASK, args=[entry_id])
 
         async def main() -> None:
             conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
             process = EngineProcess(
                 conn,
                 get_channel_layer(),
-                send_persist_batch,
+                hand_over,
                 settings.ENGINE_SNAPSHOT_DIR,
                 snapshot_every_s=settings.ENGINE_SNAPSHOT_EVERY_S,
                 snapshot_every_commands=settings.ENGINE_SNAPSHOT_EVERY_COMMANDS,
