@@ -56,7 +56,6 @@ TICKER_EVERY_S = 1.0
 # A market that stops trading must still see its 24 h window roll forward in the cache.
 TICKER_REFRESH_IDLE_S = 10.0
 AGGREGATED_DEPTH_MS = (200, 1000)
-PERSIST_TASK = "persistence.persist_events"
 CLOSE_CANDLES_TASK = "persistence.close_candles"
 # How far the engine host's clock may run ahead of the Redis clock that stamps the commands.
 CLOSE_GRACE_MS = 250

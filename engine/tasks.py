@@ -46,7 +46,10 @@ def hand_over(events: list[dict], queue: str | None = None) -> str:
     return entry_id
 
 
-@shared_task(name="persistence.persist_events", bind=True, acks_late=True, max_retries=None)
+PERSIST_TASK = "persistence.persist_events"
+
+
+@shared_task(name=PERSIST_TASK, bind=True, acks_late=True, max_retries=None)
 def persist_events(self, batch: str | dict | list[dict]) -> dict:
     """Write one batch: the id of its entry in the persistence outbox (what the engine sends),
     or the batch itself (packed, or a list of event dicts)."""

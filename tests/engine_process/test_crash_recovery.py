@@ -45,7 +45,8 @@ from engine.core import Engine
 from engine.core.codec import command_from_dict, event_to_dict
 from engine.core.messages import ASK, BID, LIMIT, MARKET, CancelOrder, Deposit, PlaceOrder
 from engine.process import STATUS_KEY, stream_ts
-from engine.publisher import NOT_IN_REPLY, PERSIST_TASK
+from engine.publisher import NOT_IN_REPLY
+from engine.tasks import PERSIST_TASK
 from markets.candles import INTERVAL_NAMES
 from markets.models import Candle, Trade
 from tests.conftest import Worker
