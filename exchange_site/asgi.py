@@ -16,7 +16,6 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange_site.settings")
 wsgi_app = get_wsgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
@@ -26,9 +25,10 @@ from streams.consumers import StreamConsumer  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": WSGIMiddleware(wsgi_app, workers=settings.WEB_HTTP_THREADS),
-        # The session user lets the browser UI subscribe to its private streams (the consumer
-        # accepts a session only from our own origin). No origin validator on the whole
-        # endpoint: third-party Backpack frontends must reach the public streams.
-        "websocket": AuthMiddlewareStack(URLRouter([path("", StreamConsumer.as_asgi())])),
+        # No session middleware: the consumer reads the session cookie itself, only for a
+        # private subscription without a signature (streams.auth.session_account), and only
+        # from our own origin. No origin validator on the whole endpoint: third-party Backpack
+        # frontends must reach the public streams.
+        "websocket": URLRouter([path("", StreamConsumer.as_asgi())]),
     }
 )

@@ -133,7 +133,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return await auth.authenticate(request.signature, request.id)
         if not any(s.private and s.source for s in specs):
             return None
-        account = auth.session_account(self.scope)
+        account = await auth.session_account(self.scope)
         if account is None:
             raise ProtocolError("Invalid signature: private streams need a signed subscription", request.id)
         return account

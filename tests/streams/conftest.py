@@ -46,7 +46,7 @@ class Client:
     """A websocket client on the in-process application, speaking JSON. (``channels.testing``
     cannot be imported without daphne, so this is its WebsocketCommunicator in a few lines.)"""
 
-    def __init__(self, scope_user=None, headers: list[tuple[bytes, bytes]] | None = None):
+    def __init__(self, headers: list[tuple[bytes, bytes]] | None = None):
         from exchange_site.asgi import application
 
         scope = {
@@ -56,8 +56,6 @@ class Client:
             "headers": headers or [],
             "subprotocols": [],
         }
-        if scope_user is not None:  # what AuthMiddlewareStack puts in the scope
-            scope["user"] = scope_user
         self.comm = ApplicationCommunicator(application, scope)
         self.tasks: list[asyncio.Task] = []  # readers a test started on this client
 
@@ -106,8 +104,8 @@ async def ws():
     """``await ws()`` opens a connected client; all are closed after the test."""
     clients: list[Client] = []
 
-    async def open_client(scope_user=None, headers=None) -> Client:
-        client = await Client(scope_user, headers).connect()
+    async def open_client(headers=None) -> Client:
+        client = await Client(headers).connect()
         clients.append(client)
         return client
 

@@ -446,9 +446,21 @@ async def test_one_connection_serves_one_account(ws, markets, api_key):
 OUR_PAGE = [(b"host", b"exchange.example:8000"), (b"origin", b"https://exchange.example:8000")]
 
 
+@sync_to_async
+def logged_in(user) -> list[tuple[bytes, bytes]]:
+    """The Cookie header of a browser that logged in as ``user``."""
+    from django.conf import settings
+    from django.test import Client as HttpClient
+
+    browser = HttpClient()
+    browser.force_login(user)
+    cookie = browser.cookies[settings.SESSION_COOKIE_NAME]
+    return [(b"cookie", f"csrftoken=x; {cookie.key}={cookie.value}".encode())]
+
+
 async def test_a_logged_in_browser_subscribes_to_its_private_streams_without_a_key(ws, markets, make_user):
     user = await sync_to_async(make_user)("carol")
-    client = await ws(scope_user=user, headers=OUR_PAGE)
+    client = await ws(headers=OUR_PAGE + await logged_in(user))
     await client.subscribe("account.orderUpdate.SOL_USDC", "depth.SOL_USDC")
     await client.settle()
     update = order_update("SOL_USDC", "50")
@@ -459,7 +471,7 @@ async def test_a_logged_in_browser_subscribes_to_its_private_streams_without_a_k
 async def test_a_logged_in_browser_on_another_sites_page_gets_no_private_streams(ws, markets, make_user):
     user = await sync_to_async(make_user)("carol")
     other_site = [(b"host", b"exchange.example:8000"), (b"origin", b"https://evil.example")]
-    client = await ws(scope_user=user, headers=other_site)
+    client = await ws(headers=other_site + await logged_in(user))
     await client.subscribe("account.orderUpdate", "trade.SOL_USDC", id=25)
     assert await client.receive() == error(
         "Invalid signature: private streams need a signed subscription", 25
@@ -471,12 +483,22 @@ async def test_a_logged_in_browser_on_another_sites_page_gets_no_private_streams
 
 
 async def test_an_anonymous_browser_cannot_subscribe_to_private_streams(ws, markets):
-    from django.contrib.auth.models import AnonymousUser
-
-    client = await ws(scope_user=AnonymousUser(), headers=OUR_PAGE)
+    client = await ws(headers=OUR_PAGE)
     await client.subscribe("account.orderUpdate", id=24)
     assert await client.receive() == error(
         "Invalid signature: private streams need a signed subscription", 24
+    )
+
+
+async def test_a_browser_whose_session_ended_cannot_subscribe_to_private_streams(ws, markets, make_user):
+    user = await sync_to_async(make_user)("carol")
+    cookie = await logged_in(user)
+    await sync_to_async(user.set_password)("changed")  # ends every session of the user
+    await sync_to_async(user.save)()
+    client = await ws(headers=OUR_PAGE + cookie)
+    await client.subscribe("account.orderUpdate", id=26)
+    assert await client.receive() == error(
+        "Invalid signature: private streams need a signed subscription", 26
     )
 
 

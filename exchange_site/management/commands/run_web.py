@@ -36,9 +36,11 @@ class Command(BaseCommand):
             "--workers",
             str(workers),
             "--no-access-log", "--lifespan", "off",
+            "--ws",
+            "exchange_site.ws_protocol:FlowControlledWebSocketProtocol",
             "--ws-ping-interval",
-            "20",
+            os.environ.get("WS_PING_INTERVAL_S", "20"),
             "--ws-ping-timeout",
-            "20",
+            os.environ.get("WS_PING_TIMEOUT_S", "20"),
         ]
         os.execv(sys.executable, argv)

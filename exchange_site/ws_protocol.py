@@ -1,0 +1,86 @@
+"""The web server's websocket protocol: uvicorn's sans-I/O one, with write flow control and
+keepalive pings.
+
+Why not uvicorn's default (the ``websockets`` legacy protocol): fan-out is bound by the web
+process's CPU per frame, and the sans-I/O protocol spends about half as much on each
+(bench/ws_fanout.py). Why not plain ``--ws websockets-sansio``, in uvicorn 0.37:
+
+- its ``send`` waits on a ``writable`` event that nothing ever clears, so it writes into the
+  transport's buffer however far behind the client is. A client that stops reading would pile
+  frames up in server memory, and ``streams.outbox`` could never see it fall behind and drop
+  it. The transport already reports crossing its high- and low-water marks
+  (``pause_writing``/``resume_writing``); wiring them to that event makes ``send`` wait for the
+  socket, as the legacy protocol does;
+- it ignores ``--ws-ping-interval``/``--ws-ping-timeout``: a peer that vanished without a FIN
+  (a laptop lid closed, a NAT forgetting the flow) would hold its connection and subscriptions
+  forever. Here the server pings every interval and closes (1011) a connection from which
+  nothing at all, pong included, arrived within the timeout, as the legacy protocol does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+KEEPALIVE_TIMEOUT_CODE = 1011  # what the legacy protocol sends on a missed pong
+
+
+class FlowControlledWebSocketProtocol(WebSocketsSansIOProtocol):
+    _keepalive: asyncio.TimerHandle | None = None
+    _heard = False  # anything received since the last ping
+
+    # --- write flow control ------------------------------------------------------------
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
+    # --- keepalive -----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._schedule(self.config.ws_ping_interval, self._ping)
+
+    def data_received(self, data: bytes) -> None:
+        self._heard = True
+        super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+        # A send waiting for the socket to drain must not wait forever for a closed one: it
+        # goes on and finds the connection closed.
+        self.writable.set()
+        super().connection_lost(exc)
+
+    def _schedule(self, delay: float | None, callback) -> None:
+        self._keepalive = self.loop.call_later(delay, callback) if delay else None
+
+    def _open(self) -> bool:
+        return self.handshake_complete and not self.close_sent and not self.transport.is_closing()
+
+    def _ping(self) -> None:
+        if not self._open():
+            if not self.handshake_complete:  # still upgrading: look again later
+                self._schedule(self.config.ws_ping_interval, self._ping)
+            return
+        self._heard = False
+        self.conn.send_ping(b"")
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self._schedule(self.config.ws_ping_timeout or self.config.ws_ping_interval, self._check_pong)
+
+    def _check_pong(self) -> None:
+        if not self._open():
+            return
+        if self._heard:
+            self._schedule(self.config.ws_ping_interval, self._ping)
+            return
+        self.logger.info("%s - websocket closed: no pong within the keepalive timeout", self.client)
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": KEEPALIVE_TIMEOUT_CODE})
+        self.conn.send_close(KEEPALIVE_TIMEOUT_CODE, "keepalive ping timeout")
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.transport.close()

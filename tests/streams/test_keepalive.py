@@ -1,0 +1,60 @@
+"""Protocol-level ping/pong keeps a connection alive (shared/API.md): the web server pings every
+``WS_PING_INTERVAL_S`` and closes, with 1011, a connection from which nothing came back within
+``WS_PING_TIMEOUT_S``, so a peer that vanished without closing does not hold its subscriptions
+forever. Run against the real web server (``manage.py run_web``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+import time
+
+import pytest
+import websockets
+
+from tests.streams.conftest import WebServer
+from tests.streams.test_slow_clients import NeverReads
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.services]
+
+
+@pytest.fixture
+def pinging_server(transactional_db, tmp_path):
+    server = WebServer({"WS_PING_INTERVAL_S": "0.5", "WS_PING_TIMEOUT_S": "0.5"})
+    server.start(tmp_path / "web.log")
+    yield server
+    server.stop()
+
+
+def frames_until_closed(client: NeverReads) -> list[tuple[int, bytes]]:
+    """(opcode, payload) of every frame the server sent until it closed the connection."""
+    data = b""
+    while chunk := client.sock.recv(65536):
+        data += chunk
+    frames, i = [], 0
+    while i + 2 <= len(data):
+        opcode, length = data[i] & 0x0F, data[i + 1] & 0x7F
+        frames.append((opcode, data[i + 2 : i + 2 + length]))
+        i += 2 + length
+    return frames
+
+
+async def test_a_client_that_never_answers_pings_is_closed_with_1011(pinging_server):
+    silent = NeverReads(pinging_server.port)  # reads nothing and so answers no ping
+    started = time.monotonic()
+    frames = await asyncio.get_running_loop().run_in_executor(None, frames_until_closed, silent)
+    elapsed = time.monotonic() - started
+
+    assert [opcode for opcode, _ in frames] == [0x9, 0x8]  # one ping, then the close
+    assert struct.unpack("!H", frames[1][1][:2]) == (1011,)
+    assert 0.9 < elapsed < 5
+
+
+async def test_a_client_that_answers_pings_stays_connected(pinging_server):
+    async with websockets.connect(pinging_server.url, ping_interval=None) as client:  # answers pings
+        await asyncio.sleep(3)  # six ping intervals
+        await client.send("not json")
+        reply = json.loads(await asyncio.wait_for(client.recv(), 3))
+
+    assert reply == {"id": None, "error": {"code": 4006, "message": "Invalid frame: not JSON"}}
