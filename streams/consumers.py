@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
+from exchange_site.ws_protocol import WRITE_TEXTS
 from streams import auth, markets, presence
 from streams.hub import GROUP_REFRESH_S, STREAM_FRAMES, get_hub
 from streams.names import StreamSpec, is_private_group, parse_stream
@@ -45,7 +46,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.subscriptions = Subscriptions()
-        self.outbox = Outbox(self._send_text)
+        self.outbox = Outbox(self._send_text, (self.scope.get("extensions") or {}).get(WRITE_TEXTS))
         self.dropped = False
         self.own_channel: str | None = None
         self._tasks: list[asyncio.Task] = []

@@ -7,6 +7,11 @@ the client connected with holes it may not notice. Queueing here keeps the chann
 drained, bounds the memory a connection may hold, and lets the consumer drop a client that is
 too far behind (it reconnects and resyncs from REST), while every other client and the engine
 carry on: nothing here waits on anyone else's socket.
+
+When the web server offers a synchronous writer (``exchange_site.ws_protocol.WRITE_TEXTS``),
+frames go straight to the socket while it takes them and nothing is queued; the queue and its
+task take over as soon as the socket backs up, and until they have caught up, so frames never
+overtake each other.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +35,12 @@ class Outbox:
     def __init__(
         self,
         send: Callable[[str], Awaitable[None]],
+        write_now: Callable[[list[str]], bool] | None = None,
         max_pending: int = MAX_PENDING_FRAMES,
         max_stall_s: float = MAX_SEND_STALL_S,
     ):
         self._send = send
+        self._write_now = write_now
         self.max_pending = max_pending
         self.max_stall_s = max_stall_s
         self._pending: deque[str] = deque()
@@ -56,7 +63,15 @@ class Outbox:
         since = self._sending_since
         return since is not None and time.monotonic() - since > self.max_stall_s
 
-    def put(self, texts: Iterable[str]) -> None:
+    def put(self, texts: list[str]) -> None:
+        if (
+            self._write_now is not None
+            and not self._pending
+            and self._sending_since is None
+            and self._task is not None
+            and self._write_now(texts)
+        ):
+            return
         self._pending.extend(texts)
         self._wakeup.set()
 

@@ -78,3 +78,49 @@ async def test_a_failed_write_stops_the_writer_quietly():
     await asyncio.sleep(0.01)
     assert len(outbox) == 0
     await outbox.stop()
+
+
+class Socket:
+    """The web server's synchronous writer (``ws_protocol.WRITE_TEXTS``): takes frames while
+    ``taking``, refuses them (returning False) when backed up."""
+
+    def __init__(self) -> None:
+        self.taking = True
+        self.written: list[str] = []
+        self.calls = 0
+
+    def write_now(self, texts: list[str]) -> bool:
+        self.calls += 1
+        if self.taking:
+            self.written += texts
+        return self.taking
+
+    async def send(self, text: str) -> None:  # the ASGI send: waits until the socket takes it
+        while not self.taking:
+            await asyncio.sleep(0.005)
+        self.written.append(text)
+
+
+async def test_frames_go_straight_to_a_socket_that_takes_them_without_queueing():
+    socket = Socket()
+    outbox = Outbox(socket.send, socket.write_now)
+    outbox.start()
+    outbox.put(["a", "b"])
+    assert (socket.written, socket.calls, len(outbox)) == (["a", "b"], 1, 0)  # at once, one write
+    await outbox.stop()
+
+
+async def test_once_the_socket_backs_up_frames_queue_and_none_overtakes_another():
+    socket = Socket()
+    outbox = Outbox(socket.send, socket.write_now)
+    outbox.start()
+    outbox.put(["1"])
+    socket.taking = False
+    outbox.put(["2", "3"])  # refused: queued for the writer task
+    socket.taking = True
+    outbox.put(["4"])  # the socket takes data again, but 2 and 3 are still queued: 4 waits too
+    assert socket.written == ["1"] and len(outbox) == 3
+    await asyncio.sleep(0.05)
+    outbox.put(["5"])  # caught up: straight to the socket again
+    assert socket.written == ["1", "2", "3", "4", "5"] and len(outbox) == 0
+    await outbox.stop()
