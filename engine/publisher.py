@@ -123,6 +123,15 @@ class _DepthDelta:
         (self.bids if ev.side == BID else self.asks)[ev.price] = ev.quantity
         self.ts = ev.ts
 
+    def merge(self, later: _DepthDelta) -> None:
+        """Fold in the changes of the period that followed this one."""
+        if not self.first:
+            self.first = later.first
+        self.last = later.last
+        self.bids.update(later.bids)
+        self.asks.update(later.asks)
+        self.ts = later.ts
+
     def frame(self, fmt: wire.MarketFormat) -> dict:
         bids = sorted(self.bids.items())
         asks = sorted(self.asks.items())
@@ -331,12 +340,7 @@ class Publisher:
                 delta = self.depth.get(sym)
                 if delta is None:
                     delta = self.depth[sym] = _DepthDelta()
-                delta.add(ev)
-                for per_interval in self._aggregated.values():
-                    agg = per_interval.get(sym)
-                    if agg is None:
-                        agg = per_interval[sym] = _DepthDelta()
-                    agg.add(ev)
+                delta.add(ev)  # the aggregated streams take the whole batch's delta in flush()
                 continue
             if cls is BalanceChanged:
                 self.balances[ev.account][ev.asset] = ev
@@ -394,6 +398,11 @@ class Publisher:
                 },
             )
             public.append((f"depth.{sym}", delta.frame(fmt)))
+            for per_interval in self._aggregated.values():
+                agg = per_interval.get(sym)
+                if agg is None:
+                    agg = per_interval[sym] = _DepthDelta()
+                agg.merge(delta)
             top = (bids[0] if bids else None, asks[0] if asks else None)
             if top != self._book_tops.get(sym):
                 self._book_tops[sym] = top

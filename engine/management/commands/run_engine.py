@@ -23,17 +23,17 @@ class Command(BaseCommand):
         wait_s = float(os.environ.get("PREFLIGHT_REDIS_WAIT_S", "15"))
         preflight.run_or_exit(preflight.check_database, lambda: preflight.check_redis(wait_s=wait_s))
 
-        import redis.asyncio
         import redis.exceptions
         from channels.layers import get_channel_layer
 
         from engine import client
         from engine.process import EngineProcess
         from engine.tasks import hand_over
+        from exchange_site.redis_client import new_async_redis
         from markets.services import missing_reference_commands
 
         async def main() -> None:
-            conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+            conn = new_async_redis()
             process = EngineProcess(
                 conn,
                 get_channel_layer(),
