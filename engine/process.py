@@ -139,6 +139,10 @@ class EngineProcess:
         await self._heartbeat(force=True)
         log.info("engine ready after stream id %s", self.last_id)
         last_beat = last_freeze = last_full_gc = time.monotonic()
+        # The previous flush, still being sent while the next batch is read and applied: Redis
+        # executing one flush and the engine applying the next overlap instead of taking turns.
+        # At most one is in flight, so flushes (and replies) go out in order.
+        sending: asyncio.Future | None = None
         while not self.stopping.is_set():
             try:
                 response = await self.redis.xreadgroup(
@@ -158,7 +162,10 @@ class EngineProcess:
                     self.apply_entry(publisher, entry_id, fields)
                     self.last_id = entry_id
                     self._commands_since_snapshot += 1
-            await publisher.flush()
+            outgoing = await publisher.prepare()
+            if sending is not None:
+                await sending  # raises what sending it raised
+            sending = asyncio.ensure_future(publisher.send(outgoing))
             now = time.monotonic()
             if now - last_beat >= 1.0:
                 await self._heartbeat()
@@ -173,6 +180,8 @@ class EngineProcess:
             if self._snapshot_due(now):
                 publisher.flush_persistence()
                 self._fork_snapshot()
+        if sending is not None:
+            await sending
         try:
             publisher.flush_persistence()
         except Exception as exc:

@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from redis.asyncio.client import Pipeline
+
 from engine import jsonfast, md_cache, wire
 from engine.core.codec import event_to_dict
 from engine.core.messages import (
@@ -102,6 +104,14 @@ def order_group(account: int) -> str:
 
 def balance_group(account: int) -> str:
     return f"account.balanceUpdate.{account}"
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One prepared flush: Redis commands (cache, replies, pub/sub) and channel-layer frames."""
+
+    pipe: Pipeline | None
+    frames: dict[str, list[dict]]
 
 
 class _DepthDelta:
@@ -374,6 +384,15 @@ class Publisher:
     # --- flushing -------------------------------------------------------------------------
 
     async def flush(self) -> None:
+        """Send everything collected since the last flush."""
+        await self.send(await self.prepare())
+
+    async def prepare(self) -> Outgoing:
+        """Render everything collected since the last flush into what goes out, and start a
+        new batch: the engine applies the next commands while this one is being sent
+        (``send``), so that Redis executing one flush and the engine applying the next batch
+        overlap instead of taking turns. Persistence batches are handed over here, before the
+        replies go out, which changes nothing for either."""
         if self.order_frames or self.balances:
             # Who listens now, not as of the last batch: an order placed right after a private
             # subscription must reach it. One HKEYS, only for batches with private events.
@@ -487,14 +506,19 @@ class Publisher:
                 frames[stream].append({"stream": stream, "data": data})
             pipe.eval(PUBLISH_SCRIPT, 0, *published)
 
-        if len(pipe):
-            await pipe.execute()
-        if frames and self.channel_layer is not None:
-            await self._group_send(frames)
         self._reset_batch()
         self.traded_markets = pending_tickers
         self._close_candles(now, idle)
         self._maybe_persist(now)
+        return Outgoing(pipe if len(pipe) else None, frames)
+
+    async def send(self, outgoing: Outgoing) -> None:
+        """The cache writes, the replies and the pub/sub frames (one MULTI), then the
+        channel-layer frames. Flushes must be sent in the order they were prepared."""
+        if outgoing.pipe is not None:
+            await outgoing.pipe.execute()
+        if outgoing.frames and self.channel_layer is not None:
+            await self._group_send(outgoing.frames)
 
     def _close_candles(self, now: float, idle: bool) -> None:
         # Stream ids only grow, so a command stamped at or after a bucket's end proves that no

@@ -46,3 +46,21 @@ async def test_a_key_that_cannot_take_a_reply_loses_only_its_own(redis_conn):
 
     assert redis_conn.get("reply.taken") == b"not a list"
     assert [reply_amount(redis_conn, k) for k in ("reply.a", "reply.c")] == [10, 12]
+
+
+async def test_a_prepared_flush_holds_only_what_was_collected_before_it(redis_conn):
+    """The engine applies the next batch while the previous flush is sent: what it collects
+    then belongs to the next flush, and nothing is sent before ``send``."""
+    conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    h = Harness()
+    publisher = Publisher(h.e, conn, None, lambda batch: None, {}, lambda closes: None)
+    publisher.collect(h.deposit(BUYER, "USD", 10), "reply.first")
+    first = await publisher.prepare()
+    publisher.collect(h.deposit(BUYER, "USD", 11), "reply.second")
+    assert not redis_conn.exists("reply.first")
+
+    await publisher.send(first)
+    assert reply_amount(redis_conn, "reply.first") == 10 and not redis_conn.exists("reply.second")
+    await publisher.send(await publisher.prepare())
+    assert reply_amount(redis_conn, "reply.second") == 11
+    await conn.aclose()
