@@ -12,6 +12,7 @@ engine that packed them used.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import fields
 from operator import itemgetter
@@ -31,13 +32,11 @@ Packed = dict[str, Any]
 
 def pack(events: Sequence[Mapping[str, Any]]) -> Packed:
     """The batch of ``events`` (``event_to_dict`` dicts, in seq order) to hand to Celery."""
-    rows: dict[str, list] = {}
-    getters = _GETTERS
+    by_kind: dict[str, list] = defaultdict(list)
     for ev in events:
-        kind = ev["type"]
-        getter = getters.get(kind)
-        if getter is not None:
-            rows.setdefault(kind, []).append(getter(ev))
+        by_kind[ev["type"]].append(ev)
+    getters = _GETTERS
+    rows = {kind: list(map(getters[kind], group)) for kind, group in by_kind.items() if kind in getters}
     return {"v": FORMAT, "fields": {kind: _FIELDS[kind] for kind in rows}, "rows": rows}
 
 

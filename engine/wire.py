@@ -6,7 +6,7 @@ the API uses it to turn engine replies into order objects. One renderer, one for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -26,6 +26,19 @@ def iso_ms(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_ms % 1000:03d}"
 
 
+# Rendered decimals kept per market and kind (prices, quantities, quote amounts): a book and
+# its trades repeat the same few hundred prices and sizes, and rendering one (Decimal arithmetic
+# and formatting) costs more than a dict lookup by an order of magnitude. Cleared when full.
+RENDER_CACHE_MAX = 20_000
+
+
+def _remember(cache: dict[int, str], value: int, text: str) -> str:
+    if len(cache) >= RENDER_CACHE_MAX:
+        cache.clear()
+    cache[value] = text
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class MarketFormat:
     """What it takes to render one market's integers."""
@@ -37,15 +50,29 @@ class MarketFormat:
     step_size: Decimal
     base_decimals: int
     quote_decimals: int
+    _prices: dict[int, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _quantities: dict[int, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _quote_amounts: dict[int, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def price(self, ticks: int | None) -> str | None:
-        return None if ticks is None else plain(ticks * self.tick_size)
+        if ticks is None:
+            return None
+        text = self._prices.get(ticks)
+        return text if text is not None else _remember(self._prices, ticks, plain(ticks * self.tick_size))
 
     def quantity(self, lots: int | None) -> str | None:
-        return None if lots is None else plain(lots * self.step_size)
+        if lots is None:
+            return None
+        text = self._quantities.get(lots)
+        return text if text is not None else _remember(self._quantities, lots, plain(lots * self.step_size))
 
     def quote_amount(self, units: int | None) -> str | None:
-        return None if units is None else amount(units, self.quote_decimals)
+        if units is None:
+            return None
+        text = self._quote_amounts.get(units)
+        if text is None:
+            text = _remember(self._quote_amounts, units, amount(units, self.quote_decimals))
+        return text
 
     def levels(self, levels: list[tuple[int, int]]) -> list[list[str]]:
         return [[self.price(p), self.quantity(q)] for p, q in levels]
