@@ -82,6 +82,38 @@ def _dict_maker(name: str, names: tuple[str, ...]):
     return namespace["to_dict"]
 
 
+def _decoder_maker(cls, spec: _Spec):
+    """``decode(d)`` for one class, written out field by field: the command for a well-formed
+    dict, else ``None`` (and ``_from_dict`` then says what is wrong). Every command the engine
+    applies is decoded, and this costs half the generic loop. It accepts exactly what
+    ``_from_dict`` accepts (a test compares the two on random dicts)."""
+    defaults = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+    if len(defaults) + len(spec.required) != len(spec.names):  # a default_factory: generic only
+        return None
+    namespace = {
+        "cls": cls,
+        "allowed": frozenset(spec.names) | {"type"},
+        "required": spec.required,
+        "defaults": defaults,
+        "intern": sys.intern,
+    }
+    lines = [
+        "def decode(d):",
+        "    if not (d.keys() <= allowed and d.keys() >= required):",
+        "        return None",
+    ]
+    for name in spec.names:
+        typ, optional, interned = spec.checks[name]
+        read = f"d[{name!r}]" if name in spec.required else f"d.get({name!r}, defaults[{name!r}])"
+        wrong = f"type(v_{name}) is not {typ.__name__}" + (f" and v_{name} is not None" if optional else "")
+        lines += [f"    v_{name} = {read}", f"    if {wrong}:", "        return None"]
+        if interned:
+            lines.append(f"    v_{name} = intern(v_{name}) if v_{name} is not None else None")
+    lines.append(f"    return cls({', '.join(f'{n}=v_{n}' for n in spec.names)})")
+    exec("\n".join(lines) + "\n", namespace)  # noqa: S102 - identifiers and reprs of field names only
+    return namespace["decode"]
+
+
 class _Spec:
     __slots__ = ("name", "names", "required", "kinds", "checks", "to_dict")
 
@@ -108,6 +140,9 @@ class _Spec:
 
 
 _COMMAND_SPECS = {cls: _Spec(cls) for cls in COMMAND_TYPES.values()}
+_COMMAND_DECODERS = {
+    cls.__name__: decoder for cls, spec in _COMMAND_SPECS.items() if (decoder := _decoder_maker(cls, spec))
+}
 _EVENT_SPECS = {cls: _Spec(cls) for cls in EVENT_TYPES.values()}
 
 
@@ -160,6 +195,13 @@ def command_to_dict(cmd) -> dict:
 
 def command_from_dict(d: dict):
     """The command for a dict from ``command_to_dict`` (or JSON); ``ValueError`` if malformed."""
+    if type(d) is dict:
+        name = d.get("type")
+        decode = _COMMAND_DECODERS.get(name) if type(name) is str else None
+        if decode is not None:
+            command = decode(d)
+            if command is not None:
+                return command
     return _from_dict(d, COMMAND_TYPES, _COMMAND_SPECS, "command")
 
 
