@@ -433,7 +433,7 @@ _TRADE_COLUMNS = [
     ("ts", "bigint"),
     ("seq", "bigint"),
 ]
-_LEDGER_COLUMNS = [  # the unique key first, in its order
+_LEDGER_COLUMNS = [  # the unique key's columns first
     ("account", "bigint"),
     ("asset", "text"),
     ("seq", "bigint"),
@@ -550,7 +550,7 @@ def persist_events(batch: persist_batch.Packed | Sequence[dict]) -> BatchResult:
         result.trades = len(new_trades)
         if ledger:
             result.ledger = _insert(
-                cur, LedgerEntry._meta.db_table, _LEDGER_COLUMNS, ledger, ["account", "asset", "seq", "cause"]
+                cur, LedgerEntry._meta.db_table, _LEDGER_COLUMNS, ledger, ["seq", "account", "asset", "cause"]
             )
         if transfers:
             result.transfers = _insert(cur, Transfer._meta.db_table, _TRANSFER_COLUMNS, transfers, ["tx_id"])
