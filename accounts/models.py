@@ -70,7 +70,9 @@ class Order(models.Model):
 class Fill(models.Model):
     """One side of one trade, as its owner sees it."""
 
-    seq = models.BigIntegerField(unique=True, help_text="engine event sequence number")
+    # The engine's event seq is unique and is the key: no surrogate id, whose sequence and
+    # index every one of a trade's two fills would pay for.
+    seq = models.BigIntegerField(primary_key=True, help_text="engine event sequence number")
     # No database-level foreign keys and no single-column indexes on them: see Order.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -173,7 +173,6 @@ def test_order_filled_writes_a_fill(sol_usdc, traders):
 
     assert list(Fill.objects.values()) == [
         {
-            "id": Fill.objects.get().pk,
             "seq": 50,
             "user_id": traders.buyer,
             "market_id": sol_usdc.pk,
