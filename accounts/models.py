@@ -104,8 +104,17 @@ class Fill(models.Model):
 
 
 class LedgerEntry(models.Model):
-    """Every balance change with its cause. ``(seq, account, asset, cause)`` is unique: one event
-    can move several balances (a trade moves the buyer's, the seller's and the fee account's)."""
+    """Every balance change with its cause. One event can move several balances (a trade moves
+    the buyer's, the seller's and the fee account's); ``(seq, account, asset, cause)`` is unique.
+
+    The key is derived, not drawn from a sequence: ``seq * 8 + place``, where ``place`` numbers
+    the event's entries in (account, asset, cause) order (an event has at most seven). So the
+    same event always writes the same keys, and a batch written twice (redelivered, replayed
+    after an engine restart, or taken by two workers) finds its rows by their primary key. No
+    other index: the persistence workers write seven entries per trade, and each index on them
+    was a tenth of a worker's throughput (bench/persist_load.py). Entries are appended in key
+    order, at the index's right edge. Nothing reads the ledger by account on a hot path (the
+    admin's search ORs the account with a text match on the reference, which scans anyway)."""
 
     class Cause(models.TextChoices):
         DEPOSIT = "deposit"
@@ -113,6 +122,9 @@ class LedgerEntry(models.Model):
         TRADE = "trade"
         FEE = "fee"
 
+    id = models.BigIntegerField(
+        primary_key=True, help_text="seq * 8 + the entry's place among its event's entries"
+    )
     seq = models.BigIntegerField()
     account = models.BigIntegerField(help_text="engine account id (user id; 0 is the fee account)")
     asset = models.CharField(max_length=16)
@@ -120,17 +132,6 @@ class LedgerEntry(models.Model):
     cause = models.CharField(max_length=16, choices=Cause.choices)
     reference = models.CharField(max_length=64, help_text="tx id or market:trade id")
     ts = models.BigIntegerField()
-
-    class Meta:
-        # One index, for uniqueness, led by ``seq``: the persistence workers append entries in
-        # seq order, so each lands at the index's right edge instead of at a random page of
-        # a per-account order (+10-15 % trades/s in bench/persist_load.py, more as the table
-        # grows). Every index costs each of the seven rows a trade writes. Nothing reads the
-        # ledger by account on a hot path: the admin's search ORs the account with a text
-        # match on the reference, which scans either way.
-        constraints = [
-            models.UniqueConstraint(fields=["seq", "account", "asset", "cause"], name="ledger_unique_change")
-        ]
 
     def __str__(self) -> str:
         return f"{self.account} {self.asset} {self.amount:+d} ({self.cause})"

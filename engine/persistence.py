@@ -9,8 +9,9 @@ into a temporary staging table followed by ``INSERT ... SELECT ... ON CONFLICT``
 
 * orders: upsert keyed on the order id, applied only if the event's seq is newer than the row's
   ``last_seq`` (an old event delivered late never overwrites a newer state);
-* fills: unique on the event seq; trades: unique on (market, trade id); ledger entries: unique on
-  (account, asset, seq, cause); transfers: unique on the tx id — a row that exists is skipped;
+* fills: keyed by the event seq; trades: unique on (market, trade id); ledger entries: keyed by
+  ``seq * 8 + place`` (``ledger_id``); transfers: unique on the tx id — a row that exists is
+  skipped;
 * candles: only the trades this transaction actually inserted are merged, in the same
   transaction (see ``markets.candles``).
 
@@ -138,7 +139,7 @@ class _Rows:
     orders: dict[int, tuple] = field(default_factory=dict)  # order_id -> row of the newest seq
     fills: list[tuple] = field(default_factory=list)
     trades: list[tuple] = field(default_factory=list)
-    ledger: list[tuple] = field(default_factory=list)  # (account, asset, seq, cause, amount, ref, ts)
+    ledger: list[tuple] = field(default_factory=list)  # (id, account, asset, seq, cause, amount, ref, ts)
     transfers: list[tuple] = field(default_factory=list)
     accounts: set[int] = field(default_factory=set)
 
@@ -192,6 +193,22 @@ _FILL_FIELDS = (
 _TRANSFER_FIELDS = ("seq", "ts", "account", "asset", "amount", "tx_id")
 
 
+LEDGER_IDS_PER_EVENT = 8  # an event writes at most seven ledger entries (a trade with fees)
+
+
+def ledger_ids(seq: int, entries: list[tuple]) -> list[tuple]:
+    """An event's ledger entries ``(account, asset, seq, cause, amount, reference, ts)``, each
+    prefixed with its key ``seq * 8 + place`` (``accounts.models.LedgerEntry``): ``place``
+    numbers them in (account, asset, cause) order, so the same event always gets the same keys."""
+    entries = sorted(entries, key=_ledger_place)
+    base = seq * LEDGER_IDS_PER_EVENT
+    return [(base + place, *entry) for place, entry in enumerate(entries)]
+
+
+def _ledger_place(entry: tuple) -> tuple:
+    return entry[0], entry[1], entry[3]
+
+
 def _trade_ledger(out: list[tuple], trade: tuple, m: MarketInfo) -> None:
     """The ledger rows of one trade (``_TRADE_FIELDS``; see the module docstring), appended to
     ``out``."""
@@ -212,13 +229,13 @@ def _trade_ledger(out: list[tuple], trade: tuple, m: MarketInfo) -> None:
         rows.append((FEE_ACCOUNT, fee_asset, seq, "fee", bfee + sfee, ref, ts))
     if buyer == seller or FEE_ACCOUNT in (buyer, seller):
         # Never produced by the engine (self-trade prevention), but one row per key is what
-        # the unique index allows: sum the amounts of an account on both sides.
+        # the ledger allows: sum the amounts of an account on both sides.
         summed: dict[tuple, list] = {}
         for r in rows:
             acc = summed.setdefault(r[:4], [0, ref, ts])
             acc[0] += r[4]
         rows = [(*k, *v) for k, v in summed.items()]
-    out.extend(rows)
+    out.extend(ledger_ids(seq, rows))
 
 
 def _collect(batch: persist_batch.Packed) -> _Rows:
@@ -282,7 +299,7 @@ def _collect(batch: persist_batch.Packed) -> _Rows:
             if account != FEE_ACCOUNT:
                 accounts.add(account)
             rows.transfers.append((tx_id, cause, account, asset, amount, seq, ts))
-            ledger.append((account, asset, seq, cause, sign * amount, tx_id[:64], ts))
+            ledger.extend(ledger_ids(seq, [(account, asset, seq, cause, sign * amount, tx_id[:64], ts)]))
     return rows
 
 
@@ -433,7 +450,8 @@ _TRADE_COLUMNS = [
     ("ts", "bigint"),
     ("seq", "bigint"),
 ]
-_LEDGER_COLUMNS = [  # the unique key's columns first
+_LEDGER_COLUMNS = [
+    ("id", "bigint"),
     ("account", "bigint"),
     ("asset", "text"),
     ("seq", "bigint"),
@@ -550,7 +568,7 @@ def persist_events(batch: persist_batch.Packed | Sequence[dict]) -> BatchResult:
         result.trades = len(new_trades)
         if ledger:
             result.ledger = _insert(
-                cur, LedgerEntry._meta.db_table, _LEDGER_COLUMNS, ledger, ["seq", "account", "asset", "cause"]
+                cur, LedgerEntry._meta.db_table, _LEDGER_COLUMNS, ledger, ["id"]
             )
         if transfers:
             result.transfers = _insert(cur, Transfer._meta.db_table, _TRANSFER_COLUMNS, transfers, ["tx_id"])

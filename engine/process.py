@@ -176,6 +176,9 @@ class EngineProcess:
                 await sending
             now = time.monotonic()
             if now - last_beat >= 1.0:
+                # The status says which commands are done: only once their flush has landed.
+                if sending is not None:
+                    await sending
                 await self._heartbeat()
                 last_beat = now
             if now - last_freeze >= GC_FREEZE_EVERY_S:
@@ -186,6 +189,10 @@ class EngineProcess:
                     last_full_gc = now
             await self._reap_snapshot_child()
             if self._snapshot_due(now):
+                # A snapshot must not cover a batch whose flush could still fail: a restart
+                # replays only what follows it.
+                if sending is not None:
+                    await sending
                 publisher.flush_persistence()
                 self._fork_snapshot()
         if sending is not None:

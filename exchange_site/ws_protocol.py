@@ -33,11 +33,15 @@ from websockets.exceptions import InvalidState
 from websockets.http11 import Request
 
 KEEPALIVE_TIMEOUT_CODE = 1011  # what the legacy protocol sends on a missed pong
+# A closing connection whose peer takes no more data is aborted after this long: asyncio only
+# finishes a close once the write buffer has drained (the legacy protocol's close_timeout).
+CLOSE_TIMEOUT_S = 10.0
 WRITE_TEXTS = "exchange.websocket.write_texts"  # the scope extension: write_texts(list[str]) -> bool
 
 
 class FlowControlledWebSocketProtocol(WebSocketsSansIOProtocol):
     _keepalive: asyncio.TimerHandle | None = None
+    _abort: asyncio.TimerHandle | None = None
     _heard = False  # anything received since the last ping
 
     # --- write flow control ------------------------------------------------------------
@@ -47,6 +51,25 @@ class FlowControlledWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def resume_writing(self) -> None:
         self.writable.set()
+
+    async def send(self, message) -> None:
+        if message["type"] == "websocket.close" and self.handshake_complete and not self.close_sent:
+            if not self.writable.is_set():
+                # The peer reads nothing: its close frame would wait behind a full buffer for
+                # ever (``send`` waits for the socket). Drop the connection instead.
+                code, reason = message.get("code", 1000), message.get("reason") or ""
+                self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+                self.close_sent = True
+                self.transport.abort()
+                return
+            await super().send(message)
+            self._abort_if_stuck()
+            return
+        await super().send(message)
+
+    def _abort_if_stuck(self) -> None:
+        if self.transport.is_closing() and self._abort is None:
+            self._abort = self.loop.call_later(CLOSE_TIMEOUT_S, self.transport.abort)
 
     # --- frames written without the ASGI send ------------------------------------------
 
@@ -68,9 +91,12 @@ class FlowControlledWebSocketProtocol(WebSocketsSansIOProtocol):
         try:
             for text in texts:
                 conn.send_text(text.encode())
+            self.transport.write(b"".join(conn.data_to_send()))
         except InvalidState:  # closing: ``send`` will say so
             return False
-        self.transport.write(b"".join(conn.data_to_send()))
+        except Exception:  # whatever it is, the caller's ``send`` meets it and ends the writer
+            self.logger.debug("direct websocket write failed", exc_info=True)
+            return False
         return True
 
     # --- keepalive -----------------------------------------------------------------------
@@ -84,8 +110,9 @@ class FlowControlledWebSocketProtocol(WebSocketsSansIOProtocol):
         super().data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._keepalive is not None:
-            self._keepalive.cancel()
+        for timer in (self._keepalive, self._abort):
+            if timer is not None:
+                timer.cancel()
         # A send waiting for the socket to drain must not wait forever for a closed one: it
         # goes on and finds the connection closed.
         self.writable.set()
@@ -119,3 +146,4 @@ class FlowControlledWebSocketProtocol(WebSocketsSansIOProtocol):
         self.transport.write(b"".join(self.conn.data_to_send()))
         self.close_sent = True
         self.transport.close()
+        self._abort_if_stuck()

@@ -82,7 +82,10 @@ class Hub:
                 texts.setdefault(stream, []).append(data_frame(stream, frame["data"]))
         for stream, batch in texts.items():
             for subscriber in list(self.members.get(stream, ())):
-                subscriber.offer(batch)
+                try:
+                    subscriber.offer(batch)
+                except Exception:  # one broken connection must not cost the others this batch
+                    log.exception("stream hub: a subscriber of %s failed", stream)
 
     async def _receive(self) -> None:
         while True:

@@ -73,6 +73,28 @@ def test_trade_ledger_entries_sum_to_zero_per_asset(sol_usdc, traders):
     assert totals == {"SOL": 0, "USDC": 0}
 
 
+def test_ledger_entries_are_keyed_by_seq_times_eight_plus_their_place_in_account_asset_cause_order(
+    sol_usdc, traders
+):
+    b, s = sorted((traders.buyer, traders.seller))
+    e = Events(first_seq=10)
+    trade = e.trade(1, T0, 14_000, 30, buyer=b, seller=s, buyer_fee=2100, seller_fee=840)
+    deposit = e.deposit(b, "USDC", 5, "tx-1")
+
+    persistence.persist_events([trade, deposit])
+
+    assert list(LedgerEntry.objects.order_by("id").values_list("id", "account", "asset", "cause")) == [
+        (80, 0, "USDC", "fee"),
+        (81, b, "SOL", "trade"),
+        (82, b, "USDC", "fee"),
+        (83, b, "USDC", "trade"),
+        (84, s, "SOL", "trade"),
+        (85, s, "USDC", "fee"),
+        (86, s, "USDC", "trade"),
+        (88, b, "USDC", "deposit"),
+    ]
+
+
 def test_trade_without_fees_writes_no_fee_entries(sol_usdc, traders):
     ev = Events().trade(1, T0, 14_000, 30, buyer=traders.buyer, seller=traders.seller)
 

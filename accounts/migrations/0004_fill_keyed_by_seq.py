@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_ledger_index_led_by_seq'),
+        ('accounts', '0003_history_bulk_writes'),
     ]
 
     operations = [
