@@ -8,8 +8,10 @@ one to three makers — per trade a ``Trade`` and two ``OrderFilled``, plus the 
 (default 1,250: the engine's 5,000-event batch limit). Every batch writes the trade, both fills,
 the two order upserts, seven ledger entries and the candles of all 15 intervals.
 
-1. Worker: every batch is queued on a private Redis queue first, then ONE Celery worker
-   (``celery -A exchange_site worker --pool solo``, a subprocess) is started on it; timed from
+1. Worker: every batch is queued on a private Redis queue first, then ONE Celery worker as the
+   Procfile runs it (``celery -A exchange_site worker --concurrency 2``: a prefork pool of two
+   processes, so two database sessions; ``--concurrency 1`` runs ``--pool solo``, a single
+   process), a subprocess, is started on it; timed from
    the first trade merged into the candles to the last. The trades are stamped "now", so the
    worker also publishes the changed open candles as kline frames after each batch.
    -> ``trades_per_s``
@@ -75,8 +77,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--concurrency",
         type=int,
-        default=1,
-        help="worker processes (prefork pool) instead of one solo worker; the Procfile runs 2",
+        default=2,
+        help="the worker's processes (prefork pool; 1: one solo process); the Procfile runs 2",
     )
     return p.parse_args()
 
