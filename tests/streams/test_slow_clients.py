@@ -55,11 +55,14 @@ class NeverReads:
     def read_until_closed(self) -> tuple[list[dict], int | None]:
         """Everything the server had sent, then how it ended: (text frames, close code or None)."""
         data = b""
+        self.timed_out = False
         try:
             while chunk := self.sock.recv(65536):
                 data += chunk
-        except (ConnectionResetError, TimeoutError):
+        except ConnectionResetError:
             pass
+        except TimeoutError:  # the server never ended the connection
+            self.timed_out = True
         frames, close_code, i = [], None, 0
         while i + 2 <= len(data):
             opcode, length = data[i] & 0x0F, data[i + 1] & 0x7F
@@ -146,6 +149,40 @@ async def test_a_client_that_never_reads_is_dropped_while_a_reading_client_gets_
     assert len(stuck_trades) < fill, web_server.log_path.read_text()[-2000:]  # cut off, not fed forever
     assert stuck_trades == [{"stream": "trade.SOL_USDC", "data": t} for t in trades[: len(stuck_trades)]]
     assert close_code in (1008, None)  # closed as too slow (or reset: not even the close could be written)
+    assert not stuck.timed_out  # ended, not left hanging on a close that can never be written
+
+
+def connection_ended(client: NeverReads) -> bool:
+    """Whether the server has ended the connection, found without reading: writing to a socket
+    the server has reset fails (the first write after the reset may still be taken)."""
+    try:
+        client.send_text("still there?")
+    except OSError:  # ConnectionResetError, BrokenPipeError
+        return True
+    return False
+
+
+async def test_a_dropped_client_that_reads_nothing_is_disconnected_not_held_open(
+    engine_process, web_server, fund, make_user
+):
+    """Its close frame can never be written (its socket takes nothing), so the server must not
+    wait for that: a dropped client's connection, its buffers and its task must go."""
+    maker, taker = await sync_to_async(make_user)("maker"), await sync_to_async(make_user)("taker")
+    await sync_to_async(fund)(maker, "SOL", "1000000")
+    await sync_to_async(fund)(taker, "USDC", "1000000000")
+    stuck = NeverReads(web_server.port)
+    stuck.send_text(json.dumps({"method": "SUBSCRIBE", "params": ["trade.SOL_USDC", "depth.SOL_USDC"]}))
+    await asyncio.sleep(0.5)
+    await sync_to_async(append_all)(crossing_pairs(maker, taker, 20000))  # ~5 MB: far more than it takes
+
+    # Trades go on (a client is judged when the next frames come); the fixture drops a client
+    # whose socket took nothing for 2 s.
+    deadline = time.monotonic() + 60
+    while not connection_ended(stuck):
+        assert time.monotonic() < deadline, web_server.log_path.read_text()[-2000:]
+        await sync_to_async(append_all)(crossing_pairs(maker, taker, 20, first_price=15000))
+        await asyncio.sleep(0.25)
+    assert "dropping slow websocket client" in web_server.log_path.read_text()
 
 
 async def test_a_process_that_stops_reading_holds_at_most_capacity_messages_that_expire(redis_conn):
