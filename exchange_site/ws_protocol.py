@@ -83,9 +83,7 @@ class FlowControlledWebSocketProtocol(WebSocketsSansIOProtocol):
         """Write these text frames now, in one socket write. False, having written nothing, when
         the socket is not taking more data (the caller queues them and waits in ``send``) or the
         connection is not open."""
-        if not (self.writable.is_set() and self.handshake_complete and not self.close_sent):
-            return False
-        if self.transport.is_closing():
+        if not (self.writable.is_set() and self._open()):
             return False
         conn = self.conn
         try:

@@ -115,7 +115,7 @@ def _decoder_maker(cls, spec: _Spec):
 
 
 class _Spec:
-    __slots__ = ("name", "names", "required", "kinds", "checks", "to_dict")
+    __slots__ = ("name", "names", "required", "checks", "to_dict")
 
     def __init__(self, cls) -> None:
         self.name = cls.__name__
@@ -123,20 +123,16 @@ class _Spec:
         self.names = tuple(f.name for f in fs)
         self.to_dict = _dict_maker(self.name, self.names)
         self.required = frozenset(f.name for f in fs if f.default is MISSING and f.default_factory is MISSING)
-        kinds = {}
+        # Per field: (type, may be null, intern it), looked up once per key when decoding.
+        self.checks: dict[str, tuple[type, bool, bool]] = {}
         for f in fs:
             ann = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
             parts = [p.strip() for p in ann.split("|")]
-            optional = "None" in parts
             scalars = [p for p in parts if p != "None"]
             if len(scalars) != 1 or scalars[0] not in _SCALARS:
                 raise TypeError(f"unsupported field type {ann!r} in {cls.__name__}.{f.name}")
-            kinds[f.name] = (_SCALARS[scalars[0]], optional)
-        self.kinds = kinds
-        # Per field: (type, may be null, intern it), looked up once per key when decoding.
-        self.checks = {
-            name: (typ, optional, typ is str and name in _INTERNED) for name, (typ, optional) in kinds.items()
-        }
+            typ = _SCALARS[scalars[0]]
+            self.checks[f.name] = (typ, "None" in parts, typ is str and f.name in _INTERNED)
 
 
 _COMMAND_SPECS = {cls: _Spec(cls) for cls in COMMAND_TYPES.values()}
