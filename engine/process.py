@@ -36,24 +36,26 @@ STATUS_KEY = "engine.status"
 STATUS_TTL_S = 5
 
 
-# Resting orders live long and hold no reference cycles, but the cyclic GC's full passes
-# traverse every one of them, ever more as the book grows: pauses of tens of ms, and ~15 % of
-# the engine's time in the pipeline benchmark. So every few seconds the young generations are
-# collected and what survived is frozen (left out of every later pass); the objects of one
-# command are freed by reference counting long before. Garbage in a reference cycle that had
-# reached the old generation before a freeze (the engine's own objects hold none; an asyncio
-# future holding an exception, a replaced redis-py connection may) would never be reclaimed, so
-# every GC_FULL_EVERY_S everything is unfrozen and collected once: one pause that long.
-GC_FREEZE_EVERY_S = 5.0
+# Resting orders live long and hold no reference cycles, yet the cyclic GC's automatic passes
+# traverse them again and again: with a threshold of 700 allocations a loop iteration of 2,000
+# commands triggers dozens of young passes, and the old-generation passes walk every order that
+# came since the last freeze (40 ms each, ~10 % of the engine's CPU in bench/engine_pipeline.py,
+# and the worst of its latency). So the automatic GC is off while the loop runs: after each
+# iteration the young generation is collected once (cycles made by that iteration are reclaimed:
+# asyncio futures holding exceptions, replaced redis-py connections) and what survived is frozen
+# (left out of every later pass; frozen objects are still freed by reference counting). Garbage
+# in a cycle that was frozen before it became garbage is reclaimed only by a full collection,
+# every GC_FULL_EVERY_S: one pause that long.
 GC_FULL_EVERY_S = 600.0
 
 
 def freeze_survivors(full: bool = False) -> None:
+    """Collect the young generation (everything, when ``full``) and freeze what survived."""
     if full:
         gc.unfreeze()
         gc.collect()
     else:
-        gc.collect(1)
+        gc.collect(0)
     gc.freeze()
 
 
@@ -93,7 +95,7 @@ class EngineProcess:
             log.info("no snapshot: replaying the command stream from its start")
             return
         self.engine = Engine.restore(data.core)
-        freeze_survivors()  # the restored resting orders: see GC_FREEZE_EVERY_S
+        freeze_survivors(full=True)  # the restored resting orders: see GC_FULL_EVERY_S
         self.tickers = {s: RollingTicker.from_state(t) for s, t in data.extras.get("tickers", {}).items()}
         self.last_id = data.stream_id
         log.info("restored snapshot at stream id %s (seq %s)", self.last_id, self.engine.last_seq)
@@ -138,7 +140,28 @@ class EngineProcess:
         await self.position_group()
         await self._heartbeat(force=True)
         log.info("engine ready after stream id %s", self.last_id)
-        last_beat = last_freeze = last_full_gc = time.monotonic()
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # see GC_FULL_EVERY_S
+        try:
+            await self._serve(publisher)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        try:
+            publisher.flush_persistence()
+        except Exception as exc:
+            # Without the hand-off the snapshot must not cover these events: replay re-emits them.
+            log.error("could not hand the last events to persistence (%s); no final snapshot", exc)
+            return
+        self.write_snapshot()
+        try:
+            await self.redis.delete(STATUS_KEY)
+        except Exception:  # Redis may be stopping with us (make run's Ctrl-C); nothing is lost
+            pass
+
+    async def _serve(self, publisher: Publisher) -> None:
+        """Read, apply and flush until asked to stop; returns once the last flush is sent."""
+        last_beat = last_full_gc = time.monotonic()
         # With a backlog, the previous flush is still being sent while the next batch is read
         # and applied: Redis executing one flush and the engine applying the next overlap
         # instead of taking turns (+15-20 % commands/s in bench/engine_pipeline.py). Caught up,
@@ -181,12 +204,10 @@ class EngineProcess:
                     await sending
                 await self._heartbeat()
                 last_beat = now
-            if now - last_freeze >= GC_FREEZE_EVERY_S:
-                full = now - last_full_gc >= GC_FULL_EVERY_S
-                freeze_survivors(full)
-                last_freeze = now
-                if full:
-                    last_full_gc = now
+            full = now - last_full_gc >= GC_FULL_EVERY_S
+            freeze_survivors(full)  # see GC_FULL_EVERY_S
+            if full:
+                last_full_gc = now
             await self._reap_snapshot_child()
             if self._snapshot_due(now):
                 # A snapshot must not cover a batch whose flush could still fail: a restart
@@ -197,17 +218,6 @@ class EngineProcess:
                 self._fork_snapshot()
         if sending is not None:
             await sending
-        try:
-            publisher.flush_persistence()
-        except Exception as exc:
-            # Without the hand-off the snapshot must not cover these events: replay re-emits them.
-            log.error("could not hand the last events to persistence (%s); no final snapshot", exc)
-            return
-        self.write_snapshot()
-        try:
-            await self.redis.delete(STATUS_KEY)
-        except Exception:  # Redis may be stopping with us (make run's Ctrl-C); nothing is lost
-            pass
 
     async def _heartbeat(self, force: bool = False) -> None:
         status = {"pid": os.getpid(), "stream_id": self.last_id, "seq": self.engine.last_seq}
