@@ -155,10 +155,16 @@ class EngineProcess:
         gc.disable()  # see GC_FULL_EVERY_S
         try:
             await self._serve(publisher)
-        finally:
-            # Also when an iteration failed: the flush already prepared goes out (or its own
-            # error shows) instead of being left running unawaited.
             await self._sent()
+        except BaseException:
+            # The flush already prepared still goes out instead of being left running unawaited;
+            # if it fails too, that is logged, not raised over the failure that stopped the loop.
+            try:
+                await self._sent()
+            except Exception:
+                log.exception("sending the last flush failed as well")
+            raise
+        finally:
             if gc_was_enabled:
                 gc.enable()
         try:

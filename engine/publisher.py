@@ -310,7 +310,7 @@ class Publisher:
     # --- collecting ---------------------------------------------------------------------
 
     def _reset_batch(self) -> None:
-        self.replies: list[tuple[str, list[dict]]] = []
+        self.replies: list[tuple[bytes | str, list[dict]]] = []  # (reply key, events)
         self.depth: dict[str, _DepthDelta] = {}
         self.trades: dict[str, list[dict]] = defaultdict(list)
         self.order_updates: dict[int, dict[int, dict]] = defaultdict(dict)  # account -> id -> last
@@ -335,7 +335,7 @@ class Publisher:
             self._formats[symbol] = fmt
         return fmt
 
-    def collect(self, events: list, reply_to: str | None) -> None:
+    def collect(self, events: list, reply_to: bytes | str | None) -> None:
         """Take one applied command's events (core event objects).
 
         Depth and balance changes are consumed here as objects: they feed the cache and the

@@ -19,7 +19,7 @@ wsgi_app = get_wsgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.urls import get_resolver, path  # noqa: E402
 
 from streams.consumers import StreamConsumer  # noqa: E402
 
@@ -34,10 +34,18 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Everything loaded above (Django, DRF, the apps, the URL conf) lives as long as the process and
-# holds no garbage, yet every full pass of the cyclic GC walked all of it: under
-# bench/order_load.py a web process's full passes took ~190 ms each, stalling all its request
-# threads at once. Frozen, it is left out of every pass (55-80 ms each, measured the same way),
-# and still freed by reference counting should anything of it be dropped.
-gc.collect()
-gc.freeze()
+
+def served_application():
+    """What ``manage.py run_web`` serves (uvicorn ``--factory``): the application, with the URL
+    conf and its views loaded and everything loaded so far frozen.
+
+    All of that (Django, DRF, the apps) lives as long as the process and holds no garbage, yet
+    every full pass of the cyclic GC walked it: under bench/order_load.py a web process's full
+    passes took ~190 ms each, stalling all its request threads at once; frozen, 55-80 ms
+    (measured the same way). Frozen objects are still freed by reference counting. Only served
+    processes freeze: a test run that imports ``application`` keeps its collector as it was.
+    """
+    get_resolver().url_patterns  # noqa: B018 - imports the URL conf and every view now
+    gc.collect()
+    gc.freeze()
+    return application

@@ -4,6 +4,7 @@ use these; the pure engine tests in tests/engine_core need none of them."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -28,6 +29,19 @@ def database_url_for_subprocesses() -> str:
     host, port = s.get("HOST") or "127.0.0.1", s.get("PORT") or 5432
     password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
     return f"postgres://{s['USER']}{password}@{host}:{port}/{s['NAME']}"
+
+
+@pytest.fixture
+def gc_state_restored():
+    """For tests that freeze objects or pause the collector in the test process (the engine
+    loop, the served web application): unfrozen and as it was afterwards."""
+    was_enabled = gc.isenabled()
+    yield
+    gc.unfreeze()
+    if was_enabled:
+        gc.enable()
+    else:
+        gc.disable()
 
 
 @pytest.fixture

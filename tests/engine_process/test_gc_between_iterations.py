@@ -14,13 +14,8 @@ class Node:
 
 
 @pytest.fixture
-def manual_gc():
-    was_enabled = gc.isenabled()
+def manual_gc(gc_state_restored):
     gc.disable()
-    yield
-    gc.unfreeze()
-    if was_enabled:
-        gc.enable()
 
 
 def _tracked(obj) -> bool:

@@ -1,9 +1,10 @@
 """What the engine loop does when an iteration fails: the flush it was still sending is not
-orphaned."""
+orphaned, a failing send does not hide the failure, and the automatic GC is back on."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
@@ -28,9 +29,10 @@ class BacklogRedis:
 
 
 class RenderFailsSecondTime:
-    """Prepares flush 1, sends it slowly, and fails to prepare flush 2."""
+    """Prepares flush 1, sends it slowly (or fails to), and fails to prepare flush 2."""
 
-    def __init__(self) -> None:
+    def __init__(self, send_error: Exception | None = None) -> None:
+        self.send_error = send_error
         self.prepared = 0
         self.sent: list[int] = []
         self.replies: list = []
@@ -43,20 +45,48 @@ class RenderFailsSecondTime:
 
     async def send(self, outgoing: int) -> None:
         await asyncio.sleep(0.05)
+        if self.send_error is not None:
+            raise self.send_error
         self.sent.append(outgoing)
 
 
-async def test_a_failing_iteration_still_finishes_sending_the_flush_in_flight(monkeypatch, tmp_path):
-    monkeypatch.setattr(process, "READ_COUNT", 1)
-    engine_process = EngineProcess(BacklogRedis(), None, lambda batch: None, tmp_path)
-    publisher = RenderFailsSecondTime()
-    monkeypatch.setattr(process, "Publisher", lambda *args: publisher)
-    monkeypatch.setattr(engine_process, "position_group", _nothing)
-
-    with pytest.raises(RuntimeError, match="rendering failed"):
+@pytest.fixture
+def run_loop(monkeypatch, tmp_path, gc_state_restored):
+    async def run(publisher: RenderFailsSecondTime) -> None:
+        monkeypatch.setattr(process, "READ_COUNT", 1)
+        engine_process = EngineProcess(BacklogRedis(), None, lambda batch: None, tmp_path)
+        monkeypatch.setattr(process, "Publisher", lambda *args: publisher)
+        monkeypatch.setattr(engine_process, "position_group", _nothing)
         await engine_process.run()
 
+    return run
+
+
+async def test_a_failing_iteration_still_finishes_sending_the_flush_in_flight(run_loop):
+    publisher = RenderFailsSecondTime()
+
+    with pytest.raises(RuntimeError, match="rendering failed"):
+        await run_loop(publisher)
+
     assert publisher.sent == [1]
+
+
+async def test_a_flush_that_fails_too_does_not_hide_why_the_loop_stopped(run_loop, caplog):
+    publisher = RenderFailsSecondTime(send_error=ConnectionError("redis went away"))
+
+    with pytest.raises(RuntimeError, match="rendering failed"):
+        await run_loop(publisher)
+
+    assert "sending the last flush failed as well" in caplog.text
+
+
+async def test_the_automatic_gc_is_back_on_after_the_loop_failed(run_loop):
+    gc.enable()
+
+    with pytest.raises(RuntimeError):
+        await run_loop(RenderFailsSecondTime(send_error=ConnectionError("redis went away")))
+
+    assert gc.isenabled()
 
 
 async def _nothing() -> None:
