@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import psycopg
 from django.db import IntegrityError, OperationalError, connection, transaction
 from psycopg.errors import UniqueViolation
 
@@ -583,7 +584,9 @@ def persist_events(batch: persist_batch.Packed | Sequence[dict]) -> BatchResult:
 def is_retryable(exc: BaseException) -> bool:
     """Errors after which running the same batch again can succeed: the database unreachable
     or restarting, a deadlock or serialization failure, a market row not created yet."""
-    return isinstance(exc, (OperationalError, UnknownMarket))
+    # psycopg's own OperationalError too: a COPY runs on the driver's cursor, outside Django's
+    # error wrapping, so a deadlock or a lost connection in one arrives unwrapped.
+    return isinstance(exc, (OperationalError, psycopg.OperationalError, UnknownMarket))
 
 
 def persist_with_retry(

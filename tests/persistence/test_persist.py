@@ -4,6 +4,7 @@ idempotent on the event ids."""
 from __future__ import annotations
 
 import pytest
+from psycopg.errors import DeadlockDetected, UniqueViolation
 
 from accounts.models import Fill, LedgerEntry, Order, Transfer
 from engine import persistence
@@ -305,6 +306,14 @@ def test_unknown_market_is_retryable():
     assert persistence.is_retryable(persistence.UnknownMarket("x"))
 
 
+def test_a_deadlock_in_a_copy_is_retryable_though_the_driver_raised_it_unwrapped():
+    assert persistence.is_retryable(DeadlockDetected("deadlock detected"))
+
+
+def test_a_unique_violation_is_not_retryable():
+    assert not persistence.is_retryable(UniqueViolation("duplicate key"))
+
+
 def test_order_and_fill_of_an_account_without_user_are_skipped_but_its_ledger_is_kept(sol_usdc, traders):
     e = Events(first_seq=1)
     ghost = traders.seller + 1000
@@ -401,3 +410,4 @@ def test_an_event_repeated_within_one_batch_counts_once(sol_usdc, traders):
     assert LedgerEntry.objects.get(account=0).amount == 2100
     assert LedgerEntry.objects.get(cause="deposit").amount == 5
     assert Candle.objects.get(interval="1m").trades == 1
+
