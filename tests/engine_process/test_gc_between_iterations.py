@@ -7,6 +7,7 @@ import weakref
 import pytest
 
 from engine.process import freeze_survivors
+from tests.gc_objects import tracked
 
 
 class Node:
@@ -16,10 +17,6 @@ class Node:
 @pytest.fixture
 def manual_gc(gc_state_restored):
     gc.disable()
-
-
-def _tracked(obj) -> bool:
-    return any(o is obj for o in gc.get_objects())
 
 
 def test_a_reference_cycle_made_garbage_in_the_iteration_is_reclaimed(manual_gc):
@@ -39,7 +36,7 @@ def test_what_survives_the_iteration_is_frozen_out_of_later_passes(manual_gc):
 
     freeze_survivors()
 
-    assert not _tracked(kept)
+    assert not tracked(kept)
     assert gc.get_freeze_count() > frozen_before
 
 
