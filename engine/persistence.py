@@ -35,9 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import psycopg
 from django.db import IntegrityError, OperationalError, connection, transaction
-from psycopg.errors import UniqueViolation
 
 from engine import persist_batch
 from engine.core import units
@@ -356,35 +354,39 @@ def _copy_if_all_new(cur, table: str, columns: Sequence[tuple[str, str]], rows: 
     us wait for it), the savepoint is rolled back and the caller takes the idempotent path."""
     try:
         with transaction.atomic():
-            with cur.cursor.copy(
-                f"COPY {_q(table)} ({', '.join(_q(c) for c, _ in columns)}) FROM STDIN (FORMAT BINARY)"
-            ) as copy:
-                copy.set_types(_types(columns))
-                for row in rows:
-                    copy.write_row(row)
+            _copy_rows(cur, _q(table), columns, rows)
         return True
-    except (IntegrityError, UniqueViolation):  # the driver's own error: COPY bypasses Django's wrapper
+    except IntegrityError:
         return False
+
+
+def _copy_rows(cur, target: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple]) -> None:
+    """A binary COPY of ``rows`` into ``target`` (a quoted table name) on the driver's cursor
+    under Django's wrapper (same connection, same transaction): rows are encoded in C, not
+    quoted into SQL text. The driver's errors come out as Django's, as from ``cur.execute``:
+    a deadlock or a lost connection is an ``OperationalError`` (retryable), a duplicate key an
+    ``IntegrityError``."""
+    with connection.wrap_database_errors:
+        with cur.cursor.copy(
+            f"COPY {target} ({', '.join(_q(c) for c, _ in columns)}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(_types(columns))
+            for row in rows:
+                copy.write_row(row)
 
 
 def _stage(cur, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple]) -> str:
     """Load ``rows`` into this session's temporary staging table for ``table`` with a binary
-    COPY (rows are encoded in C, not quoted into SQL text) and return its name. The table lives
-    as long as the connection and is emptied at each commit; it is also emptied before each
-    use, so rows of an earlier batch whose transaction did not commit (a test's) never count."""
+    COPY and return its name. The table lives as long as the connection and is emptied at each
+    commit; it is also emptied before each use, so rows of an earlier batch whose transaction
+    did not commit (a test's) never count."""
     stage = _q(f"stage_{table}")
-    raw = cur.cursor  # the driver's cursor under Django's wrapper: same connection, same transaction
     # Created in every transaction that needs it (a no-op when it exists): a table created in a
     # transaction that then rolled back is gone, so "created once" cannot be remembered.
     cols = ", ".join(f"{_q(c)} {t}" for (c, _), t in zip(columns, _types(columns), strict=True))
     cur.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({cols}) ON COMMIT DELETE ROWS")
     cur.execute(f"DELETE FROM {stage}")
-    with raw.copy(
-        f"COPY {stage} ({', '.join(_q(c) for c, _ in columns)}) FROM STDIN (FORMAT BINARY)"
-    ) as copy:
-        copy.set_types(_types(columns))
-        for row in rows:
-            copy.write_row(row)
+    _copy_rows(cur, stage, columns, rows)
     return stage
 
 
@@ -584,9 +586,7 @@ def persist_events(batch: persist_batch.Packed | Sequence[dict]) -> BatchResult:
 def is_retryable(exc: BaseException) -> bool:
     """Errors after which running the same batch again can succeed: the database unreachable
     or restarting, a deadlock or serialization failure, a market row not created yet."""
-    # psycopg's own OperationalError too: a COPY runs on the driver's cursor, outside Django's
-    # error wrapping, so a deadlock or a lost connection in one arrives unwrapped.
-    return isinstance(exc, (OperationalError, psycopg.OperationalError, UnknownMarket))
+    return isinstance(exc, (OperationalError, UnknownMarket))
 
 
 def persist_with_retry(

@@ -3,8 +3,9 @@ idempotent on the event ids."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
-from psycopg.errors import DeadlockDetected, UniqueViolation
+from django.db import OperationalError, connection
 
 from accounts.models import Fill, LedgerEntry, Order, Transfer
 from engine import persistence
@@ -306,12 +307,34 @@ def test_unknown_market_is_retryable():
     assert persistence.is_retryable(persistence.UnknownMarket("x"))
 
 
-def test_a_deadlock_in_a_copy_is_retryable_though_the_driver_raised_it_unwrapped():
-    assert persistence.is_retryable(DeadlockDetected("deadlock detected"))
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_a_copy_that_cannot_get_its_lock_fails_retryably_as_djangos_error(sol_usdc, traders):
+    e = Events()
+    batch = [
+        e.order("OrderAccepted", 2, traders.buyer),
+        e.trade(1, T0, 14_000, 100, buyer=traders.buyer, seller=traders.seller),
+        e.order("OrderFilled", 2, traders.buyer, status="Filled", executed_quantity=100),
+    ]
+    settings_dict = connection.settings_dict
+    other = psycopg.connect(
+        host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None,
+        user=settings_dict["USER"],
+        dbname=settings_dict["NAME"],
+    )
+    try:
+        other.execute("LOCK TABLE accounts_fill IN ACCESS EXCLUSIVE MODE")  # held: no commit
+        with connection.cursor() as cur:
+            cur.execute("SET lock_timeout = '100ms'")
+        with pytest.raises(OperationalError) as raised:
+            persistence.persist_events(batch)
+    finally:
+        other.close()
+        with connection.cursor() as cur:
+            cur.execute("RESET lock_timeout")
 
-
-def test_a_unique_violation_is_not_retryable():
-    assert not persistence.is_retryable(UniqueViolation("duplicate key"))
+    assert persistence.is_retryable(raised.value)
+    assert not Fill.objects.exists()
 
 
 def test_order_and_fill_of_an_account_without_user_are_skipped_but_its_ledger_is_kept(sol_usdc, traders):
