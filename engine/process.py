@@ -23,7 +23,7 @@ from engine import jsonfast, snapshots
 from engine.client import COMMAND_STREAM
 from engine.core import Engine
 from engine.core.codec import command_from_dict
-from engine.publisher import Publisher
+from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, Publisher
 from engine.ticker import RollingTicker
 
 log = logging.getLogger("engine")
@@ -192,9 +192,7 @@ class EngineProcess:
         # 2.7). At most one flush is in flight, so flushes (and replies) go out in order.
         while not self.stopping.is_set():
             try:
-                response = await self.redis.xreadgroup(
-                    GROUP, CONSUMER, {COMMAND_STREAM: ">"}, count=READ_COUNT, block=READ_BLOCK_MS, noack=True
-                )
+                response, listening = await self._read()
             except redis.exceptions.ResponseError as exc:
                 # The stream (and its group) was deleted under us, e.g. by FLUSHDB: the state in
                 # memory is intact; start a new log after the last applied id and carry on.
@@ -204,14 +202,14 @@ class EngineProcess:
                 await self.position_group()
                 continue
             backlog = False
-            for _stream, entries in response or ():
+            for _stream, entries in response:
                 backlog = len(entries) >= READ_COUNT
                 for entry_id, fields in entries:
                     self.apply_entry(publisher, entry_id, fields)
                 if entries:
                     self.last_id = entries[-1][0].decode()
                     self._commands_since_snapshot += len(entries)
-            outgoing = await publisher.prepare()
+            outgoing = publisher.prepare(listening)
             await self._sent()  # raises what sending it raised
             self._sending = asyncio.ensure_future(publisher.send(outgoing))
             if not backlog:
@@ -233,6 +231,23 @@ class EngineProcess:
                 await self._sent()
                 publisher.flush_persistence()
                 self._fork_snapshot()
+
+    async def _read(self) -> tuple[list, list[bytes]]:
+        """The next batch of commands (raw, see ``_raw_xread``), and the accounts with a private
+        subscriber as of right after it (``Publisher.prepare``), in one round trip: Redis runs
+        the HKEYS once the XREADGROUP has returned, even one that blocked."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xreadgroup(
+            GROUP, CONSUMER, {COMMAND_STREAM: ">"}, count=READ_COUNT, block=READ_BLOCK_MS, noack=True
+        )
+        pipe.hkeys(PRIVATE_SUBSCRIBERS_KEY)
+        # Errors as values: redis-py 6.4 words a pipeline's error without the server's message,
+        # and the loop must tell a vanished group (NOGROUP) from any other failure.
+        response, listening = await pipe.execute(raise_on_error=False)
+        for result in (response, listening):
+            if isinstance(result, Exception):
+                raise result
+        return response or [], listening
 
     async def _sent(self) -> None:
         """Wait for the flush in flight, if any; raises what sending it raised."""

@@ -6,7 +6,9 @@ this order:
    tickers, recent trades, balances, open orders), pushes the replies, and PUBLISHes the public
    frames on Redis pub/sub (plain JSON, for any language) — so a reply is never visible before
    the state it promises;
-2. one channel-layer ``group_send`` per group (websocket fan-out), never one per event;
+2. the channel layer's frames (websocket fan-out), one message per group, never one per event:
+   inside that MULTI when the layer lives on the engine's Redis (``engine.layer_frames``),
+   else one ``group_send`` per group after it;
 3. persistence batches to Celery, every ``PERSIST_EVERY_S`` or ``PERSIST_MAX_EVENTS`` events,
    and the candles that closed (``CandleCloser``) to the ``persistence.close_candles`` task, each
    after the batch holding its trades.
@@ -30,7 +32,7 @@ from decimal import Decimal
 
 from redis.asyncio.client import Pipeline
 
-from engine import jsonfast, md_cache, wire
+from engine import jsonfast, layer_frames, md_cache, wire
 from engine.core.codec import event_to_dict
 from engine.core.messages import (
     BID,
@@ -290,6 +292,8 @@ class Publisher:
         self.engine = engine
         self.redis = redis
         self.channel_layer = channel_layer
+        # None: the frames go through group_send (see engine.layer_frames).
+        self._group_channel = layer_frames.group_channel_namer(channel_layer, redis)
         self.send_persist_batch = send_persist_batch
         self.send_close_candles = send_close_candles
         self.clock_ms = clock_ms
@@ -385,18 +389,20 @@ class Publisher:
 
     async def flush(self) -> None:
         """Send everything collected since the last flush."""
-        await self.send(await self.prepare())
+        await self.send(self.prepare(await self.redis.hkeys(PRIVATE_SUBSCRIBERS_KEY)))
 
-    async def prepare(self) -> Outgoing:
+    def prepare(self, listening: Iterable[bytes | str]) -> Outgoing:
         """Render everything collected since the last flush into what goes out, and start a
         new batch: the engine applies the next commands while this one is being sent
         (``send``), so that Redis executing one flush and the engine applying the next batch
         overlap instead of taking turns. Persistence batches are handed over here, before the
-        replies go out, which changes nothing for either."""
+        replies go out, which changes nothing for either.
+
+        ``listening``: the accounts with a private subscriber (the fields of
+        ``PRIVATE_SUBSCRIBERS_KEY``), read after the batch's commands were: an order placed right
+        after its account subscribed must reach that subscription."""
         if self.order_frames or self.balances:
-            # Who listens now, not as of the last batch: an order placed right after a private
-            # subscription must reach it. One HKEYS, only for batches with private events.
-            self.private_accounts = {int(a) for a in await self.redis.hkeys(PRIVATE_SUBSCRIBERS_KEY)}
+            self.private_accounts = {int(a) for a in listening}
         frames: dict[str, list[dict]] = defaultdict(list)  # group/channel -> data list
         public: list[tuple[str, dict]] = []
         pipe = self.redis.pipeline(transaction=True)
@@ -506,6 +512,16 @@ class Publisher:
                 frames[stream].append({"stream": stream, "data": data})
             pipe.eval(PUBLISH_SCRIPT, 0, *published)
 
+        if frames and self._group_channel is not None:
+            published = []
+            for group, items in frames.items():
+                published.append(self._group_channel(group))
+                published.append(
+                    self.channel_layer.serialize({"type": CHANNEL_MESSAGE_TYPE, "frames": items})
+                )
+            pipe.eval(PUBLISH_SCRIPT, 0, *published)
+            frames = {}
+
         self._reset_batch()
         self.traded_markets = pending_tickers
         self._close_candles(now, idle)
@@ -514,7 +530,8 @@ class Publisher:
 
     async def send(self, outgoing: Outgoing) -> None:
         """The cache writes, the replies and the pub/sub frames (one MULTI), then the
-        channel-layer frames. Flushes must be sent in the order they were prepared."""
+        channel-layer frames that the MULTI could not carry. Flushes must be sent in the order
+        they were prepared."""
         if outgoing.pipe is not None:
             await outgoing.pipe.execute()
         if outgoing.frames and self.channel_layer is not None:

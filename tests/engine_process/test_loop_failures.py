@@ -21,11 +21,24 @@ class BacklogRedis:
     def set_response_callback(self, command, callback) -> None:
         pass
 
-    async def xreadgroup(self, *args, **kwargs):
-        return [[b"engine.commands", [(b"1-0", [b"cmd", b"{}"])]]]
+    def pipeline(self, transaction: bool = True) -> BacklogRead:
+        return BacklogRead()
 
     async def set(self, *args, **kwargs) -> None:
         pass
+
+
+class BacklogRead:
+    """The engine's read: a batch of one entry, and nobody subscribed privately."""
+
+    def xreadgroup(self, *args, **kwargs) -> None:
+        pass
+
+    def hkeys(self, key) -> None:
+        pass
+
+    async def execute(self, raise_on_error: bool = True) -> list:
+        return [[[b"engine.commands", [(b"1-0", [b"cmd", b"{}"])]]], []]
 
 
 class RenderFailsSecondTime:
@@ -37,7 +50,7 @@ class RenderFailsSecondTime:
         self.sent: list[int] = []
         self.replies: list = []
 
-    async def prepare(self) -> int:
+    def prepare(self, listening) -> int:
         self.prepared += 1
         if self.prepared == 2:
             raise RuntimeError("rendering failed")

@@ -55,12 +55,12 @@ async def test_a_prepared_flush_holds_only_what_was_collected_before_it(redis_co
     h = Harness()
     publisher = Publisher(h.e, conn, None, lambda batch: None, {}, lambda closes: None)
     publisher.collect(h.deposit(BUYER, "USD", 10), "reply.first")
-    first = await publisher.prepare()
+    first = publisher.prepare(listening=())
     publisher.collect(h.deposit(BUYER, "USD", 11), "reply.second")
     assert not redis_conn.exists("reply.first")
 
     await publisher.send(first)
     assert reply_amount(redis_conn, "reply.first") == 10 and not redis_conn.exists("reply.second")
-    await publisher.send(await publisher.prepare())
+    await publisher.send(publisher.prepare(listening=()))
     assert reply_amount(redis_conn, "reply.second") == 11
     await conn.aclose()

@@ -1,0 +1,87 @@
+"""The engine's websocket frames reach the channel layer's group members whichever way they go:
+inside the flush's MULTI when the layer lives on the engine's Redis alone, through
+``group_send`` otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import pytest_asyncio
+import redis.asyncio
+from channels_redis.pubsub import RedisPubSubChannelLayer
+from django.conf import settings
+
+from engine.core import ASK, BID
+from engine.layer_frames import group_channel_namer
+from engine.publisher import CHANNEL_MESSAGE_TYPE, Publisher
+from tests.engine_core.helpers import BUYER, SELLER, SYM, Harness
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.services]
+
+
+def same_server_other_db(url: str) -> str:
+    base, _, _db = url.rpartition("/")
+    return f"{base}/15"
+
+
+@pytest_asyncio.fixture
+async def engine_redis():
+    conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    yield conn
+    await conn.aclose()
+
+
+async def trade_frames_received(layer: RedisPubSubChannelLayer, engine_redis) -> tuple[dict, list[dict]]:
+    """A member of the layer's ``trade.SOL_USD`` group, and a trade flushed by the engine's
+    publisher: what the member received, and the frames the flush left for ``group_send``."""
+    member = await layer.new_channel()
+    await layer.group_add(f"trade.{SYM}", member)
+    h = Harness()
+    publisher = Publisher(h.e, engine_redis, layer, lambda batch: None, {}, lambda closes: None)
+    h.limit(SELLER, ASK, 100, 2)
+    publisher.collect(h.limit(BUYER, BID, 100, 2), None)
+    outgoing = publisher.prepare(listening=())
+    await publisher.send(outgoing)
+    received = await asyncio.wait_for(layer.receive(member), timeout=5)
+    await layer.flush()
+    return received, outgoing.frames
+
+
+async def test_a_layer_on_the_engines_redis_gets_its_frames_inside_the_flush(engine_redis):
+    layer = RedisPubSubChannelLayer(hosts=[same_server_other_db(settings.REDIS_URL)])
+
+    received, left_for_group_send = await trade_frames_received(layer, engine_redis)
+
+    assert left_for_group_send == {}
+    assert received["type"] == CHANNEL_MESSAGE_TYPE
+    (frame,) = received["frames"]
+    assert frame["stream"] == f"trade.{SYM}"
+    assert (frame["data"]["p"], frame["data"]["q"], frame["data"]["m"]) == ("100", "2", False)
+
+
+async def test_a_sharded_layer_gets_its_frames_through_group_send(engine_redis):
+    # Two shards: a group's channel may live on either, so the MULTI cannot carry the frames.
+    url = settings.REDIS_URL
+    layer = RedisPubSubChannelLayer(hosts=[url, same_server_other_db(url)])
+
+    received, left_for_group_send = await trade_frames_received(layer, engine_redis)
+
+    assert f"trade.{SYM}" in left_for_group_send
+    (frame,) = received["frames"]
+    assert (frame["stream"], frame["data"]["p"], frame["data"]["q"]) == (f"trade.{SYM}", "100", "2")
+
+
+async def test_a_layer_on_another_server_is_not_written_by_the_engines_flush():
+    engine_conn = redis.asyncio.Redis.from_url("redis://127.0.0.1:6390/0")  # never connected
+    layer = RedisPubSubChannelLayer(hosts=["redis://127.0.0.1:6379/0"])
+
+    assert group_channel_namer(layer, engine_conn) is None
+    await engine_conn.aclose()
+
+
+async def test_a_layer_of_another_kind_is_not_written_by_the_engines_flush(engine_redis):
+    from channels.layers import InMemoryChannelLayer
+
+    assert group_channel_namer(InMemoryChannelLayer(), engine_redis) is None
+    assert group_channel_namer(None, engine_redis) is None
