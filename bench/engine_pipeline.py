@@ -80,6 +80,14 @@ def status(conn) -> dict:
     return json.loads(raw) if raw else {}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``). The VM's speed varies by
+    up to 2x between hours and the other processes share its 2 CPUs, so the engine's CPU per
+    command is the figure to compare code by; commands/s says what the machine gave."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_applied(conn, last_id: str, timeout: float) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -198,6 +206,7 @@ def main() -> None:
             conn.xadd(COMMAND_STREAM, encode(command, None))
 
         per = args.commands // args.producers
+        cpu0 = cpu_seconds(engine.pid)
         t0 = time.perf_counter()
         procs = [multiprocessing.Process(target=produce, args=(w, per, url)) for w in range(args.producers)]
         for p in procs:
@@ -207,21 +216,26 @@ def main() -> None:
         appended_s = time.perf_counter() - t0
         last_id = conn.xinfo_stream(COMMAND_STREAM)["last-generated-id"].decode()
         t1 = wait_applied(conn, last_id, timeout=600)
+        cpu1 = cpu_seconds(engine.pid)
         total = per * args.producers
         sustained = total / (t1 - t0)
         print(
             f"sustained: {total} commands in {t1 - t0:.2f} s = {sustained:,.0f} commands/s "
-            f"(appending alone took {appended_s:.2f} s with {args.producers} producer processes)"
+            f"(appending alone took {appended_s:.2f} s with {args.producers} producer processes); "
+            f"engine CPU {(cpu1 - cpu0) / total * 1e6:.1f} us per command"
         )
         # let reply keys expire from memory pressure's point of view: drop them now
         for key in conn.scan_iter("bench.r.*", count=10_000):
             conn.unlink(key)
 
+        cpu2 = cpu_seconds(engine.pid)
         latencies = asyncio.run(paced(url, args.rate, args.seconds))
+        cpu3 = cpu_seconds(engine.pid)
         p50, p99 = pct(latencies, 0.50) * 1000, pct(latencies, 0.99) * 1000
         print(
             f"latency at {args.rate}/s offered for {args.seconds:.0f} s: {len(latencies)} replies, "
-            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(latencies) * 1000:.2f} ms"
+            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(latencies) * 1000:.2f} ms; "
+            f"engine CPU {(cpu3 - cpu2) / max(1, len(latencies)) * 1e6:.1f} us per command"
         )
         print(
             json.dumps(
