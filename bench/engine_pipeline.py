@@ -81,11 +81,13 @@ def status(conn) -> dict:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux ``/proc``). The VM's speed varies by
-    up to 2x between hours and the other processes share its 2 CPUs, so the engine's CPU per
-    command is the figure to compare code by; commands/s says what the machine gave."""
+    """User + system CPU time of a process so far, its reaped children's included (the engine
+    forks one per snapshot), from Linux's ``/proc``. The VM's speed varies by up to 2x between
+    hours and the other processes share its 2 CPUs, so the engine's CPU per command is the
+    figure to compare code by; commands/s says what the machine gave."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_applied(conn, last_id: str, timeout: float) -> float:

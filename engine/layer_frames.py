@@ -20,21 +20,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import redis.asyncio
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from channels_redis.utils import create_pool
 
 
-def _server(pool) -> tuple | None:
-    """Which Redis server a connection pool talks to, or None when it cannot tell (sentinel)."""
+def _server(pool: redis.ConnectionPool | redis.asyncio.ConnectionPool) -> tuple | None:
+    """Which Redis server, as which user, a connection pool talks to; None when it cannot tell
+    (sentinel). Not the db number: pub/sub channels are server-wide whatever the db. The user,
+    because another user may not be allowed to publish on the layer's channels, and a failing
+    PUBLISH would fail the whole flush where a failing ``group_send`` costs only its frames."""
     kwargs = pool.connection_kwargs
+    user = kwargs.get("username")
     if "path" in kwargs:
-        return ("unix", kwargs["path"])
+        return ("unix", kwargs["path"], user)
     if "host" not in kwargs:
         return None
-    return (kwargs["host"], int(kwargs.get("port", 6379)))
+    return (kwargs["host"], int(kwargs.get("port", 6379)), user)
 
 
-def group_channel_namer(layer, redis) -> Callable[[str], str] | None:
+def group_channel_namer(layer: object, redis: redis.asyncio.Redis) -> Callable[[str], str] | None:
     """``group -> pub/sub channel`` when ``layer`` keeps every group on the server ``redis`` talks
     to (an asyncio client); None when frames must go through ``layer.group_send``. Call it in the
     event loop the engine runs in: the layer keeps its state per loop."""

@@ -247,7 +247,7 @@ class EngineProcess:
         for result in (response, listening):
             if isinstance(result, Exception):
                 raise result
-        return response or [], listening
+        return response, listening
 
     async def _sent(self) -> None:
         """Wait for the flush in flight, if any; raises what sending it raised."""

@@ -5,10 +5,12 @@ inside the flush's MULTI when the layer lives on the engine's Redis alone, throu
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 import pytest_asyncio
 import redis.asyncio
+from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
@@ -18,11 +20,6 @@ from engine.publisher import CHANNEL_MESSAGE_TYPE, Publisher
 from tests.engine_core.helpers import BUYER, SELLER, SYM, Harness
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.services]
-
-
-def same_server_other_db(url: str) -> str:
-    base, _, _db = url.rpartition("/")
-    return f"{base}/15"
 
 
 @pytest_asyncio.fixture
@@ -48,8 +45,13 @@ async def trade_frames_received(layer: RedisPubSubChannelLayer, engine_redis) ->
     return received, outgoing.frames
 
 
+def layer_on(*hosts: str) -> RedisPubSubChannelLayer:
+    # Pub/sub channels are server-wide: a prefix of its own keeps other users of this Redis out.
+    return RedisPubSubChannelLayer(hosts=list(hosts), prefix=f"test{uuid.uuid4().hex}")
+
+
 async def test_a_layer_on_the_engines_redis_gets_its_frames_inside_the_flush(engine_redis):
-    layer = RedisPubSubChannelLayer(hosts=[same_server_other_db(settings.REDIS_URL)])
+    layer = layer_on(settings.REDIS_URL)
 
     received, left_for_group_send = await trade_frames_received(layer, engine_redis)
 
@@ -62,8 +64,7 @@ async def test_a_layer_on_the_engines_redis_gets_its_frames_inside_the_flush(eng
 
 async def test_a_sharded_layer_gets_its_frames_through_group_send(engine_redis):
     # Two shards: a group's channel may live on either, so the MULTI cannot carry the frames.
-    url = settings.REDIS_URL
-    layer = RedisPubSubChannelLayer(hosts=[url, same_server_other_db(url)])
+    layer = layer_on(settings.REDIS_URL, settings.REDIS_URL)
 
     received, left_for_group_send = await trade_frames_received(layer, engine_redis)
 
@@ -72,16 +73,23 @@ async def test_a_sharded_layer_gets_its_frames_through_group_send(engine_redis):
     assert (frame["stream"], frame["data"]["p"], frame["data"]["q"]) == (f"trade.{SYM}", "100", "2")
 
 
-async def test_a_layer_on_another_server_is_not_written_by_the_engines_flush():
-    engine_conn = redis.asyncio.Redis.from_url("redis://127.0.0.1:6390/0")  # never connected
-    layer = RedisPubSubChannelLayer(hosts=["redis://127.0.0.1:6379/0"])
+@pytest.mark.parametrize(
+    ("engine_url", "layer_url", "inline"),
+    [
+        ("redis://127.0.0.1:6390/0", "redis://127.0.0.1:6390/3", True),  # the db does not matter
+        ("redis://127.0.0.1:6390/0", "redis://127.0.0.1:6379/0", False),
+        ("redis://127.0.0.1:6390/0", "redis://other@127.0.0.1:6390/0", False),  # another user
+    ],
+)
+async def test_only_a_layer_on_the_engines_server_as_its_user_is_written_by_the_flush(
+    engine_url, layer_url, inline
+):
+    engine_conn = redis.asyncio.Redis.from_url(engine_url)  # nothing here connects
 
-    assert group_channel_namer(layer, engine_conn) is None
+    assert (group_channel_namer(layer_on(layer_url), engine_conn) is not None) is inline
     await engine_conn.aclose()
 
 
 async def test_a_layer_of_another_kind_is_not_written_by_the_engines_flush(engine_redis):
-    from channels.layers import InMemoryChannelLayer
-
     assert group_channel_namer(InMemoryChannelLayer(), engine_redis) is None
     assert group_channel_namer(None, engine_redis) is None

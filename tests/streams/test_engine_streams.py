@@ -304,9 +304,7 @@ async def test_a_signed_subscriber_gets_its_order_and_balance_updates_from_the_e
         "account.orderUpdate.SOL_USDC", "account.balanceUpdate", signature=alice.signature()
     )
     await client.settle()
-    # The engine reads the set of accounts with a private subscriber once per loop, for the
-    # next loop: give it one loop to see this one.
-    await asyncio.sleep(0.3)
+    # At once: the engine reads who subscribed privately right after the batch holding the order.
     events = await place(alice_user, "Bid", 10000, 100)
     order_id = events[0]["order_id"]
     us = events[0]["ts"] * 1000
