@@ -278,6 +278,10 @@ def send_close_candles_task(closes: list[dict]) -> None:
 
 
 class Publisher:
+    """Collects what each applied command emitted and sends it out once per loop iteration.
+    Built in the event loop that sends its flushes: a channel layer keeps its state per loop
+    (``engine.layer_frames``)."""
+
     def __init__(
         self,
         engine,
@@ -465,6 +469,7 @@ class Publisher:
                 per_market.clear()
                 self._aggregated_flushed_at[interval_ms] = now
 
+        open_orders = {}
         for account, orders in self.order_updates.items():
             upserts, removals = {}, []
             for oid, ev in orders.items():
@@ -472,7 +477,7 @@ class Publisher:
                     upserts[str(oid)] = wire.order_object(self.market_format(ev["market"]), ev)
                 else:
                     removals.append(str(oid))
-            md_cache.write_open_orders(pipe, account, upserts, removals)
+            open_orders[account] = (upserts, removals)
         for account, events in self.order_frames.items():
             if account not in self.private_accounts:
                 continue
@@ -485,8 +490,9 @@ class Publisher:
                 for e in events
             )
 
+        balances = {}
         for account, per_asset in self.balances.items():
-            rendered = {}
+            rendered = balances[account] = {}
             for asset, ev in per_asset.items():
                 decimals = self.engine.assets[asset]
                 rendered[asset] = {
@@ -497,7 +503,7 @@ class Publisher:
                 if account in self.private_accounts:
                     data = wire.balance_update_stream(asset, ev.available, ev.locked, ev.ts, decimals)
                     frames[balance_group(account)].append({"stream": "account.balanceUpdate", "data": data})
-            md_cache.write_balances(pipe, account, rendered)
+        md_cache.write_accounts(pipe, open_orders, balances)
 
         if self.replies:
             keys = [reply_to for reply_to, _ in self.replies]
@@ -513,13 +519,13 @@ class Publisher:
             pipe.eval(PUBLISH_SCRIPT, 0, *published)
 
         if frames and self._group_channel is not None:
-            published = []
+            layer_args = []
             for group, items in frames.items():
-                published.append(self._group_channel(group))
-                published.append(
+                layer_args.append(self._group_channel(group))
+                layer_args.append(
                     self.channel_layer.serialize({"type": CHANNEL_MESSAGE_TYPE, "frames": items})
                 )
-            pipe.eval(PUBLISH_SCRIPT, 0, *published)
+            pipe.eval(PUBLISH_SCRIPT, 0, *layer_args)
             frames = {}
 
         self._reset_batch()
