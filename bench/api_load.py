@@ -107,12 +107,7 @@ def seed_book(market: Market, rng: random.Random) -> int:
         side[price] = side.get(price, 0) + rng.randint(1, 5000)
     best_bids = sorted(bids.items(), reverse=True)[:CACHE_LEVELS]
     best_asks = sorted(asks.items())[:CACHE_LEVELS]
-    snapshot = {
-        "bids": fmt.levels(list(reversed(best_bids))),
-        "asks": fmt.levels(best_asks),
-        "lastUpdateId": str(BOOK_ORDERS),
-        "timestamp": time.time_ns() // 1000,
-    }
+    snapshot = wire.depth_snapshot(fmt, best_bids, best_asks, BOOK_ORDERS, time.time_ns() // 1000)
     with get_redis().pipeline(transaction=True) as pipe:
         md_cache.write_depth(pipe, SYMBOL, snapshot)
         pipe.execute()

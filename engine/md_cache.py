@@ -40,8 +40,9 @@ def open_orders_key(account: int) -> str:
 # --- writers (the engine process, inside one transaction per batch) -----------------------
 
 
-def write_depth(pipe, symbol: str, snapshot: dict) -> None:
-    pipe.set(depth_key(symbol), jsonfast.dumps(snapshot))
+def write_depth(pipe, symbol: str, snapshot: bytes) -> None:
+    """``snapshot``: the JSON of ``engine.wire.depth_snapshot``."""
+    pipe.set(depth_key(symbol), snapshot)
 
 
 def write_ticker(pipe, symbol: str, ticker: dict) -> None:

@@ -416,16 +416,7 @@ class Publisher:
         for sym, delta in self.depth.items():
             fmt = self.market_format(sym)
             bids, asks, update_id = self.engine.depth(sym, DEPTH_CACHE_LEVELS)
-            md_cache.write_depth(
-                pipe,
-                sym,
-                {
-                    "bids": fmt.levels(list(reversed(bids))),
-                    "asks": fmt.levels(asks),
-                    "lastUpdateId": str(update_id),
-                    "timestamp": delta.ts * 1000,
-                },
-            )
+            md_cache.write_depth(pipe, sym, wire.depth_snapshot(fmt, bids, asks, update_id, delta.ts * 1000))
             public.append((f"depth.{sym}", delta.frame(fmt)))
             for per_interval in self._aggregated.values():
                 agg = per_interval.get(sym)

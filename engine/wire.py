@@ -6,11 +6,16 @@ the API uses it to turn engine replies into order objects. One renderer, one for
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypeVar
 
+from engine import jsonfast
 from engine.core import units
+
+T = TypeVar("T")
 
 # One renderer of plain decimals for the whole project: the core's.
 plain = units.format_decimal
@@ -32,7 +37,7 @@ def iso_ms(ts_ms: int) -> str:
 RENDER_CACHE_MAX = 20_000
 
 
-def _remember(cache: dict[int, str], value: int, text: str) -> str:
+def _remember(cache: dict, value: Hashable, text: T) -> T:
     if len(cache) >= RENDER_CACHE_MAX:
         cache.clear()
     cache[value] = text
@@ -53,6 +58,9 @@ class MarketFormat:
     _prices: dict[int, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     _quantities: dict[int, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     _quote_amounts: dict[int, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _level_texts: dict[tuple[int, int], bytes] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def price(self, ticks: int | None) -> str | None:
         if ticks is None:
@@ -76,6 +84,36 @@ class MarketFormat:
 
     def levels(self, levels: list[tuple[int, int]]) -> list[list[str]]:
         return [[self.price(p), self.quantity(q)] for p, q in levels]
+
+    def levels_json(self, levels: Iterable[tuple[int, int]]) -> bytes:
+        """``levels`` as the JSON of ``levels()``. The engine renders its book's best thousand
+        levels a side after every batch, and most are as they were: each level's JSON is
+        remembered, so a level costs a lookup instead of two renderings and its encoding (a
+        quarter of the time for a full book)."""
+        known = self._level_texts
+        parts = []
+        for level in levels:
+            text = known.get(level)
+            if text is None:
+                text = _remember(
+                    known, level, jsonfast.dumps([self.price(level[0]), self.quantity(level[1])])
+                )
+            parts.append(text)
+        return b"[" + b",".join(parts) + b"]"
+
+
+def depth_snapshot(fmt: MarketFormat, bids: list, asks: list, update_id: int, ts_us: int) -> bytes:
+    """The REST depth snapshot as the cache keeps it and the API serves it (JSON): both sides
+    ascending by price; ``bids`` come best (highest) first, as the book gives them."""
+    return b"".join(
+        (
+            b'{"bids":',
+            fmt.levels_json(reversed(bids)),
+            b',"asks":',
+            fmt.levels_json(asks),
+            b',"lastUpdateId":"%d","timestamp":%d}' % (update_id, ts_us),
+        )
+    )
 
 
 def order_object(fmt: MarketFormat, o: dict) -> dict:

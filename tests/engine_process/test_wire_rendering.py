@@ -3,9 +3,11 @@ remembered, and the memory of rendered values stays bounded."""
 
 from __future__ import annotations
 
+import json
+import random
 from decimal import Decimal
 
-from engine import wire
+from engine import jsonfast, wire
 
 
 def market_format() -> wire.MarketFormat:
@@ -42,3 +44,38 @@ def test_formats_that_render_the_same_compare_equal_whatever_they_remember():
     used = market_format()
     used.price(14250)
     assert used == market_format()
+
+
+def test_a_depth_snapshot_is_both_sides_ascending_with_its_update_id_and_time():
+    fmt = market_format()
+    bids = [(14250, 1500), (14249, 2)]  # best first, as the book gives them
+    asks = [(14251, 1000)]
+
+    snapshot = wire.depth_snapshot(fmt, bids, asks, 77, 1_700_000_000_123_000)
+
+    assert json.loads(snapshot) == {
+        "bids": [["142.49", "0.002"], ["142.5", "1.5"]],
+        "asks": [["142.51", "1"]],
+        "lastUpdateId": "77",
+        "timestamp": 1_700_000_000_123_000,
+    }
+
+
+def test_a_depth_snapshot_is_the_same_bytes_rendered_anew_or_from_memory(monkeypatch):
+    monkeypatch.setattr(wire, "RENDER_CACHE_MAX", 50)  # cleared several times over
+    fmt = market_format()
+    rng = random.Random(5)
+    for _ in range(30):
+        bids = sorted(
+            ((rng.randint(1, 60), rng.randint(1, 9)) for _ in range(rng.randint(0, 40))), reverse=True
+        )
+        asks = sorted((rng.randint(61, 120), rng.randint(1, 9)) for _ in range(rng.randint(0, 40)))
+        expected = {
+            "bids": fmt.levels(list(reversed(bids))),
+            "asks": fmt.levels(asks),
+            "lastUpdateId": "9",
+            "timestamp": 123,
+        }
+
+        assert wire.depth_snapshot(fmt, bids, asks, 9, 123) == jsonfast.dumps(expected)
+        assert len(fmt._level_texts) <= 50

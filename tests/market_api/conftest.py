@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 import redis
 
-from engine import md_cache
+from engine import jsonfast, md_cache
 from exchange_site.redis_client import get_redis
 from markets import selectors
 from markets.models import Asset, Candle, Market, Trade
@@ -42,7 +42,7 @@ def md() -> redis.Redis:
 
 def write_depth(md: redis.Redis, symbol: str, snapshot: dict) -> None:
     with md.pipeline(transaction=True) as pipe:
-        md_cache.write_depth(pipe, symbol, snapshot)
+        md_cache.write_depth(pipe, symbol, jsonfast.dumps(snapshot))
         pipe.execute()
 
 
