@@ -23,7 +23,7 @@ from engine import jsonfast, snapshots
 from engine.client import COMMAND_STREAM
 from engine.core import Engine
 from engine.core.codec import command_from_dict
-from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, Publisher
+from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, PRIVATE_SUBSCRIBERS_VERSION_KEY, Publisher
 from engine.ticker import RollingTicker
 
 log = logging.getLogger("engine")
@@ -64,6 +64,17 @@ def stream_ts(entry_id: bytes | str) -> int:
     return int(entry_id[: entry_id.index(b"-" if isinstance(entry_id, bytes) else "-")])
 
 
+# Who subscribes privately, if it changed: KEYS the hash and its version, ARGV[1] the version the
+# engine knows. Returns {version}, or {version, account, ...} when the version is another.
+LISTENERS_SCRIPT = """
+local version = redis.call('GET', KEYS[2]) or 'none'
+if version == ARGV[1] then return {version} end
+local accounts = redis.call('HKEYS', KEYS[1])
+table.insert(accounts, 1, version)
+return accounts
+"""
+
+
 def _raw_xread(response, **options):
     """XREADGROUP's reply as Redis sends it: ``[[stream, [[id, [field, value, ...]], ...]]]``.
     The engine reads each entry's two fields itself; redis-py's parsing into a dict per entry
@@ -96,6 +107,7 @@ class EngineProcess:
         self._snapshot_started_at = time.monotonic()
         self._snapshot_child: tuple[int, str] | None = None  # (pid, stream id it covers)
         self._sending: asyncio.Future | None = None  # the flush being sent (see _serve)
+        self._listeners_version = b""  # of PRIVATE_SUBSCRIBERS_KEY as last read; none yet
 
     # --- recovery ------------------------------------------------------------------------
 
@@ -232,22 +244,33 @@ class EngineProcess:
                 publisher.flush_persistence()
                 self._fork_snapshot()
 
-    async def _read(self) -> tuple[list, list[bytes]]:
+    async def _read(self) -> tuple[list, list[bytes] | None]:
         """The next batch of commands (raw, see ``_raw_xread``), and the accounts with a private
-        subscriber as of right after it (``Publisher.prepare``), in one round trip: Redis runs
-        the HKEYS once the XREADGROUP has returned, even one that blocked."""
+        subscriber as of right after it (``Publisher.prepare``; None when they did not change
+        since the last read), in one round trip: Redis runs the script once the XREADGROUP has
+        returned, even one that blocked."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.xreadgroup(
             GROUP, CONSUMER, {COMMAND_STREAM: ">"}, count=READ_COUNT, block=READ_BLOCK_MS, noack=True
         )
-        pipe.hkeys(PRIVATE_SUBSCRIBERS_KEY)
+        pipe.eval(
+            LISTENERS_SCRIPT,
+            2,
+            PRIVATE_SUBSCRIBERS_KEY,
+            PRIVATE_SUBSCRIBERS_VERSION_KEY,
+            self._listeners_version,
+        )
         # Errors as values: redis-py 6.4 words a pipeline's error without the server's message,
         # and the loop must tell a vanished group (NOGROUP) from any other failure.
-        response, listening = await pipe.execute(raise_on_error=False)
-        for result in (response, listening):
+        response, listeners = await pipe.execute(raise_on_error=False)
+        for result in (response, listeners):
             if isinstance(result, Exception):
                 raise result
-        return response, listening
+        version, *accounts = listeners
+        if version == self._listeners_version:
+            return response, None
+        self._listeners_version = version
+        return response, accounts
 
     async def _sent(self) -> None:
         """Wait for the flush in flight, if any; raises what sending it raised."""

@@ -67,6 +67,11 @@ CHANNEL_MESSAGE_TYPE = "stream.frames"  # handled by streams.consumers.StreamCon
 # Hash of account id -> number of live private subscriptions, kept by the websocket consumers.
 # Private frames are rendered only for these accounts: most order events have no listener.
 PRIVATE_SUBSCRIBERS_KEY = "streams.private_subscribers"
+# A new random value whenever an account joins or leaves that hash (``streams.presence``): the
+# engine asks for the hash's fields only when this changed, not after every read (with thousands
+# of subscribers that would be thousands of fields a loop). Random, not a counter, so that a
+# hash emptied and refilled (a FLUSHDB) cannot come back to a value the engine knows.
+PRIVATE_SUBSCRIBERS_VERSION_KEY = "streams.private_subscribers.version"
 REPLY_TTL_S = 60
 
 ORDER_EVENTS = (OrderAccepted, OrderFilled, OrderCancelled, OrderExpired)
@@ -395,7 +400,7 @@ class Publisher:
         """Send everything collected since the last flush."""
         await self.send(self.prepare(await self.redis.hkeys(PRIVATE_SUBSCRIBERS_KEY)))
 
-    def prepare(self, listening: Iterable[bytes | str]) -> Outgoing:
+    def prepare(self, listening: Iterable[bytes | str] | None) -> Outgoing:
         """Render everything collected since the last flush into what goes out, and start a
         new batch: the engine applies the next commands while this one is being sent
         (``send``), so that Redis executing one flush and the engine applying the next batch
@@ -404,8 +409,8 @@ class Publisher:
 
         ``listening``: the accounts with a private subscriber (the fields of
         ``PRIVATE_SUBSCRIBERS_KEY``), read after the batch's commands were: an order placed right
-        after its account subscribed must reach that subscription."""
-        if self.order_frames or self.balances:
+        after its account subscribed must reach that subscription. None: the same as last time."""
+        if listening is not None:
             self.private_accounts = {int(a) for a in listening}
         frames: dict[str, list[dict]] = defaultdict(list)  # group/channel -> data list
         public: list[tuple[str, dict]] = []

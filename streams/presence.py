@@ -10,19 +10,37 @@ only when it reaches zero.
 
 from __future__ import annotations
 
-from engine.publisher import PRIVATE_SUBSCRIBERS_KEY
+import uuid
+
+from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, PRIVATE_SUBSCRIBERS_VERSION_KEY
 from exchange_site.redis_client import get_async_redis
 
+# KEYS: the hash and its version; ARGV: the account, a new version. The version changes only
+# when the account joins or leaves the hash: the engine then reads the hash again.
+_ACQUIRE = """
+local count = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+if count == 1 then redis.call('SET', KEYS[2], ARGV[2]) end
+return count
+"""
 _RELEASE = """
 local left = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
-if left <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+if left <= 0 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('SET', KEYS[2], ARGV[2])
+end
 return left
 """
 
 
 async def acquire(account: int) -> None:
-    await get_async_redis().hincrby(PRIVATE_SUBSCRIBERS_KEY, str(account), 1)
+    await _change(_ACQUIRE, account)
 
 
 async def release(account: int) -> None:
-    await get_async_redis().eval(_RELEASE, 1, PRIVATE_SUBSCRIBERS_KEY, str(account))
+    await _change(_RELEASE, account)
+
+
+async def _change(script: str, account: int) -> None:
+    await get_async_redis().eval(
+        script, 2, PRIVATE_SUBSCRIBERS_KEY, PRIVATE_SUBSCRIBERS_VERSION_KEY, str(account), uuid.uuid4().hex
+    )

@@ -34,11 +34,11 @@ class BacklogRead:
     def xreadgroup(self, *args, **kwargs) -> None:
         pass
 
-    def hkeys(self, key) -> None:
+    def eval(self, *args) -> None:
         pass
 
     async def execute(self, raise_on_error: bool = True) -> list:
-        return [[[b"engine.commands", [(b"1-0", [b"cmd", b"{}"])]]], []]
+        return [[[b"engine.commands", [(b"1-0", [b"cmd", b"{}"])]]], [b"version"]]
 
 
 class RenderFailsSecondTime:
