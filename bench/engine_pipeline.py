@@ -83,8 +83,9 @@ def status(conn) -> dict:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far, its reaped children's included (the engine
     forks one per snapshot), from Linux's ``/proc``. The VM's speed varies by up to 2x between
-    hours and the other processes share its 2 CPUs, so the engine's CPU per command is the
-    figure to compare code by; commands/s says what the machine gave."""
+    hours, so the sustained phase's CPU per command (big batches) is the figure to compare code
+    by, beside commands/s. At the fixed rate the loop runs back to back as commands trickle in:
+    CPU per command times the rate is the share of a CPU the engine keeps busy."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
     return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
