@@ -107,7 +107,8 @@ class EngineProcess:
         self._snapshot_started_at = time.monotonic()
         self._snapshot_child: tuple[int, str] | None = None  # (pid, stream id it covers)
         self._sending: asyncio.Future | None = None  # the flush being sent (see _serve)
-        self._listeners_version = b""  # of PRIVATE_SUBSCRIBERS_KEY as last read; none yet
+        # PRIVATE_SUBSCRIBERS_VERSION_KEY as last read; b"": read the accounts at the next read.
+        self._listeners_version: bytes = b""
 
     # --- recovery ------------------------------------------------------------------------
 
@@ -160,6 +161,7 @@ class EngineProcess:
         publisher = Publisher(
             self.engine, self.redis, self.channel_layer, self.send_persist_batch, self.tickers
         )
+        self._listeners_version = b""  # a new publisher knows no private subscriber yet
         await self.position_group()
         await self._heartbeat(force=True)
         log.info("engine ready after stream id %s", self.last_id)
@@ -232,6 +234,10 @@ class EngineProcess:
                 await self._sent()
                 await self._heartbeat()
                 last_beat = now
+                # The accounts are read again whatever their version says: a change made without
+                # a new version (a web process of an older release during a deploy, a hand edit)
+                # is seen within a second instead of at the next join or leave.
+                self._listeners_version = b""
             full = now - last_full_gc >= GC_FULL_EVERY_S
             freeze_survivors(full)  # see GC_FULL_EVERY_S
             if full:

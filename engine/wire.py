@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from engine import jsonfast
 from engine.core import units
 
 T = TypeVar("T")
@@ -31,9 +30,10 @@ def iso_ms(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_ms % 1000:03d}"
 
 
-# Rendered decimals kept per market and kind (prices, quantities, quote amounts): a book and
-# its trades repeat the same few hundred prices and sizes, and rendering one (Decimal arithmetic
-# and formatting) costs more than a dict lookup by an order of magnitude. Cleared when full.
+# Rendered decimals kept per market and kind (prices, quantities, quote amounts, depth levels): a
+# book and its trades repeat the same few hundred prices and sizes, and rendering one (Decimal
+# arithmetic and formatting) costs more than a dict lookup by an order of magnitude. Cleared
+# when full.
 RENDER_CACHE_MAX = 20_000
 
 
@@ -95,14 +95,17 @@ class MarketFormat:
         for level in levels:
             text = known.get(level)
             if text is None:
-                text = _remember(
-                    known, level, jsonfast.dumps([self.price(level[0]), self.quantity(level[1])])
-                )
+                # Formatted, not orjson.dumps: its result keeps orjson's 1 KB output buffer, fifty
+                # times the text, for as long as it is remembered. Plain decimals need no escaping.
+                text = b'["%s","%s"]' % (self.price(level[0]).encode(), self.quantity(level[1]).encode())
+                _remember(known, level, text)
             parts.append(text)
         return b"[" + b",".join(parts) + b"]"
 
 
-def depth_snapshot(fmt: MarketFormat, bids: list, asks: list, update_id: int, ts_us: int) -> bytes:
+def depth_snapshot(
+    fmt: MarketFormat, bids: list[tuple[int, int]], asks: list[tuple[int, int]], update_id: int, ts_us: int
+) -> bytes:
     """The REST depth snapshot as the cache keeps it and the API serves it (JSON): both sides
     ascending by price; ``bids`` come best (highest) first, as the book gives them."""
     return b"".join(

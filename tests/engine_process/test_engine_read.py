@@ -13,11 +13,14 @@ from django.conf import settings
 
 from engine import process
 from engine.client import COMMAND_STREAM
+from engine.core import ASK, BID
 from engine.process import EngineProcess
+from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, Publisher, balance_group, order_group
 from exchange_site.redis_client import get_async_redis
 from streams import presence
+from tests.engine_core.helpers import BUYER, SELLER, Harness
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.services]
+pytestmark = pytest.mark.services
 
 
 @pytest_asyncio.fixture
@@ -26,9 +29,11 @@ async def engine_process(redis_conn, tmp_path):
     conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
     yield EngineProcess(conn, None, lambda batch: None, tmp_path)
     await conn.aclose()
+    await get_async_redis().aclose()
     get_async_redis.cache_clear()
 
 
+@pytest.mark.asyncio
 async def test_a_subscription_made_while_the_read_waits_is_seen_with_the_order_after_it(
     engine_process, redis_conn, monkeypatch
 ):
@@ -47,6 +52,7 @@ async def test_a_subscription_made_while_the_read_waits_is_seen_with_the_order_a
     assert listening == [b"7"]
 
 
+@pytest.mark.asyncio
 async def test_the_subscribers_come_with_a_read_only_when_an_account_joined_or_left(
     engine_process, monkeypatch
 ):
@@ -67,6 +73,47 @@ async def test_the_subscribers_come_with_a_read_only_when_an_account_joined_or_l
     assert await listening() == []
 
 
+@pytest.mark.asyncio
 async def test_a_read_without_its_consumer_group_says_nogroup(engine_process):
     with pytest.raises(redis.exceptions.ResponseError, match="NOGROUP"):
         await engine_process._read()
+
+
+@pytest.mark.asyncio
+async def test_an_account_added_without_a_new_version_is_seen_within_a_second(
+    engine_process, redis_conn, monkeypatch
+):
+    """As from a web process of an older release during a deploy: the engine reads the accounts
+    again once a second whatever the version says."""
+    publishers: list[Publisher] = []
+
+    def remembered(*args) -> Publisher:
+        publishers.append(Publisher(*args))
+        return publishers[-1]
+
+    monkeypatch.setattr(process, "Publisher", remembered)
+    running = asyncio.ensure_future(engine_process.run())
+    await asyncio.sleep(0.3)
+    redis_conn.hincrby(PRIVATE_SUBSCRIBERS_KEY, "7", 1)  # no new version
+
+    await asyncio.sleep(1.5)
+    engine_process.stopping.set()
+    await running
+
+    assert publishers[0].private_accounts == {7}
+
+
+def test_private_frames_go_to_the_accounts_last_known_to_listen():
+    h = Harness()
+    unused = redis.asyncio.Redis.from_url(settings.REDIS_URL)  # prepare() only queues commands
+    publisher = Publisher(h.e, unused, None, lambda batch: None, {}, lambda closes: None)
+    publisher.prepare(listening=[str(BUYER).encode()])  # nothing collected: who listens is kept
+    publisher.collect(h.limit(BUYER, BID, 100, 1), None)
+    publisher.collect(h.limit(SELLER, ASK, 200, 1), None)
+
+    frames = publisher.prepare(listening=None).frames  # None: nobody joined or left since
+
+    assert {group for group in frames if group.startswith("account.")} == {
+        order_group(BUYER),
+        balance_group(BUYER),
+    }
