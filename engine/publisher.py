@@ -397,8 +397,9 @@ class Publisher:
     # --- flushing -------------------------------------------------------------------------
 
     async def flush(self) -> None:
-        """Send everything collected since the last flush."""
-        await self.send(self.prepare(await self.redis.hkeys(PRIVATE_SUBSCRIBERS_KEY)))
+        """Prepare and send at once, for callers with nothing to overlap it with (tests): the
+        private frames go to the accounts last given to ``prepare``."""
+        await self.send(self.prepare(None))
 
     def prepare(self, listening: Iterable[bytes | str] | None) -> Outgoing:
         """Render everything collected since the last flush into what goes out, and start a

@@ -4,10 +4,9 @@ The engine reads the hash ``PRIVATE_SUBSCRIBERS_KEY`` (account id -> number of c
 subscribed to that account's private streams) when ``PRIVATE_SUBSCRIBERS_VERSION_KEY`` changed
 (and once a second): every change that adds or removes an account sets a new version in the
 same script. Each connection adds one when it first takes an account's private streams and
-takes it back when it lets them go or closes. A
-web process that dies leaves its counts behind, which costs the engine some rendering and
-loses nothing; the opposite error (a count too low) would lose frames, so a count is deleted
-only when it reaches zero.
+takes it back when it lets them go or closes. A web process that dies leaves its counts
+behind, which costs the engine some rendering and loses nothing; the opposite error (a count
+too low) would lose frames, so a count is deleted only when it reaches zero.
 """
 
 from __future__ import annotations

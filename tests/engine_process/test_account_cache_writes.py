@@ -60,6 +60,7 @@ def test_an_account_with_thousands_of_changes_in_one_flush_gets_them_all(redis_c
     )
 
     assert open_order_ids(redis_conn, 7) == {str(i) for i in range(8_500, 14_000)}
+    assert json.loads(redis_conn.hget(md_cache.open_orders_key(7), "13999")) == {"id": "13999"}
 
 
 def test_a_flush_that_changed_no_account_sends_no_command(redis_conn):
