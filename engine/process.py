@@ -19,11 +19,11 @@ from pathlib import Path
 
 import redis.exceptions
 
-from engine import jsonfast, snapshots
+from engine import jsonfast, redis_batch, snapshots
 from engine.client import COMMAND_STREAM
 from engine.core import Engine
 from engine.core.codec import command_from_dict
-from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, PRIVATE_SUBSCRIBERS_VERSION_KEY, Publisher
+from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, PRIVATE_SUBSCRIBERS_VERSION_KEY, Outgoing, Publisher
 from engine.ticker import RollingTicker
 
 log = logging.getLogger("engine")
@@ -75,13 +75,6 @@ return accounts
 """
 
 
-def _raw_xread(response, **options):
-    """XREADGROUP's reply as Redis sends it: ``[[stream, [[id, [field, value, ...]], ...]]]``.
-    The engine reads each entry's two fields itself; redis-py's parsing into a dict per entry
-    cost ~5 % of the engine's CPU in bench/engine_pipeline.py."""
-    return response or []
-
-
 class EngineProcess:
     def __init__(
         self,
@@ -92,8 +85,8 @@ class EngineProcess:
         snapshot_every_s: float = 60.0,
         snapshot_every_commands: int = 200_000,
     ):
-        self.redis = redis  # the engine's own client: its XREADGROUP replies stay raw
-        redis.set_response_callback("XREADGROUP", _raw_xread)
+        self.redis = redis
+        self.link = redis_batch.Link(redis)  # the reads' connection (see _read)
         self.channel_layer = channel_layer
         self.send_persist_batch = send_persist_batch
         self.snapshot_dir = snapshot_dir
@@ -107,6 +100,8 @@ class EngineProcess:
         self._snapshot_started_at = time.monotonic()
         self._snapshot_child: tuple[int, str] | None = None  # (pid, stream id it covers)
         self._sending: asyncio.Future | None = None  # the flush being sent (see _serve)
+        self._pending: Outgoing | None = None  # the flush that goes out with the next read
+        self.publisher: Publisher | None = None  # run()'s
         # PRIVATE_SUBSCRIBERS_VERSION_KEY as last read; b"": read the accounts at the next read.
         self._listeners_version: bytes = b""
 
@@ -161,6 +156,7 @@ class EngineProcess:
         publisher = Publisher(
             self.engine, self.redis, self.channel_layer, self.send_persist_batch, self.tickers
         )
+        self.publisher = publisher
         self._listeners_version = b""  # a new publisher knows no private subscriber yet
         await self.position_group()
         await self._heartbeat(force=True)
@@ -194,16 +190,17 @@ class EngineProcess:
             pass
 
     async def _serve(self, publisher: Publisher) -> None:
-        """Read, apply and flush until asked to stop. The last flush may still be in flight
-        (``_sent``)."""
+        """Read, apply and flush until asked to stop. The last flush may still be in flight or
+        held for the next read (``_sent``)."""
         last_beat = last_full_gc = time.monotonic()
         # With a backlog, the previous flush is still being sent while the next batch is read
         # and applied: Redis executing one flush and the engine applying the next overlap
         # instead of taking turns (+15-20 % commands/s in bench/engine_pipeline.py). Caught up,
-        # the engine waits for its flush before reading again: the flush's time then gathers
-        # the next commands into one batch, where reading at once would apply them one or two
-        # at a time and pay every flush's fixed cost for each (p50 at 5,000/s 3.7 ms against
-        # 2.7). At most one flush is in flight, so flushes (and replies) go out in order.
+        # the flush goes out in the same write as the next read, in front of it: one round trip
+        # per iteration instead of two, and the flush's time still gathers the next commands
+        # into one batch (reading at once would apply them one or two at a time and pay every
+        # flush's fixed cost for each: p50 at 5,000/s 3.7 ms against 2.7). At most one flush is
+        # in flight, so flushes (and replies) go out in order.
         while not self.stopping.is_set():
             try:
                 response, listening = await self._read()
@@ -225,9 +222,10 @@ class EngineProcess:
                     self._commands_since_snapshot += len(entries)
             outgoing = publisher.prepare(listening)
             await self._sent()  # raises what sending it raised
-            self._sending = asyncio.ensure_future(publisher.send(outgoing))
-            if not backlog:
-                await self._sent()
+            if backlog:
+                self._sending = asyncio.ensure_future(publisher.send(outgoing))
+            else:
+                self._pending = outgoing
             now = time.monotonic()
             if now - last_beat >= 1.0:
                 # The status says which commands are done: only once their flush has landed.
@@ -251,27 +249,28 @@ class EngineProcess:
                 self._fork_snapshot()
 
     async def _read(self) -> tuple[list, list[bytes] | None]:
-        """The next batch of commands (raw, see ``_raw_xread``), and the accounts with a private
-        subscriber as of right after it (``Publisher.prepare``; None when they did not change
-        since the last read), in one round trip: Redis runs the script once the XREADGROUP has
-        returned, even one that blocked."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.xreadgroup(
-            GROUP, CONSUMER, {COMMAND_STREAM: ">"}, count=READ_COUNT, block=READ_BLOCK_MS, noack=True
-        )
-        pipe.eval(
-            LISTENERS_SCRIPT,
-            2,
-            PRIVATE_SUBSCRIBERS_KEY,
-            PRIVATE_SUBSCRIBERS_VERSION_KEY,
-            self._listeners_version,
-        )
-        # Errors as values: redis-py 6.4 words a pipeline's error without the server's message,
-        # and the loop must tell a vanished group (NOGROUP) from any other failure.
-        response, listeners = await pipe.execute(raise_on_error=False)
+        """The next batch of commands, as Redis sends them (``[[stream, [[id, [field, value,
+        ...]], ...]]]``: the engine reads each entry's two fields itself), and the accounts with
+        a private subscriber as of right after it (``Publisher.prepare``; None when they did not
+        change since the last read), in one round trip: Redis runs the script once the
+        XREADGROUP has returned, even one that blocked. A flush held for this read goes in front
+        of it, in the same write."""
+        read = [
+            ("XREADGROUP", "GROUP", GROUP, CONSUMER, "COUNT", READ_COUNT, "BLOCK", READ_BLOCK_MS, "NOACK",
+             "STREAMS", COMMAND_STREAM, ">"),
+            ("EVAL", LISTENERS_SCRIPT, 2, PRIVATE_SUBSCRIBERS_KEY, PRIVATE_SUBSCRIBERS_VERSION_KEY,
+             self._listeners_version),
+        ]  # fmt: skip
+        pending, self._pending = self._pending, None
+        if pending is None:
+            response, listeners = await self.link.exchange(read)
+        else:
+            response, listeners = await self.publisher.send(pending, then=read)
+        # Errors come as values: the loop must tell a vanished group (NOGROUP) from any other.
         for result in (response, listeners):
             if isinstance(result, Exception):
                 raise result
+        response = response or []  # nil: the read timed out
         version, *accounts = listeners
         if version == self._listeners_version:
             return response, None
@@ -279,10 +278,14 @@ class EngineProcess:
         return response, accounts
 
     async def _sent(self) -> None:
-        """Wait for the flush in flight, if any; raises what sending it raised."""
+        """Wait for the flush in flight, and send the one held for the next read, if any;
+        raises what sending raised."""
         sending, self._sending = self._sending, None
         if sending is not None:
             await sending
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await self.publisher.send(pending)
 
     async def _heartbeat(self, force: bool = False) -> None:
         status = {"pid": os.getpid(), "stream_id": self.last_id, "seq": self.engine.last_seq}

@@ -2,10 +2,11 @@
 
 Per loop iteration the process hands over each applied command's events; ``flush`` then, in
 this order:
-1. one MULTI/EXEC round trip that updates the market-data cache (depth with its update id,
+1. one MULTI/EXEC that updates the market-data cache (depth with its update id,
    tickers, recent trades, balances, open orders), pushes the replies, and PUBLISHes the public
    frames on Redis pub/sub (plain JSON, for any language) — so a reply is never visible before
-   the state it promises;
+   the state it promises. It is written by hand (``engine.redis_batch``), alone or with the
+   engine's next read behind it in the same write;
 2. the channel layer's frames (websocket fan-out), one message per group, never one per event:
    inside that MULTI when the layer lives on the engine's Redis (``engine.layer_frames``),
    else one ``group_send`` per group after it;
@@ -30,9 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from redis.asyncio.client import Pipeline
-
-from engine import jsonfast, layer_frames, md_cache, wire
+from engine import jsonfast, layer_frames, md_cache, redis_batch, wire
 from engine.core.codec import event_to_dict
 from engine.core.messages import (
     BID,
@@ -115,9 +114,10 @@ def balance_group(account: int) -> str:
 
 @dataclass(slots=True)
 class Outgoing:
-    """One prepared flush: Redis commands (cache, replies, pub/sub) and channel-layer frames."""
+    """One prepared flush: Redis commands (cache, replies, pub/sub), to run as one MULTI, and
+    channel-layer frames."""
 
-    pipe: Pipeline | None
+    commands: list[redis_batch.Command]
     frames: dict[str, list[dict]]
 
 
@@ -300,6 +300,7 @@ class Publisher:
     ):
         self.engine = engine
         self.redis = redis
+        self.link = redis_batch.Link(redis)  # the flushes' connection; see send
         self.channel_layer = channel_layer
         # None: the frames go through group_send (see engine.layer_frames).
         self._group_channel = layer_frames.group_channel_namer(channel_layer, redis)
@@ -415,7 +416,7 @@ class Publisher:
             self.private_accounts = {int(a) for a in listening}
         frames: dict[str, list[dict]] = defaultdict(list)  # group/channel -> data list
         public: list[tuple[str, dict]] = []
-        pipe = self.redis.pipeline(transaction=True)
+        pipe = redis_batch.CommandBatch()
         now = time.monotonic()
         idle = not self.applied and not self.replies
 
@@ -529,16 +530,25 @@ class Publisher:
         self.traded_markets = pending_tickers
         self._close_candles(now, idle)
         self._maybe_persist(now)
-        return Outgoing(pipe if len(pipe) else None, frames)
+        return Outgoing(pipe.commands, frames)
 
-    async def send(self, outgoing: Outgoing) -> None:
+    async def send(self, outgoing: Outgoing, then: Sequence[redis_batch.Command] = ()) -> list:
         """The cache writes, the replies and the pub/sub frames (one MULTI), then the
         channel-layer frames that the MULTI could not carry. Flushes must be sent in the order
-        they were prepared."""
-        if outgoing.pipe is not None:
-            await outgoing.pipe.execute()
+        they were prepared, one at a time.
+
+        ``then``: commands to send behind the MULTI in the same write (the engine's next read,
+        when it is caught up: one round trip instead of two). Returns their replies, errors as
+        values; an error of the flush itself is raised."""
+        commands = redis_batch.transaction(outgoing.commands) if outgoing.commands else []
+        replies = await self.link.exchange(commands + list(then)) if commands or then else []
+        if commands:
+            error = redis_batch.transaction_error(replies[: len(commands)])
+            if error is not None:
+                raise error
         if outgoing.frames and self.channel_layer is not None:
             await self._group_send(outgoing.frames)
+        return replies[len(commands) :]
 
     def _close_candles(self, now: float, idle: bool) -> None:
         # Stream ids only grow, so a command stamped at or after a bucket's end proves that no

@@ -4,6 +4,7 @@ subscriber as of right after them, when they changed."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 import pytest_asyncio
@@ -11,9 +12,9 @@ import redis.asyncio
 import redis.exceptions
 from django.conf import settings
 
-from engine import process
-from engine.client import COMMAND_STREAM
-from engine.core import ASK, BID
+from engine import process, redis_batch
+from engine.client import COMMAND_STREAM, encode
+from engine.core import ASK, BID, AddAsset
 from engine.process import EngineProcess
 from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, Publisher, balance_group, order_group
 from exchange_site.redis_client import get_async_redis
@@ -77,6 +78,29 @@ async def test_the_subscribers_come_with_a_read_only_when_an_account_joined_or_l
 async def test_a_read_without_its_consumer_group_says_nogroup(engine_process):
     with pytest.raises(redis.exceptions.ResponseError, match="NOGROUP"):
         await engine_process._read()
+
+
+@pytest.mark.asyncio
+async def test_caught_up_a_flush_goes_out_in_the_same_write_as_the_next_read(
+    engine_process, redis_conn, monkeypatch
+):
+    exchanges: list[list[str]] = []
+    exchange = redis_batch.Link.exchange
+
+    async def recorded(link, commands):
+        exchanges.append([command[0] for command in commands])
+        return await exchange(link, commands)
+
+    monkeypatch.setattr(redis_batch.Link, "exchange", recorded)
+    running = asyncio.ensure_future(engine_process.run())
+    redis_conn.xadd(COMMAND_STREAM, encode(AddAsset(ts=0, symbol="USD", decimals=2), "reply.asset"))
+    reply = await asyncio.to_thread(redis_conn.blpop, ["reply.asset"], 5)
+    engine_process.stopping.set()
+    await running
+
+    assert [e["type"] for e in json.loads(reply[1])["events"]] == ["AssetAdded"]
+    flushes = [names for names in exchanges if "MULTI" in names]
+    assert flushes[0] == ["MULTI", "EVAL", "EXEC", "XREADGROUP", "EVAL"]  # the reply, then the read
 
 
 @pytest.mark.asyncio

@@ -14,31 +14,20 @@ from engine.process import EngineProcess
 pytestmark = pytest.mark.asyncio
 
 
-class BacklogRedis:
-    """Every read returns a full batch (a backlog), so each flush is sent while the next batch is
-    read and applied. The entries are not commands: applying them changes nothing."""
-
-    def set_response_callback(self, command, callback) -> None:
-        pass
-
-    def pipeline(self, transaction: bool = True) -> BacklogRead:
-        return BacklogRead()
+class StatusOnlyRedis:
+    """Takes the engine's status; the reads go through ``BacklogLink``."""
 
     async def set(self, *args, **kwargs) -> None:
         pass
 
 
-class BacklogRead:
-    """The engine's read: a batch of one entry, and nobody subscribed privately."""
+class BacklogLink:
+    """Every read returns a full batch (a backlog), so each flush is sent while the next batch is
+    read and applied. The entries are not commands: applying them changes nothing. Nobody
+    subscribed privately."""
 
-    def xreadgroup(self, *args, **kwargs) -> None:
-        pass
-
-    def eval(self, *args) -> None:
-        pass
-
-    async def execute(self, raise_on_error: bool = True) -> list:
-        return [[[b"engine.commands", [(b"1-0", [b"cmd", b"{}"])]]], [b"version"]]
+    async def exchange(self, commands) -> list:
+        return [[[b"engine.commands", [[b"1-0", [b"cmd", b"{}"]]]]], [b"version"]]
 
 
 class RenderFailsSecondTime:
@@ -67,7 +56,8 @@ class RenderFailsSecondTime:
 def run_loop(monkeypatch, tmp_path, gc_state_restored):
     async def run(publisher: RenderFailsSecondTime) -> None:
         monkeypatch.setattr(process, "READ_COUNT", 1)
-        engine_process = EngineProcess(BacklogRedis(), None, lambda batch: None, tmp_path)
+        engine_process = EngineProcess(StatusOnlyRedis(), None, lambda batch: None, tmp_path)
+        engine_process.link = BacklogLink()
         monkeypatch.setattr(process, "Publisher", lambda *args: publisher)
         monkeypatch.setattr(engine_process, "position_group", _nothing)
         await engine_process.run()

@@ -8,7 +8,9 @@ import json
 import pytest
 import redis.asyncio
 from django.conf import settings
+from redis.exceptions import ResponseError
 
+from engine import md_cache
 from engine.publisher import REPLY_TTL_S, Publisher
 from tests.engine_core.helpers import BUYER, Harness
 
@@ -63,4 +65,18 @@ async def test_a_prepared_flush_holds_only_what_was_collected_before_it(redis_co
     assert reply_amount(redis_conn, "reply.first") == 10 and not redis_conn.exists("reply.second")
     await publisher.send(publisher.prepare(listening=()))
     assert reply_amount(redis_conn, "reply.second") == 11
+    await conn.aclose()
+
+
+async def test_a_flush_that_redis_refuses_raises_its_error(redis_conn):
+    """The engine stops on it (and replays from its snapshot) rather than carry on with a cache
+    that no longer says what the replies promise."""
+    redis_conn.set(md_cache.balances_key(BUYER), "not a hash")
+    conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    h = Harness()
+    publisher = Publisher(h.e, conn, None, lambda batch: None, {}, lambda closes: None)
+    publisher.collect(h.deposit(BUYER, "USD", 10), "reply.a")
+
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        await publisher.flush()
     await conn.aclose()
