@@ -133,6 +133,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "exchange_site.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # The wire has no ``format`` parameter; DRF's override answered 404 for any unknown value.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Exchange API",

@@ -141,3 +141,12 @@ def test_securities_is_an_empty_array(client, db):
 
     assert response.status_code == 200
     assert response.json() == []
+
+
+def test_a_format_parameter_is_ignored_like_any_unknown_one(client, sol_usdc):
+    """The wire has no ``format`` parameter: DRF's format override would answer 404 for any
+    value it has no renderer for."""
+    response = client.get("/api/v1/markets", {"format": "xml"})
+
+    assert response.status_code == 200
+    assert [m["symbol"] for m in response.json()] == ["SOL_USDC"]
