@@ -138,6 +138,11 @@ def test_a_batch_whose_message_died_with_the_worker_is_written_when_a_worker_sta
     unacknowledged: a worker that dies in between takes the message with it. The batch waits in
     the persistence outbox, and a starting worker queues it again."""
     celery_worker_proc.start()
+    # Ready is logged before the worker's first BRPOP reaches Redis: stopped in between (a slow
+    # start on a busy machine), it would leave the message in the queue.
+    wait_until(
+        lambda: waiting_on_its_queue(redis_conn), 10, "the worker to wait on its queue", celery_worker_proc
+    )
     celery_worker_proc.proc.send_signal(signal.SIGSTOP)  # idle, its BRPOP outstanding
     send_batch(batches(traders, 1, 30)[0], celery_worker_proc.queue)
     wait_until(
@@ -152,3 +157,9 @@ def test_a_batch_whose_message_died_with_the_worker_is_written_when_a_worker_sta
     wait_until(lambda: Trade.objects.count() == 30, 30, "30 trades", celery_worker_proc)
     assert LedgerEntry.objects.count() == 7 * 30
     assert "1 batch(es) not yet written, queued again" in celery_worker_proc.log()
+
+
+def waiting_on_its_queue(redis_conn) -> bool:
+    """A client of the test's Redis database is blocked in a BRPOP (the worker's, on its queue)."""
+    db = str(redis_conn.connection_pool.connection_kwargs.get("db", 0))
+    return any(c["db"] == db and c["cmd"] == "brpop" and "b" in c["flags"] for c in redis_conn.client_list())
