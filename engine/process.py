@@ -86,7 +86,9 @@ class EngineProcess:
         snapshot_every_commands: int = 200_000,
     ):
         self.redis = redis
-        self.link = redis_batch.Link(redis)  # the reads' connection (see _read)
+        # The connection of the reads made alone; a held flush and the read behind it go on
+        # the publisher's (see _read).
+        self.link = redis_batch.Link(redis)
         self.channel_layer = channel_layer
         self.send_persist_batch = send_persist_batch
         self.snapshot_dir = snapshot_dir
@@ -164,7 +166,7 @@ class EngineProcess:
         gc_was_enabled = gc.isenabled()
         gc.disable()  # see GC_FULL_EVERY_S
         try:
-            await self._serve(publisher)
+            await self._serve()
             await self._sent()
         except BaseException:
             # The flush already prepared still goes out instead of being left running unawaited;
@@ -189,9 +191,10 @@ class EngineProcess:
         except Exception:  # Redis may be stopping with us (make run's Ctrl-C); nothing is lost
             pass
 
-    async def _serve(self, publisher: Publisher) -> None:
+    async def _serve(self) -> None:
         """Read, apply and flush until asked to stop. The last flush may still be in flight or
         held for the next read (``_sent``)."""
+        publisher = self.publisher
         last_beat = last_full_gc = time.monotonic()
         # With a backlog, the previous flush is still being sent while the next batch is read
         # and applied: Redis executing one flush and the engine applying the next overlap
@@ -224,6 +227,10 @@ class EngineProcess:
             await self._sent()  # raises what sending it raised
             if backlog:
                 self._sending = asyncio.ensure_future(publisher.send(outgoing))
+            elif outgoing.frames:
+                # Frames for group_send go once the MULTI has landed: held, they would wait for
+                # the read behind it (up to READ_BLOCK_MS).
+                await publisher.send(outgoing)
             else:
                 self._pending = outgoing
             now = time.monotonic()
@@ -237,6 +244,8 @@ class EngineProcess:
                 # is seen within a second instead of at the next join or leave.
                 self._listeners_version = b""
             full = now - last_full_gc >= GC_FULL_EVERY_S
+            if full:
+                await self._sent()  # a full collection can take a second: not with replies held
             freeze_survivors(full)  # see GC_FULL_EVERY_S
             if full:
                 last_full_gc = now
@@ -336,6 +345,7 @@ class EngineProcess:
         if done == 0:
             return
         self._snapshot_child = None
+        await self._sent()  # the replies held do not wait for the trim
         if os.waitstatus_to_exitcode(status) == 0:
             # The log before the snapshot is no longer needed for recovery.
             await self.redis.xtrim(COMMAND_STREAM, minid=stream_id, approximate=False)

@@ -112,6 +112,11 @@ def balance_group(account: int) -> str:
     return f"account.balanceUpdate.{account}"
 
 
+class FlushFailed(Exception):
+    """Redis refused part of a flush (its error is the cause). Not a ``ResponseError``: the loop
+    must not take it for a failure of its own read, which it recovers from."""
+
+
 @dataclass(slots=True)
 class Outgoing:
     """One prepared flush: Redis commands (cache, replies, pub/sub), to run as one MULTI, and
@@ -539,13 +544,13 @@ class Publisher:
 
         ``then``: commands to send behind the MULTI in the same write (the engine's next read,
         when it is caught up: one round trip instead of two). Returns their replies, errors as
-        values; an error of the flush itself is raised."""
+        values; an error of the flush itself raises ``FlushFailed``."""
         commands = redis_batch.transaction(outgoing.commands) if outgoing.commands else []
         replies = await self.link.exchange(commands + list(then)) if commands or then else []
         if commands:
             error = redis_batch.transaction_error(replies[: len(commands)])
             if error is not None:
-                raise error
+                raise FlushFailed(str(error)) from error
         if outgoing.frames and self.channel_layer is not None:
             await self._group_send(outgoing.frames)
         return replies[len(commands) :]

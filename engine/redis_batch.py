@@ -7,9 +7,9 @@ connection, wraps the call for retries and parses every reply through its callba
 and a read cost the engine 700-750 us of CPU per iteration that way at the VM's half speed, and
 300 us as one write packed by hiredis on a connection of its own, each reply read raw.
 
-A ``Link`` holds one connection of the engine's pool for the process's life; it has at most one
-exchange in flight (the loop's order of flushes and reads guarantees it). There is no retry: a
-lost connection stops the engine, which restarts from its snapshot and the command log
+A ``Link`` holds one connection of the engine's pool; it has at most one exchange in flight (the
+loop's order of flushes and reads guarantees it). There is no retry: an exchange that fails
+raises, which stops the engine, and it restarts from its snapshot and the command log
 (crash-only), where a retried flush could have pushed its replies and trades twice.
 """
 
@@ -21,7 +21,8 @@ import hiredis
 import redis.asyncio
 from redis.exceptions import ResponseError
 
-Command = tuple  # ("SET", key, value): a command name and its arguments
+Arg = str | bytes | int | float | memoryview  # what hiredis packs
+Command = tuple[Arg, ...]  # ("SET", key, value): a command name and its arguments
 
 
 class CommandBatch:
@@ -33,19 +34,16 @@ class CommandBatch:
     def __init__(self) -> None:
         self.commands: list[Command] = []
 
-    def __len__(self) -> int:
-        return len(self.commands)
-
-    def set(self, name, value) -> None:
+    def set(self, name: Arg, value: Arg) -> None:
         self.commands.append(("SET", name, value))
 
-    def lpush(self, name, *values) -> None:
+    def lpush(self, name: Arg, *values: Arg) -> None:
         self.commands.append(("LPUSH", name, *values))
 
-    def ltrim(self, name, start: int, end: int) -> None:
+    def ltrim(self, name: Arg, start: int, end: int) -> None:
         self.commands.append(("LTRIM", name, start, end))
 
-    def eval(self, script: str, numkeys: int, *keys_and_args) -> None:
+    def eval(self, script: str, numkeys: int, *keys_and_args: Arg) -> None:
         self.commands.append(("EVAL", script, numkeys, *keys_and_args))
 
 
@@ -63,6 +61,8 @@ def transaction_error(replies: Sequence) -> ResponseError | None:
     executed = replies[-1]
     if isinstance(executed, ResponseError):
         return executed
+    if executed is None:  # only after a WATCH, which the engine does not use
+        return ResponseError("EXEC returned nil: the transaction did not run")
     for reply in executed:
         if isinstance(reply, ResponseError):
             return reply
@@ -81,20 +81,21 @@ class Link:
         connection = self._connection
         if connection is None:
             connection = self._connection = await self.client.connection_pool.get_connection()
-        # A send or read cut off (cancelled, timed out, connection lost) drops the connection
-        # (redis-py's Connection does it): a reply left unread never reaches the next exchange,
-        # which connects again.
-        packed = b"".join(map(hiredis.pack_command, commands))
-        await connection.send_packed_command(packed, check_health=False)
-        replies = []
-        for _ in commands:
-            try:
-                replies.append(await connection.read_response())
-            except ResponseError as exc:  # read in full: the next reply follows
-                replies.append(exc)
-        return replies
-
-    async def aclose(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
+        try:
+            packed = b"".join(map(hiredis.pack_command, commands))
+            await connection.send_packed_command(packed, check_health=False)
+            replies = []
+            for _ in commands:
+                try:
+                    replies.append(await connection.read_response())
+                except ResponseError as exc:  # read in full: the next reply follows
+                    replies.append(exc)
+        except BaseException:
+            # Cut off (cancelled, timed out, lost): replies may be left unread on the connection
+            # (redis-py drops it on most of these itself). It goes back to the pool closed, and a
+            # next exchange, if the caller makes one, takes a fresh one.
+            self._connection = None
+            await connection.disconnect()
             await self.client.connection_pool.release(connection)
+            raise
+        return replies

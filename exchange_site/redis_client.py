@@ -17,9 +17,10 @@ def get_redis() -> redis.Redis:
 
 class HiredisPackingConnection(redis.asyncio.Connection):
     """redis-py's asyncio connection packs every command in Python, argument by argument, even
-    with hiredis installed (its sync connection uses hiredis's C packer). The engine sends a
-    flush's replies and frames as commands of thousands of arguments: packing them was a tenth
-    of its CPU in bench/engine_pipeline.py. Same protocol bytes, packed in C."""
+    with hiredis installed (its sync connection uses hiredis's C packer). Same protocol bytes,
+    packed in C, for the asyncio clients' commands: the websocket side's, and the engine's own
+    apart from its reads and flushes (``engine.redis_batch`` packs those with hiredis itself).
+    Packing a flush through redis-py was a tenth of the engine's CPU in bench/engine_pipeline.py."""
 
     _serializer = redis.connection.HiredisRespSerializer() if HIREDIS_AVAILABLE else None
 

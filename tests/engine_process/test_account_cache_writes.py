@@ -8,13 +8,18 @@ import json
 import pytest
 
 from engine import md_cache
+from engine.redis_batch import CommandBatch
 
 pytestmark = pytest.mark.services
 
 
 def write(redis_conn, open_orders: dict, balances: dict) -> None:
+    """As a flush does: queued in a ``CommandBatch``, run as one transaction."""
+    batch = CommandBatch()
+    md_cache.write_accounts(batch, open_orders, balances)
     pipe = redis_conn.pipeline(transaction=True)
-    md_cache.write_accounts(pipe, open_orders, balances)
+    for command in batch.commands:
+        pipe.execute_command(*command)
     pipe.execute()
 
 
@@ -63,9 +68,9 @@ def test_an_account_with_thousands_of_changes_in_one_flush_gets_them_all(redis_c
     assert json.loads(redis_conn.hget(md_cache.open_orders_key(7), "13999")) == {"id": "13999"}
 
 
-def test_a_flush_that_changed_no_account_sends_no_command(redis_conn):
-    pipe = redis_conn.pipeline(transaction=True)
+def test_a_flush_that_changed_no_account_sends_no_command():
+    batch = CommandBatch()
 
-    md_cache.write_accounts(pipe, {7: ({}, [])}, {})
+    md_cache.write_accounts(batch, {7: ({}, [])}, {})
 
-    assert len(pipe) == 0
+    assert batch.commands == []

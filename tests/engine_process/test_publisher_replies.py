@@ -8,10 +8,9 @@ import json
 import pytest
 import redis.asyncio
 from django.conf import settings
-from redis.exceptions import ResponseError
 
 from engine import md_cache
-from engine.publisher import REPLY_TTL_S, Publisher
+from engine.publisher import REPLY_TTL_S, FlushFailed, Publisher
 from tests.engine_core.helpers import BUYER, Harness
 
 pytestmark = pytest.mark.asyncio
@@ -77,6 +76,6 @@ async def test_a_flush_that_redis_refuses_raises_its_error(redis_conn):
     publisher = Publisher(h.e, conn, None, lambda batch: None, {}, lambda closes: None)
     publisher.collect(h.deposit(BUYER, "USD", 10), "reply.a")
 
-    with pytest.raises(ResponseError, match="WRONGTYPE"):
+    with pytest.raises(FlushFailed, match="WRONGTYPE"):
         await publisher.flush()
     await conn.aclose()

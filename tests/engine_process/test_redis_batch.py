@@ -9,6 +9,7 @@ import asyncio
 import pytest
 import pytest_asyncio
 import redis.asyncio
+import redis.exceptions
 from django.conf import settings
 from redis.exceptions import ResponseError
 
@@ -62,3 +63,25 @@ async def test_an_exchange_cut_off_before_its_reply_leaves_nothing_for_the_next(
     redis_conn.set("k", "v")
 
     assert await link.exchange([("GET", "k")]) == [b"v"]
+
+
+async def test_a_transaction_that_a_watch_stopped_is_an_error(link, redis_conn):
+    await link.exchange([("WATCH", "k")])
+    redis_conn.set("k", "changed meanwhile")
+
+    replies = await link.exchange(transaction([("SET", "k", "v")]))
+
+    assert "did not run" in str(transaction_error(replies))
+    assert redis_conn.get("k") == b"changed meanwhile"
+
+
+async def test_a_link_whose_connection_was_lost_raises_then_connects_again(link, redis_conn):
+    [client_id] = await link.exchange([("CLIENT", "ID")])
+    waiting = asyncio.ensure_future(link.exchange([("BLPOP", "late", 5)]))
+    await asyncio.sleep(0.1)  # blocked in Redis by now
+
+    redis_conn.client_kill_filter(_id=client_id)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await waiting
+
+    assert await link.exchange([("PING",)]) == [b"PONG"]
