@@ -530,6 +530,8 @@ class Publisher:
                 )
             pipe.eval(PUBLISH_SCRIPT, 0, *layer_args)
             frames = {}
+        elif self.channel_layer is None:
+            frames = {}  # nowhere to send them; and a flush with frames is not held (EngineProcess)
 
         self._reset_batch()
         self.traded_markets = pending_tickers
@@ -551,7 +553,7 @@ class Publisher:
             error = redis_batch.transaction_error(replies[: len(commands)])
             if error is not None:
                 raise FlushFailed(str(error)) from error
-        if outgoing.frames and self.channel_layer is not None:
+        if outgoing.frames:
             await self._group_send(outgoing.frames)
         return replies[len(commands) :]
 

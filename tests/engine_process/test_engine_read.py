@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 import redis.asyncio
 import redis.exceptions
+from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
 from engine import process, redis_batch
@@ -130,7 +131,8 @@ async def test_an_account_added_without_a_new_version_is_seen_within_a_second(
 def test_private_frames_go_to_the_accounts_last_known_to_listen():
     h = Harness()
     unused = redis.asyncio.Redis.from_url(settings.REDIS_URL)  # prepare() only queues commands
-    publisher = Publisher(h.e, unused, None, lambda batch: None, {}, lambda closes: None)
+    layer = InMemoryChannelLayer()  # not on Redis: the frames are left for group_send
+    publisher = Publisher(h.e, unused, layer, lambda batch: None, {}, lambda closes: None)
     publisher.prepare(listening=[str(BUYER).encode()])  # nothing collected: who listens is kept
     publisher.collect(h.limit(BUYER, BID, 100, 1), None)
     publisher.collect(h.limit(SELLER, ASK, 200, 1), None)

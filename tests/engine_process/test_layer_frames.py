@@ -93,3 +93,17 @@ async def test_only_a_layer_on_the_engines_server_as_its_user_is_written_by_the_
 async def test_a_layer_of_another_kind_is_not_written_by_the_engines_flush(engine_redis):
     assert group_channel_namer(InMemoryChannelLayer(), engine_redis) is None
     assert group_channel_namer(None, engine_redis) is None
+
+
+async def test_without_a_channel_layer_a_flush_leaves_no_frames(engine_redis):
+    """Nothing could send them, and a flush with frames left is sent at once instead of in
+    front of the next read."""
+    h = Harness()
+    publisher = Publisher(h.e, engine_redis, None, lambda batch: None, {}, lambda closes: None)
+    h.limit(SELLER, ASK, 100, 2)
+    publisher.collect(h.limit(BUYER, BID, 100, 2), None)
+
+    outgoing = publisher.prepare(listening=[str(BUYER).encode()])
+
+    assert outgoing.frames == {}
+    assert outgoing.commands  # the cache, the trade and its pub/sub frame still go out
