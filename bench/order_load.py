@@ -214,9 +214,12 @@ async def run_client(
         n = 0
         while time.perf_counter() < deadline:
             plan = plans[n % len(plans)]
+            # counted per market: with the markets alternating, a count over all orders would
+            # put every crossing order on the same market whenever the two counts share a factor
+            nth_of_market = n // len(plans) + 1
             n += 1
             side = "Bid" if rng.random() < 0.5 else "Ask"
-            if args.cross_every and n % args.cross_every == 0:
+            if args.cross_every and nth_of_market % args.cross_every == 0:
                 offset = -2 if side == "Bid" else 2  # crosses the middle: takes resting orders
             else:
                 offset = rng.randint(1, 50)
