@@ -451,14 +451,16 @@
     ctx.fillText(text, w / 2, h / 2);
   }
 
-  /** Round-ish axis steps for [lo, hi] (display only). */
-  function niceTicks(lo, hi, count) {
+  /** Round-ish axis steps for [lo, hi] (display only), counted in whole ticks of `tick`: a
+   * step finer than the tick would label a range of a few ticks with the same price repeated. */
+  function niceTicks(lo, hi, count, tick) {
     const span = hi - lo || Math.abs(hi) || 1;
-    const raw = span / count;
-    const mag = 10 ** Math.floor(Math.log10(raw));
-    const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
+    const rawTicks = Math.max(1, span / tick / count);
+    const mag = 10 ** Math.floor(Math.log10(rawTicks));
+    const factors = mag >= 10 ? [1, 2, 2.5, 5, 10] : [1, 2, 5, 10]; // 2.5 ticks is no price
+    const step = (factors.map((m) => m * mag).find((s) => s >= rawTicks) || rawTicks) * tick;
     const ticks = [];
-    for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(v);
+    for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) ticks.push(k * step);
     return ticks;
   }
 
@@ -750,6 +752,7 @@
         last ? `O ${fmtPrice(last.o)}  H ${fmtPrice(last.h)}  L ${fmtPrice(last.l)}  C ${fmtPrice(last.c)}  V ${fmtQty(last.v)}` : "",
       );
       if (!shown.length) {
+        canvas.setAttribute("aria-label", "Candlestick chart, no trades in this period yet");
         emptyMessage(ctx, w, h, "No trades in this period yet");
         return;
       }
@@ -772,14 +775,17 @@
       ctx.lineWidth = 1;
       ctx.textAlign = "left";
       ctx.textBaseline = "middle";
-      for (const v of niceTicks(lo, hi, 5)) {
+      const axis = niceTicks(lo, hi, 5, Number(TICK)).map((v) => [v, axisLabel(v)]);
+      for (const [v, label] of axis) {
         const yy = Math.round(y(v)) + 0.5;
         ctx.beginPath();
         ctx.moveTo(pad.l, yy);
         ctx.lineTo(pad.l + pw, yy);
         ctx.stroke();
-        ctx.fillText(axisLabel(v), pad.l + pw + 6, yy);
+        ctx.fillText(label, pad.l + pw + 6, yy);
       }
+      // What the canvas shows, for screen readers (and the page's tests).
+      canvas.setAttribute("aria-label", `Candlestick chart, price axis ${axis.map(([, l]) => l).join(", ")}`);
       // Time axis: a label every ~100 px.
       ctx.textAlign = "center";
       ctx.textBaseline = "alphabetic";

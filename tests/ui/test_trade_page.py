@@ -148,6 +148,34 @@ def test_a_lost_depth_event_is_noticed_and_the_book_resyncs_from_rest(page, trad
     assert len(snapshots) > before  # the level of the lost event came from a new snapshot
 
 
+def test_the_page_loads_without_an_error_in_the_console(page, traders):
+    # The browser's own requests (the icon) show up only here, not as the page's responses.
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    page.goto("/")
+    wait_live(page)
+
+    expect(page.locator("#kline-canvas")).to_have_attribute(
+        "aria-label", "Candlestick chart, no trades in this period yet"
+    )
+    assert errors == []
+
+
+def test_a_price_range_of_one_tick_is_labelled_once_per_price(page, traders, celery_worker):
+    maker, taker = traders
+    for price in (14050, 14051):
+        place(maker, "Ask", price, 100)
+        place(taker, "Bid", price, 100)
+
+    page.goto("/")
+
+    # Steps finer than the tick labelled 140.50 to 140.51 as "140.5, 140.5, 140.51, 140.51, ...".
+    expect(page.locator("#kline-canvas")).to_have_attribute(
+        "aria-label", "Candlestick chart, price axis 140.5, 140.51"
+    )
+
+
 def test_a_trade_appears_in_the_trades_tab(page, traders):
     maker, taker = traders
     page.goto("/")
