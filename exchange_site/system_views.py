@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.defaults import page_not_found
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -35,19 +37,16 @@ class PingView(APIView):
         return HttpResponse("pong", content_type="text/plain")
 
 
+@csrf_exempt  # else a POST or DELETE to a path that does not exist gets the CSRF check's HTML 403
 def not_found(request, exception=None):
     """JSON for API clients, Django's HTML page for people."""
-    from django.http import JsonResponse
-    from django.views.defaults import page_not_found
-
     if request.path.startswith(("/api/", "/wapi/")):
+        hint = " (no trailing slash)" if request.path.endswith("/") else ""
         return JsonResponse(
-            {"code": "RESOURCE_NOT_FOUND", "message": f"no such path: {request.path}"}, status=404
+            {"code": "RESOURCE_NOT_FOUND", "message": f"no such path: {request.path}{hint}"}, status=404
         )
     return page_not_found(request, exception)
 
 
 def server_error(request):
-    from django.http import JsonResponse
-
     return JsonResponse({"code": "SERVER_ERROR", "message": "internal server error"}, status=500)

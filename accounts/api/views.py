@@ -95,6 +95,7 @@ class OrderQueryView(PrivateView):
         symbol = _query(request, "symbol")
         if symbol is None:
             raise errors.missing_field("symbol")
+        market_selectors.market_format(symbol)  # INVALID_SYMBOL for an unknown market (cached)
         order_id = _order_id_param(request)
         client_id = _query(request, "clientId")
         client_id = None if client_id is None else order_input.parse_client_id_param(client_id)

@@ -1,6 +1,6 @@
 """Routes of the public market-data API (shared/API.md). No trailing slashes, ever."""
 
-from django.urls import path, re_path
+from django.urls import path
 
 from markets.api import views
 
@@ -15,9 +15,4 @@ urlpatterns = [
     path("api/v1/klines", views.KlinesView.as_view(), name="api-klines"),
     path("api/v1/trades", views.TradesView.as_view(), name="api-trades"),
     path("api/v1/trades/history", views.TradeHistoryView.as_view(), name="api-trades-history"),
-    # These paths with a trailing slash: a JSON 404 (never a redirect, never an HTML page).
-    re_path(
-        r"^api/v1/(?P<path>assets|markets|market|securities|ticker|tickers|depth|klines|trades|trades/history)/+$",
-        views.trailing_slash_not_found,
-    ),
 ]

@@ -7,14 +7,14 @@ data). Errors are ``ApiError``s rendered as ``{"code", "message"}`` by the proje
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from engine import jsonfast
-from markets import candles, error_codes, selectors
+from markets import candles, selectors
 from markets.api import params
 from markets.api.serializers import (
     ApiErrorSerializer,
@@ -239,15 +239,3 @@ class TradeHistoryView(APIView):
         limit = params.integer(q, "limit", default=TRADES_DEFAULT_LIMIT, minimum=1, maximum=TRADES_MAX_LIMIT)
         offset = params.integer(q, "offset", default=0, minimum=0, maximum=HISTORY_MAX_OFFSET)
         return _live(_json(selectors.trade_history(symbol, limit, offset)))
-
-
-def trailing_slash_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
-    """A JSON 404 for ``/api/v1/depth/`` and friends, even with DEBUG on (Django's debug 404 is
-    HTML). No redirect: the contract has no trailing slashes and a POST must never bounce."""
-    return JsonResponse(
-        {
-            "code": error_codes.RESOURCE_NOT_FOUND,
-            "message": f"no such path: {request.path} (no trailing slash)",
-        },
-        status=404,
-    )

@@ -261,6 +261,12 @@ def test_open_orders_of_an_unknown_market_is_invalid_symbol(alice, sol_usdc):
     assert (response.status_code, response.json()["code"]) == (400, "INVALID_SYMBOL")
 
 
+def test_one_order_of_an_unknown_market_is_invalid_symbol(alice, sol_usdc):
+    response = alice.api.get("/api/v1/order", {"symbol": "DOGE_USDC", "orderId": "1"})
+
+    assert (response.status_code, response.json()["code"]) == (400, "INVALID_SYMBOL")
+
+
 def test_querying_one_order_needs_an_order_id_or_a_client_id(alice, sol_usdc):
     response = alice.api.get("/api/v1/order", {"symbol": "SOL_USDC"})
 

@@ -1,6 +1,7 @@
 """Site-wide routing rules of the wire contract."""
 
 import pytest
+from django.test import Client
 
 
 @pytest.mark.parametrize(
@@ -10,10 +11,14 @@ import pytest
         ("delete", "/api/v1/orders/"),
         ("get", "/wapi/v1/history/fills/"),
         ("get", "/api/v1/no-such-endpoint"),
+        ("post", "/wapi/v1/capital/withdrawals/"),
+        ("delete", "/wapi/v1/history/nope"),
+        ("post", "/api/v1/markets/"),
     ],
 )
-def test_unknown_api_path_is_a_json_404_never_a_redirect_or_html(client, settings, method, path):
+def test_unknown_api_path_is_a_json_404_never_a_redirect_or_html(settings, method, path):
     settings.DEBUG = True
+    client = Client(enforce_csrf_checks=True)  # as a real request meets the CSRF middleware
     if method == "get":
         response = client.get(path)
     else:
