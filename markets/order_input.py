@@ -99,7 +99,7 @@ def on_grid(value: Decimal, step: Decimal, field: str, code: str) -> int:
     """``value / step`` as an integer, exactly; off the grid is an ``ApiError(code)``."""
     quotient = Fraction(value) / Fraction(step)
     if quotient.denominator != 1:
-        raise ApiError(code, f"Invalid {field}: {value} is not a multiple of {_plain(step)}")
+        raise ApiError(code, f"Invalid {field}: {_plain(value)} is not a multiple of {_plain(step)}")
     return int(quotient)
 
 

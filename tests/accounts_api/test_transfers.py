@@ -54,6 +54,13 @@ def test_a_bad_amount_is_refused_before_the_engine(alice, amount, code):
     assert alice.api.get("/api/v1/capital").json() == {}
 
 
+def test_an_amount_finer_than_the_asset_says_so_in_plain_decimals(alice):
+    with pytest.raises(ApiError) as refused:
+        services.withdraw(alice.user, "USDC", "0.0000001")
+
+    assert refused.value.message == "Invalid quantity: 0.0000001 is not a multiple of 0.000001"
+
+
 def test_an_unknown_asset_is_invalid_symbol(alice):
     with pytest.raises(ApiError) as refused:
         services.deposit(alice.user, "DOGE", "1")
