@@ -82,7 +82,9 @@ def place_orders(user: AbstractBaseUser, payloads: object) -> list[dict]:
 
     The whole batch is validated before anything is sent, so a malformed order refuses the
     batch and changes nothing. An order the engine refuses (funds, a duplicate client id...)
-    takes its place in the answer as ``{"code", "message"}`` while the others stand.
+    takes its place in the answer as ``{"operation": "Err", "code", "message"}`` while the others
+    stand, each tagged ``"operation": "Ok"``: Backpack's batch result, which tells a client
+    which kind each element is.
     """
     if not isinstance(payloads, list):
         raise errors.bad_request("The request body must be a JSON array of orders")
@@ -101,9 +103,9 @@ def place_orders(user: AbstractBaseUser, payloads: object) -> list[dict]:
         events = engine_client.submit(order.command(user.pk))
         rejection = _rejection(events)
         if rejection is not None:
-            results.append({"code": rejection.code, "message": rejection.message})
+            results.append({"operation": "Err", "code": rejection.code, "message": rejection.message})
         else:
-            results.append(_new_order(order.rules.format, user.pk, events))
+            results.append({"operation": "Ok", **_new_order(order.rules.format, user.pk, events)})
     return results
 
 

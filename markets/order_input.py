@@ -49,6 +49,25 @@ MAX_DECIMAL_CHARS = 40
 UINT32_MAX = 2**32 - 1
 MAX_ORDER_ID = 2**63 - 1
 
+# Backpack's order fields for what this exchange does not have: margin (lending, borrowing,
+# reduce-only), conditional and take-profit/stop-loss orders, slippage limits, brokers. Clients
+# that send them unset (null, or false for the flags) are served; a set value is refused rather
+# than ignored, since ignoring it would place another order than the one asked for.
+UNSUPPORTED_FLAGS = ("reduceOnly", "autoLend", "autoLendRedeem", "autoBorrow", "autoBorrowRepay")
+UNSUPPORTED_VALUES = (
+    "brokerId",
+    "triggerPrice",
+    "triggerQuantity",
+    "triggerBy",
+    "stopLossTriggerPrice",
+    "stopLossLimitPrice",
+    "stopLossTriggerBy",
+    "takeProfitTriggerPrice",
+    "takeProfitLimitPrice",
+    "takeProfitTriggerBy",
+    "slippageTolerance",
+    "slippageToleranceType",
+)
 ORDER_FIELDS = frozenset(
     {
         "symbol",
@@ -61,8 +80,8 @@ ORDER_FIELDS = frozenset(
         "timeInForce",
         "postOnly",
         "selfTradePrevention",
-        # Sent as null/false by some Backpack clients; a spot order is never reduce-only.
-        "reduceOnly",
+        *UNSUPPORTED_FLAGS,
+        *UNSUPPORTED_VALUES,
     }
 )
 
@@ -259,6 +278,18 @@ class ValidatedOrder:
         )
 
 
+def _refuse_unsupported(payload: dict) -> None:
+    for name in UNSUPPORTED_FLAGS:
+        value = payload.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise errors.wrong_type(name, "a boolean")
+        if value:
+            raise errors.invalid_order(f"{name} is not supported: spot markets without margin")
+    for name in UNSUPPORTED_VALUES:
+        if payload.get(name) is not None:
+            raise errors.invalid_order(f"{name} is not supported on this exchange")
+
+
 def validate_order(payload: object, rules_for=market_rules) -> ValidatedOrder:
     """Check one order request (a parsed JSON object) and convert it; raises ``ApiError``."""
     if not isinstance(payload, dict):
@@ -279,11 +310,7 @@ def validate_order(payload: object, rules_for=market_rules) -> ValidatedOrder:
         post_only = False
     elif not isinstance(post_only, bool):
         raise errors.wrong_type("postOnly", "a boolean")
-    reduce_only = payload.get("reduceOnly")
-    if reduce_only is not None and not isinstance(reduce_only, bool):
-        raise errors.wrong_type("reduceOnly", "a boolean")
-    if reduce_only:
-        raise errors.invalid_order("reduceOnly is not supported on spot markets")
+    _refuse_unsupported(payload)
 
     if order_type == LIMIT:
         order = _limit(payload, rules, side, post_only)

@@ -188,8 +188,24 @@ def test_a_post_only_order_that_is_not_gtc_is_invalid_order(place, tif):
     assert place({**LIMIT, "postOnly": True, "timeInForce": tif}) == (400, "INVALID_ORDER")
 
 
-def test_reduce_only_is_invalid_order_on_a_spot_market(place):
-    assert place({**LIMIT, "reduceOnly": True}) == (400, "INVALID_ORDER")
+@pytest.mark.parametrize(
+    "flag", ["reduceOnly", "autoLend", "autoLendRedeem", "autoBorrow", "autoBorrowRepay"]
+)
+def test_a_margin_flag_set_is_invalid_order_on_a_spot_market(place, flag):
+    assert place({**LIMIT, flag: True}) == (400, "INVALID_ORDER")
+
+
+def test_a_margin_flag_that_is_not_a_boolean_is_invalid_client_request(place):
+    assert place({**LIMIT, "autoBorrow": "false"}) == (400, "INVALID_CLIENT_REQUEST")
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("triggerPrice", "99"), ("triggerQuantity", "1"), ("stopLossTriggerPrice", "90"),
+     ("takeProfitLimitPrice", "110"), ("slippageTolerance", "0.5"), ("brokerId", 7)],
+)  # fmt: skip
+def test_a_conditional_or_broker_field_set_is_invalid_order_not_ignored(place, field, value):
+    assert place({**LIMIT, field: value}) == (400, "INVALID_ORDER")
 
 
 def test_a_batch_of_more_than_20_orders_is_invalid_client_request(alice, sol_usdc, engine_calls):

@@ -59,6 +59,23 @@ def test_a_limit_order_that_does_not_cross_rests_as_new(traders):
     assert body["id"].isdigit() and isinstance(body["createdAt"], int)
 
 
+def test_backpacks_margin_and_conditional_fields_left_unset_place_the_plain_order(traders):
+    alice, _ = traders
+    unset = {
+        "reduceOnly": False, "autoLend": False, "autoLendRedeem": None, "autoBorrow": False,
+        "autoBorrowRepay": None, "brokerId": None, "triggerPrice": None, "triggerQuantity": None,
+        "triggerBy": None, "stopLossTriggerPrice": None, "stopLossLimitPrice": None,
+        "stopLossTriggerBy": None, "takeProfitTriggerPrice": None, "takeProfitLimitPrice": None,
+        "takeProfitTriggerBy": None, "slippageTolerance": None, "slippageToleranceType": None,
+    }  # fmt: skip
+
+    response = alice.api.post("/api/v1/order", {**BID, **unset})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body == order_object(body["id"], body["createdAt"])
+
+
 def test_balances_show_the_lock_as_soon_as_the_order_is_acknowledged(traders):
     alice, _ = traders
 
@@ -264,7 +281,9 @@ def test_a_batch_places_its_orders_in_order(traders):
     response = alice.api.post("/api/v1/orders", [BID, {**BID, "price": "99"}])
 
     assert response.status_code == 200
-    assert [(o["price"], o["status"]) for o in response.json()] == [("100", "New"), ("99", "New")]
+    assert [(o["operation"], o["price"], o["status"]) for o in response.json()] == [
+        ("Ok", "100", "New"), ("Ok", "99", "New")
+    ]  # fmt: skip
     assert int(response.json()[0]["id"]) < int(response.json()[1]["id"])
 
 
@@ -274,8 +293,10 @@ def test_an_engine_refusal_in_a_batch_takes_that_orders_place_and_the_others_sta
     response = alice.api.post("/api/v1/orders", [BID, {**BID, "quantity": "100"}, {**BID, "price": "99"}])
 
     first, refused, third = response.json()
-    assert (first["status"], third["status"]) == ("New", "New")
-    assert refused == {"code": "INSUFFICIENT_FUNDS", "message": "insufficient available USDC"}
+    assert [(o["operation"], o["status"]) for o in (first, third)] == [("Ok", "New"), ("Ok", "New")]
+    assert refused == {
+        "operation": "Err", "code": "INSUFFICIENT_FUNDS", "message": "insufficient available USDC"
+    }  # fmt: skip
     assert len(alice.api.get("/api/v1/orders").json()) == 2
 
 
