@@ -25,7 +25,7 @@ test: $(VENV)/.installed-test core-native
 	@scripts/test.sh
 
 lint: $(VENV)/.installed-test
-	ruff check .
+	ruff check . && ruff format --check .
 
 bench-engine: $(VENV)/.installed core-native
 	python bench/engine_core.py

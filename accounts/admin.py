@@ -49,7 +49,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class OrderAdmin(ReadOnlyAdmin):
     # Prices and quantities are the engine's integers (ticks, lots), as stored.
     list_display = (
-        "order_id", "user", "market", "side", "order_type", "price", "quantity", "status", "created_ts",
+        "order_id",
+        "user",
+        "market",
+        "side",
+        "order_type",
+        "price",
+        "quantity",
+        "status",
+        "created_ts",
     )
     list_filter = ("status", "side", "order_type", "market")
     list_select_related = ("user", "market")
@@ -59,7 +67,16 @@ class OrderAdmin(ReadOnlyAdmin):
 @admin.register(Fill)
 class FillAdmin(ReadOnlyAdmin):
     list_display = (
-        "trade_id", "user", "market", "order_id", "side", "price", "quantity", "fee", "is_maker", "ts",
+        "trade_id",
+        "user",
+        "market",
+        "order_id",
+        "side",
+        "price",
+        "quantity",
+        "fee",
+        "is_maker",
+        "ts",
     )
     list_filter = ("market", "side", "is_maker")
     list_select_related = ("user", "market")

@@ -254,4 +254,3 @@ def asset_decimals(symbol: object) -> int:
     if decimals is None:
         raise errors.unknown_asset(symbol)
     return decimals
-

@@ -149,9 +149,7 @@ def cancel_all(user: AbstractBaseUser, payload: object) -> list[dict]:
     body = _check_fields(payload, frozenset({"symbol"}), ("symbol",))
     fmt = _symbol_format(body["symbol"])
     events = _submit(CancelAll(ts=0, account=user.pk, market=fmt.symbol))
-    return [
-        order_object(fmt, e) for e in events if e["type"] == "OrderCancelled" and e["account"] == user.pk
-    ]
+    return [order_object(fmt, e) for e in events if e["type"] == "OrderCancelled" and e["account"] == user.pk]
 
 
 # --- deposits and withdrawals -------------------------------------------------------------------

@@ -570,9 +570,7 @@ def persist_events(batch: persist_batch.Packed | Sequence[dict]) -> BatchResult:
         new_trades = _new_trades(cur, trades) if trades else []
         result.trades = len(new_trades)
         if ledger:
-            result.ledger = _insert(
-                cur, LedgerEntry._meta.db_table, _LEDGER_COLUMNS, ledger, ["id"]
-            )
+            result.ledger = _insert(cur, LedgerEntry._meta.db_table, _LEDGER_COLUMNS, ledger, ["id"])
         if transfers:
             result.transfers = _insert(cur, Transfer._meta.db_table, _TRANSFER_COLUMNS, transfers, ["tx_id"])
         if new_trades:

@@ -384,4 +384,3 @@ def _market(payload: dict, rules: MarketRules, side: str, post_only: bool) -> di
         raise errors.missing_field("quantity")
     _, lots = _quantity(payload, rules)
     return {"quantity": lots, "price": None, "quote_quantity": None, "time_in_force": GTC}
-

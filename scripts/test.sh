@@ -56,7 +56,7 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" =
 fi
 
 echo "tests: database ${DATABASE_URL:-sqlite (var/)}; redis ${REDIS_URL}"
-ruff check . || exit 1
+ruff check . && ruff format --check . || exit 1
 python -m pytest "$@" || exit $?
 # The suite above ran on the compiled engine core when there is one; its own tests run on the
 # pure-Python sources too, which stay the reference.

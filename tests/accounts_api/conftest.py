@@ -107,6 +107,7 @@ def _fresh_market_cache():
 @pytest.fixture(autouse=True)
 def _no_throttle_leftovers():
     """Rate-limit counters live in Redis; start each test with none (only those keys)."""
+
     def clear():
         conn = get_redis()
         keys = list(conn.scan_iter("throttle:*", count=1000))

@@ -32,9 +32,7 @@ def test_the_admin_lists_api_keys(admin_browser, alice):
 
 
 def test_the_admin_revokes_selected_keys(admin_browser, alice, bob):
-    admin_browser.post(
-        "/admin/accounts/apikey/", {"action": "revoke", "_selected_action": [alice.key.pk]}
-    )
+    admin_browser.post("/admin/accounts/apikey/", {"action": "revoke", "_selected_action": [alice.key.pk]})
 
     assert ApiKey.objects.get(pk=alice.key.pk).revoked is True
     assert ApiKey.objects.get(pk=bob.key.pk).revoked is False

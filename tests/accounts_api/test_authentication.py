@@ -190,7 +190,9 @@ def test_a_session_post_with_the_csrf_token_is_accepted(alice, sol_usdc, engine_
 
     # Below the market's minimum notional: past authentication and CSRF, refused by validation.
     response = browser.post(
-        "/api/v1/order", {**ORDER, "price": "1", "quantity": "1"}, content_type="application/json",
+        "/api/v1/order",
+        {**ORDER, "price": "1", "quantity": "1"},
+        content_type="application/json",
         headers={"X-CSRFToken": token},
     )
 

@@ -45,8 +45,14 @@ def make_fill(user, market, seq: int, ts: int, **fields) -> Fill:
 
 def test_order_history_renders_orders_with_a_naive_iso_created_at(alice, sol_usdc):
     make_order(
-        alice.user, sol_usdc, 11, T0,
-        client_id=3, executed_quantity=50, executed_quote_quantity=70_275_000, status="PartiallyFilled",
+        alice.user,
+        sol_usdc,
+        11,
+        T0,
+        client_id=3,
+        executed_quantity=50,
+        executed_quote_quantity=70_275_000,
+        status="PartiallyFilled",
     )
 
     response = alice.api.get("/wapi/v1/history/orders")

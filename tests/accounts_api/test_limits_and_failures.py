@@ -47,8 +47,9 @@ def test_another_ip_is_not_limited_by_the_first(alice, settings):
     settings.API_RATE_LIMITS = {"key": "1000/10s", "ip": "1/10s"}
     alice.api.get("/api/v1/capital")
 
-    other = alice.api.client.get("/api/v1/capital", REMOTE_ADDR="10.0.0.2",
-                                 headers=alice.api.headers("GET", "/api/v1/capital", {}))
+    other = alice.api.client.get(
+        "/api/v1/capital", REMOTE_ADDR="10.0.0.2", headers=alice.api.headers("GET", "/api/v1/capital", {})
+    )
 
     assert other.status_code == 200
 

@@ -87,8 +87,29 @@ def test_a_wrong_json_type_or_value_is_invalid_client_request(place, field, valu
 
 @pytest.mark.parametrize(
     "price",
-    ["NaN", "Infinity", "-Infinity", "1e400", "1E2", "-0", "0", "0.00", "-100", " 100 ", "100 ", "1_000",
-     "1,000", "+100", ".5", "100.", "0x10", "", "١٠٠", "100.001", "100.005"],
+    [
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e400",
+        "1E2",
+        "-0",
+        "0",
+        "0.00",
+        "-100",
+        " 100 ",
+        "100 ",
+        "1_000",
+        "1,000",
+        "+100",
+        ".5",
+        "100.",
+        "0x10",
+        "",
+        "١٠٠",
+        "100.001",
+        "100.005",
+    ],
 )
 def test_a_bad_price_string_is_invalid_price(place, price):
     assert place({**LIMIT, "price": price}) == (400, "INVALID_PRICE")
@@ -136,8 +157,14 @@ def test_a_json_number_with_its_exact_text_is_accepted_like_a_string(alice, sol_
 
     def reply(command, timeout=None):
         sent.append(command)
-        return [{"type": "Rejected", "code": "INSUFFICIENT_FUNDS", "message": "insufficient available USDC",
-                 "command": "PlaceOrder"}]
+        return [
+            {
+                "type": "Rejected",
+                "code": "INSUFFICIENT_FUNDS",
+                "message": "insufficient available USDC",
+                "command": "PlaceOrder",
+            }
+        ]
 
     monkeypatch.setattr(client, "submit", reply)
     raw = '{"symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": 100.25, "quantity": 2}'

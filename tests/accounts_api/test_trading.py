@@ -175,8 +175,13 @@ def test_a_crossing_order_returns_its_final_filled_state(traders):
 
     body = response.json()
     assert body == order_object(
-        body["id"], body["createdAt"], price="101", quantity="1", executedQuantity="1",
-        executedQuoteQuantity="100", status="Filled",
+        body["id"],
+        body["createdAt"],
+        price="101",
+        quantity="1",
+        executedQuantity="1",
+        executedQuoteQuantity="100",
+        status="Filled",
     )
 
 
@@ -187,7 +192,9 @@ def test_a_partly_filled_order_rests_as_partially_filled(traders):
     body = alice.api.post("/api/v1/order", BID).json()
 
     assert (body["status"], body["executedQuantity"], body["executedQuoteQuantity"]) == (
-        "PartiallyFilled", "1", "100"
+        "PartiallyFilled",
+        "1",
+        "100",
     )
     assert [o["status"] for o in alice.api.get("/api/v1/orders").json()] == ["PartiallyFilled"]
 
@@ -201,7 +208,10 @@ def test_a_market_order_by_quantity_takes_the_book(traders):
     ).json()
 
     assert (body["orderType"], body["status"], body["executedQuantity"], body["price"]) == (
-        "Market", "Filled", "1.5", None
+        "Market",
+        "Filled",
+        "1.5",
+        None,
     )
 
 

@@ -25,7 +25,10 @@ def test_a_deposit_credits_the_available_balance_and_returns_the_deposit(alice):
     result = services.deposit(alice.user, "USDC", Decimal("250.5"), tx_id="bank-1")
 
     assert (result["symbol"], result["quantity"], result["status"], result["identifier"]) == (
-        "USDC", "250.5", "confirmed", "bank-1"
+        "USDC",
+        "250.5",
+        "confirmed",
+        "bank-1",
     )
     assert alice.api.get("/api/v1/capital").json() == {
         "USDC": {"available": "250.5", "locked": "0", "staked": "0"}
@@ -43,8 +46,12 @@ def test_a_repeated_tx_id_is_refused_as_a_duplicate_and_credits_nothing(alice):
 
 @pytest.mark.parametrize(
     "amount, code",
-    [("0", "INVALID_QUANTITY"), ("-5", "INVALID_QUANTITY"), ("1e3", "INVALID_QUANTITY"),
-     ("0.0000001", "INVALID_QUANTITY")],
+    [
+        ("0", "INVALID_QUANTITY"),
+        ("-5", "INVALID_QUANTITY"),
+        ("1e3", "INVALID_QUANTITY"),
+        ("0.0000001", "INVALID_QUANTITY"),
+    ],
 )
 def test_a_bad_amount_is_refused_before_the_engine(alice, amount, code):
     with pytest.raises(ApiError) as refused:

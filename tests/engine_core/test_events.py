@@ -307,9 +307,9 @@ def test_compiled_or_pure_build_is_reported_and_a_stale_build_is_ignored(tmp_pat
         )
         return out.stdout.strip()
 
-    if os.path.exists(pkg / "_native_build.txt") and (pkg / "_native_build.txt").read_text().split()[
-        :1
-    ] == [native.sources_digest()]:
+    if os.path.exists(pkg / "_native_build.txt") and (pkg / "_native_build.txt").read_text().split()[:1] == [
+        native.sources_digest()
+    ]:
         assert run() == "compiled False"
     with open(pkg / "book.py", "a") as f:
         f.write("\n# edited after the build\n")

@@ -433,4 +433,3 @@ def test_an_event_repeated_within_one_batch_counts_once(sol_usdc, traders):
     assert LedgerEntry.objects.get(account=0).amount == 2100
     assert LedgerEntry.objects.get(cause="deposit").amount == 5
     assert Candle.objects.get(interval="1m").trades == 1
-

@@ -67,9 +67,7 @@ def test_batches_sent_like_the_engine_does_are_persisted_by_a_worker(celery_work
 
 
 def fills_diagnosis() -> str:
-    rows = Fill.objects.aggregate(
-        n=Count("seq"), low=Min("seq"), high=Max("seq")
-    )
+    rows = Fill.objects.aggregate(n=Count("seq"), low=Min("seq"), high=Max("seq"))
     return f"fills: {rows}"
 
 

@@ -11,7 +11,7 @@ from exchange_site.redis_client import HiredisPackingConnection
 
 COMMANDS = [
     ("SET", "key", "välue", "EX", 5),
-    ("EVAL", "return 1", 2, "reply.a", "reply.b", b"{\"events\": []}", "x" * 10_000, 30),
+    ("EVAL", "return 1", 2, "reply.a", "reply.b", b'{"events": []}', "x" * 10_000, 30),
     ("HSET", "open_orders.7", "11", b"", "12", 3.5),
     ("CONFIG GET", "maxmemory"),
 ]
