@@ -2,16 +2,22 @@
 
 The engine owns trading state: a market exists for trading once the engine applied its
 AddMarket command, and a change takes effect once it applied UpdateMarket. So the admin never
-just saves a row: adding records the row and appends the engine command after commit, and
-changing goes through ``markets.services.update_market`` (save + engine round trip). What the
+just saves a row: the form first runs the engine's own checks on the definition (a row the
+engine would refuse would be listed as tradable, and would be refused again at every engine
+start), adding records the row and appends the engine command after commit, and changing goes
+through ``markets.services.update_market`` (saved only if the engine accepts it). What the
 engine cannot change (symbol, assets, tick and step sizes, asset decimals) is read-only once
 created, so the database can never disagree with the engine about them.
 """
 
 from __future__ import annotations
 
+import copy
+
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.http import HttpResponseRedirect
 
 from engine import client
 from exchange_site.api_errors import ApiError
@@ -19,8 +25,33 @@ from markets import services
 from markets.models import Asset, Market, Trade
 
 
+class AssetForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None and not self.errors:
+            problem = services.asset_problem(Asset(**{**cleaned, "display_name": ""}))
+            if problem is not None:
+                raise forms.ValidationError(problem)
+        return cleaned
+
+
+class MarketForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            # The fields read-only on a change are not in the form: they come from the row.
+            candidate = copy.copy(self.instance)
+            for name, value in cleaned.items():
+                setattr(candidate, name, value)
+            problem = services.market_problem(candidate)
+            if problem is not None:
+                raise forms.ValidationError(f"The engine would refuse this market: {problem}")
+        return cleaned
+
+
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
+    form = AssetForm
     list_display = ("symbol", "display_name", "decimals")
     search_fields = ("symbol", "display_name")
 
@@ -37,6 +68,7 @@ class AssetAdmin(admin.ModelAdmin):
 
 @admin.register(Market)
 class MarketAdmin(admin.ModelAdmin):
+    form = MarketForm
     list_display = (
         "symbol",
         "base",
@@ -60,21 +92,32 @@ class MarketAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             transaction.on_commit(lambda: client.append(services.add_market_command(obj)))
             return
-        # TODO(lead): markets.services.update_market saves the row before the engine has
-        # accepted the change; if the engine rejects it or times out, the row and the engine
-        # disagree until the next successful update. Here we at least tell the operator.
         try:
-            events = services.update_market(obj)
-        except ApiError as exc:
+            services.update_market(obj)
+        except services.MarketChangeRejected as exc:
+            request.market_change_failed = True
             self.message_user(
-                request, f"The engine did not confirm the change: {exc.message}", messages.ERROR
+                request, f"The engine rejected the change: {exc}. Nothing was saved.", messages.ERROR
             )
-            return
-        for event in events:
-            if event.get("type") == "Rejected":
-                self.message_user(
-                    request, f"The engine rejected the change: {event.get('message')}", messages.ERROR
-                )
+        except ApiError as exc:
+            request.market_change_failed = True
+            self.message_user(
+                request,
+                f"The engine did not confirm the change ({exc.message}); the row was not saved. "
+                "Check the market's state in the API before trying again.",
+                messages.ERROR,
+            )
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "market_change_failed", False):
+            return super().log_change(request, obj, message)
+        return None
+
+    def response_change(self, request, obj):
+        if getattr(request, "market_change_failed", False):
+            # Back to the form with the error alone, not "changed successfully".
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
 
 
 @admin.register(Trade)

@@ -3,15 +3,25 @@ applied its command, so every write here records the row and appends the command
 
 from __future__ import annotations
 
+import logging
+import re
 from decimal import Decimal
 
 from django.db import transaction
 
 from engine import client
 from engine.core import units
+from engine.core.engine import MAX_ASSET_DECIMALS
+from engine.core.market import Market as CoreMarket
+from engine.core.market import MarketError
 from engine.core.messages import AddAsset, AddMarket, UpdateMarket
 
 from .models import Asset, Market
+
+log = logging.getLogger(__name__)
+
+# Market symbols are BASE_QUOTE, so an asset symbol has no underscore (and no space).
+ASSET_SYMBOL = re.compile(r"[A-Z0-9]{1,16}")
 
 
 def add_asset_command(asset: Asset) -> AddAsset:
@@ -100,18 +110,68 @@ def ensure_market(
     return market
 
 
+class MarketChangeRejected(Exception):
+    """The engine refused a market change; the row was not saved."""
+
+
 def update_market(market: Market, timeout: float | None = None) -> list[dict]:
-    """Save a changed market (limits, fees, state) and apply it in the engine; returns its events."""
-    market.save()
-    return client.submit(update_market_command(market), timeout=timeout)
+    """Apply a changed market (limits, fees, state) in the engine and save it; returns the
+    engine's events. The row is saved in the same transaction as the engine's answer is awaited,
+    so a change the engine refuses (``MarketChangeRejected``) or does not confirm in time
+    (``ApiError``) is rolled back rather than served by the API while the engine keeps the old
+    definition."""
+    with transaction.atomic():
+        market.save()
+        events = client.submit(update_market_command(market), timeout=timeout)
+        rejected = next((e for e in events if e.get("type") == "Rejected"), None)
+        if rejected is not None:
+            raise MarketChangeRejected(rejected.get("message") or "rejected")
+    return events
+
+
+def asset_problem(asset: Asset) -> str | None:
+    """Why the engine would refuse this asset, or None: checked before the row is saved."""
+    if not ASSET_SYMBOL.fullmatch(asset.symbol or ""):
+        return "symbol: 1 to 16 capital letters and digits"
+    if not 0 <= asset.decimals <= MAX_ASSET_DECIMALS:
+        return f"decimals must be in [0, {MAX_ASSET_DECIMALS}]"
+    return None
+
+
+def market_problem(market: Market) -> str | None:
+    """Why the engine would refuse this market's definition, or None: the core's own checks,
+    run before the row is saved, for a new market and for a change alike."""
+    try:
+        command = add_market_command(market)
+    except ValueError as exc:  # a limit off the tick or step grid
+        return str(exc)
+    assets = {market.base.symbol: market.base.decimals, market.quote.symbol: market.quote.decimals}
+    try:
+        CoreMarket.from_command(command, assets)
+    except MarketError as exc:
+        return str(exc)
+    return None
 
 
 def missing_reference_commands(engine_assets: set[str], engine_markets: set[str]) -> list:
-    """Commands for the assets and markets in the database that the engine does not know yet."""
-    commands: list = [add_asset_command(a) for a in Asset.objects.all() if a.symbol not in engine_assets]
-    commands += [
-        add_market_command(m)
-        for m in Market.objects.select_related("base", "quote")
-        if m.symbol not in engine_markets
-    ]
+    """Commands for the assets and markets in the database that the engine does not know yet.
+
+    A row the engine would refuse (saved before the admin checked it, or edited in the database)
+    is left out with an error in the log: one bad market must not keep the engine from starting.
+    """
+    commands: list = []
+    for asset in Asset.objects.all():
+        if asset.symbol not in engine_assets:
+            problem = asset_problem(asset)
+            if problem is None:
+                commands.append(add_asset_command(asset))
+            else:
+                log.error("asset %s left out of the engine: %s", asset.symbol, problem)
+    for market in Market.objects.select_related("base", "quote"):
+        if market.symbol not in engine_markets:
+            problem = market_problem(market)
+            if problem is None:
+                commands.append(add_market_command(market))
+            else:
+                log.error("market %s left out of the engine: %s", market.symbol, problem)
     return commands
