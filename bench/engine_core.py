@@ -87,8 +87,8 @@ def new_engine() -> Engine:
         )
     )
     for acct in range(1, ACCOUNTS + 1):
-        e.apply(Deposit(ts=TS0, account=acct, asset="SOL", amount=10**18, tx_id=f"s{acct}"))
-        e.apply(Deposit(ts=TS0, account=acct, asset="USDC", amount=10**18, tx_id=f"u{acct}"))
+        e.apply(Deposit(ts=TS0, account=acct, asset="SOL", amount=10**15, tx_id=f"s{acct}"))
+        e.apply(Deposit(ts=TS0, account=acct, asset="USDC", amount=10**15, tx_id=f"u{acct}"))
     return e
 
 

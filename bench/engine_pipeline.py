@@ -232,8 +232,8 @@ def main() -> None:
         ]
         for a in range(1, ACCOUNTS + 1):
             setup += [
-                Deposit(ts=0, account=a, asset="BENCH", amount=10**18, tx_id=f"b{a}"),
-                Deposit(ts=0, account=a, asset="USD", amount=10**18, tx_id=f"u{a}"),
+                Deposit(ts=0, account=a, asset="BENCH", amount=10**17, tx_id=f"b{a}"),
+                Deposit(ts=0, account=a, asset="USD", amount=10**17, tx_id=f"u{a}"),
             ]
         for command in setup:
             conn.xadd(COMMAND_STREAM, encode(command, None))

@@ -227,7 +227,7 @@ def fund_accounts() -> None:
 
     for account in ACCOUNTS:
         submit(Deposit(ts=0, account=account, asset="USDC", amount=10**16, tx_id=f"wsb-{account}-usdc"), 30)
-        submit(Deposit(ts=0, account=account, asset="SOL", amount=10**18, tx_id=f"wsb-{account}-sol"), 30)
+        submit(Deposit(ts=0, account=account, asset="SOL", amount=10**17, tx_id=f"wsb-{account}-sol"), 30)
 
 
 # --- the order flow --------------------------------------------------------------------------

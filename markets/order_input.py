@@ -24,6 +24,7 @@ from django.dispatch import receiver
 
 from accounts import error_codes as errors
 from accounts.signing import JsonNumber
+from engine.core import units
 from engine.core.messages import (
     BID,
     GTC,
@@ -119,6 +120,8 @@ def on_grid(value: Decimal, step: Decimal, field: str, code: str) -> int:
     quotient = Fraction(value) / Fraction(step)
     if quotient.denominator != 1:
         raise ApiError(code, f"Invalid {field}: {_plain(value)} is not a multiple of {_plain(step)}")
+    if quotient > units.MAX_AMOUNT:
+        raise ApiError(code, f"Invalid {field}: {_plain(value)} is too large")
     return int(quotient)
 
 

@@ -80,6 +80,7 @@ from .messages import (
     Withdrawn,
 )
 from .snapshot import SnapshotError, dump, encode_payload, load
+from .units import MAX_AMOUNT
 
 __all__ = ["Engine", "SnapshotError", "order_reserve", "order_view"]
 
@@ -94,7 +95,8 @@ RESOURCE_NOT_FOUND: Final = "RESOURCE_NOT_FOUND"
 TRADING_PAUSED: Final = "TRADING_PAUSED"
 
 MAX_CLIENT_ID: Final = 2**32 - 1
-MAX_ASSET_DECIMALS: Final = 36
+# A whole unit of an asset must fit the 64-bit amounts with room: 10**18 < 2**63.
+MAX_ASSET_DECIMALS: Final = 18
 
 # Wire strings -> the module's own constants, so the engine can compare by identity.
 _SIDES: Final[dict[Any, str]] = {BID: BID, ASK: ASK}
@@ -392,6 +394,9 @@ class Engine:
         self._acct_orders: dict[int, dict[int, Order]] = {}  # account -> open orders by id
         self._client_ids: dict[int, Order] = {}  # (account << 32 | client_id) -> open order
         self._tx_ids: set[str] = set()  # deposit and withdrawal tx ids ever applied
+        # asset -> units held on the exchange (deposits - withdrawals; trades and fees move
+        # them between accounts). Kept at most MAX_AMOUNT, so no balance can pass it.
+        self._supply: dict[str, int] = {}
         self._seq = 0
         self._last_order_id = 0
         self.snapshot_extra: Any = None  # set by ``restore`` from ``snapshot(extra=...)``
@@ -509,7 +514,9 @@ class Engine:
     @classmethod
     def restore(cls, data: Any) -> Engine:  # data: bytes (anything else raises SnapshotError)
         """An engine from ``snapshot()`` bytes; raises ``SnapshotError`` if they are damaged."""
-        return load(cls, data)
+        engine = load(cls, data)
+        engine._supply = engine.ledger.totals()  # derived: the sum of every account's balance
+        return engine
 
     # ======================================================================================
     # helpers
@@ -643,8 +650,8 @@ class Engine:
             return INVALID_CLIENT_REQUEST, "account must be a non-negative integer"
         if not isinstance(c.asset, str) or c.asset not in self.assets:
             return INVALID_CLIENT_REQUEST, f"unknown asset {c.asset!r}"
-        if type(c.amount) is not int or c.amount <= 0:
-            return "INVALID_QUANTITY", "amount must be a positive integer"
+        if type(c.amount) is not int or not 0 < c.amount <= MAX_AMOUNT:
+            return "INVALID_QUANTITY", f"amount must be a positive integer of at most {MAX_AMOUNT}"
         if not isinstance(c.tx_id, str) or not c.tx_id:
             return INVALID_CLIENT_REQUEST, "tx_id must be a non-empty string"
         if c.tx_id in self._tx_ids:
@@ -655,6 +662,12 @@ class Engine:
         err = self._check_transfer(c)
         if err:
             return self._reject(c, *err)
+        supply = self._supply.get(c.asset, 0) + c.amount
+        if supply > MAX_AMOUNT:
+            return self._reject(
+                c, INVALID_QUANTITY, f"the {c.asset} held on the exchange would pass {MAX_AMOUNT} units"
+            )
+        self._supply[c.asset] = supply
         self._tx_ids.add(c.tx_id)
         b = self._entry(c.account, c.asset)
         b.available += c.amount
@@ -673,6 +686,7 @@ class Engine:
         if self._available(c.account, c.asset) < c.amount:
             return self._reject(c, INSUFFICIENT_FUNDS, f"insufficient available {c.asset} for withdrawal")
         self._tx_ids.add(c.tx_id)
+        self._supply[c.asset] -= c.amount
         b = self._entry(c.account, c.asset)
         b.available -= c.amount
         self._seq += 1

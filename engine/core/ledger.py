@@ -62,6 +62,14 @@ class Ledger:
             return {}
         return {asset: (b.available, b.locked) for asset, b in sorted(a.items())}
 
+    def totals(self) -> dict[str, int]:
+        """Available plus locked over all accounts, per asset."""
+        totals: dict[str, int] = {}
+        for per_asset in self.accounts.values():
+            for asset, b in per_asset.items():
+                totals[asset] = totals.get(asset, 0) + b.available + b.locked
+        return totals
+
     def iter_all(self):
         """``(account, asset, available, locked)`` for every entry, sorted by account then asset."""
         for account in sorted(self.accounts):

@@ -6,10 +6,9 @@ from __future__ import annotations
 from . import units
 from .messages import MARKET_STATES, AddMarket, UpdateMarket
 
-__all__ = ["Market", "MarketError", "MAX_FEE_BPS", "MAX_DECIMALS"]
+__all__ = ["Market", "MarketError", "MAX_FEE_BPS"]
 
 MAX_FEE_BPS = 10000  # 100 %: a fee can never exceed the notional it is charged on
-MAX_DECIMALS = 36
 
 
 class MarketError(ValueError):
@@ -148,6 +147,8 @@ class Market:
             raise MarketError("need 0 < min_quantity <= max_quantity (lots)")
         if self.min_notional < 0:
             raise MarketError("min_notional must be >= 0")
+        if max(self.max_price, self.max_quantity, self.min_notional) > units.MAX_AMOUNT:
+            raise MarketError(f"max_price, max_quantity and min_notional must be at most {units.MAX_AMOUNT}")
         for name in ("maker_fee_bps", "taker_fee_bps"):
             v = getattr(self, name)
             if not _is_int(v) or not 0 <= v <= MAX_FEE_BPS:

@@ -26,7 +26,13 @@ __all__ = [
     "quote_per_tick_lot",
     "notional",
     "fee",
+    "MAX_AMOUNT",
 ]
+
+# Every integer the engine keeps (balances, prices in ticks, quantities in lots) fits in 64
+# signed bits: the database stores them as BIGINT, and JSON readers (orjson, most non-Python
+# ones) read larger integers as floats.
+MAX_AMOUNT = 2**63 - 1
 
 # Plain notation only: an optional sign, digits, an optional fraction. No exponent, no spaces,
 # no NaN/Infinity, no thousands separators.

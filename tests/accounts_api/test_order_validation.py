@@ -210,6 +210,12 @@ def test_a_quote_quantity_with_more_decimals_than_the_quote_asset_is_invalid_qua
     assert place(body) == (400, "INVALID_QUANTITY")
 
 
+def test_a_quote_quantity_past_64_bits_of_the_quote_asset_is_invalid_quantity(place):
+    body = {**MARKET, "quantity": None, "quoteQuantity": "9223372036854.775808"}
+
+    assert place(body) == (400, "INVALID_QUANTITY")
+
+
 @pytest.mark.parametrize("tif", ["IOC", "FOK"])
 def test_a_post_only_order_that_is_not_gtc_is_invalid_order(place, tif):
     assert place({**LIMIT, "postOnly": True, "timeInForce": tif}) == (400, "INVALID_ORDER")

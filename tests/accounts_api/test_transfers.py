@@ -51,6 +51,7 @@ def test_a_repeated_tx_id_is_refused_as_a_duplicate_and_credits_nothing(alice):
         ("-5", "INVALID_QUANTITY"),
         ("1e3", "INVALID_QUANTITY"),
         ("0.0000001", "INVALID_QUANTITY"),
+        ("9223372036854.775808", "INVALID_QUANTITY"),
     ],
 )
 def test_a_bad_amount_is_refused_before_the_engine(alice, amount, code):

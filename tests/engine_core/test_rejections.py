@@ -224,6 +224,12 @@ CASES = {
         "unknown asset",
     ),
     "deposit_zero": (lambda h: h.deposit(BUYER, "USD", 0), "INVALID_QUANTITY", ""),
+    "deposit_past_64_bits": (lambda h: h.deposit(BUYER, "USD", 2**63), "INVALID_QUANTITY", "at most"),
+    "deposit_bringing_the_assets_total_past_64_bits": (
+        lambda h: h.deposit(BUYER, "USD", 2**63 - 1),
+        "INVALID_QUANTITY",
+        "held on the exchange",
+    ),
     "deposit_negative": (lambda h: h.deposit(BUYER, "USD", -5), "INVALID_QUANTITY", ""),
     "withdraw_zero": (lambda h: h.withdraw(BUYER, "USD", 0), "INVALID_QUANTITY", ""),
     "deposit_empty_tx_id": (
@@ -242,7 +248,17 @@ CASES = {
         "INVALID_CLIENT_REQUEST",
         "",
     ),
+    "add_asset_more_decimals_than_64_bits_hold_a_unit_of": (
+        lambda h: h.run(AddAsset, symbol="X", decimals=19),
+        "INVALID_CLIENT_REQUEST",
+        "[0, 18]",
+    ),
     "add_duplicate_market": (lambda h: _add_market(h, symbol=SYM), "INVALID_MARKET", "exists"),
+    "add_market_max_quantity_past_64_bits": (
+        lambda h: _add_market(h, max_quantity=2**63),
+        "INVALID_MARKET",
+        "at most",
+    ),
     "add_market_unknown_asset": (lambda h: _add_market(h, base="DOGE"), "INVALID_MARKET", "unknown base"),
     "add_market_same_assets": (lambda h: _add_market(h, base="USD"), "INVALID_MARKET", "differ"),
     "add_market_fractional_base_per_lot": (

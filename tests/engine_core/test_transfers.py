@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from engine.core import BalanceChanged, Deposited, Rejected, Withdrawn
+from engine.core import BalanceChanged, Deposit, Deposited, Engine, Rejected, Withdrawn
 
-from .helpers import Harness, one, types
+from .helpers import START_USD, Harness, one, types
 
 
 def test_deposit_credits_available_and_emits_events():
@@ -72,3 +72,26 @@ def test_fee_account_can_withdraw_collected_fees():
     assert h.e.balance(0, "USD") == (20, 0)
     one(h.withdraw(0, "USD", 20), Withdrawn)
     h.check()
+
+
+def test_the_assets_total_on_the_exchange_may_reach_64_bits_and_a_withdrawal_makes_room():
+    h = Harness(fund=False)
+    h.deposit(7, "USD", 2**63 - 11)
+    assert one(h.deposit(8, "USD", 11), Rejected).code == "INVALID_QUANTITY"
+
+    assert one(h.deposit(8, "USD", 10), Deposited).amount == 10
+    h.withdraw(7, "USD", 5)
+    assert one(h.deposit(8, "USD", 5), Deposited).amount == 5
+    assert h.e.balance(8, "USD") == (15, 0)
+
+
+def test_a_restored_engine_counts_the_assets_total_again():
+    h = Harness()  # three funded accounts
+    h.deposit(7, "USD", 2**63 - 1 - 3 * START_USD - 1)
+
+    restored = Engine.restore(h.e.snapshot())
+
+    deposit = Deposit(ts=h.ts + 1, account=9, asset="USD", amount=2, tx_id="over")
+    assert one(restored.apply(deposit), Rejected).code == "INVALID_QUANTITY"
+    deposit = Deposit(ts=h.ts + 2, account=9, asset="USD", amount=1, tx_id="fits")
+    assert one(restored.apply(deposit), Deposited).amount == 1

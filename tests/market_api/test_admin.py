@@ -134,7 +134,7 @@ def test_adding_a_market_the_engine_would_refuse_is_a_form_error_and_saves_nothi
     [
         ("bad sym", 6, "symbol: 1 to 16 capital letters and digits"),
         ("SOL_X", 6, "symbol: 1 to 16 capital letters and digits"),
-        ("HUGE", 40, "decimals must be in [0, 36]"),
+        ("HUGE", 30, "decimals must be in [0, 18]"),
     ],
 )
 def test_adding_an_asset_the_engine_would_refuse_is_a_form_error_and_saves_nothing(
