@@ -34,6 +34,19 @@ def check_database() -> None:
         ) from None
 
 
+def check_migrated() -> None:
+    """The schema is current: a process started before ``migrate`` would fail on its first query,
+    with a traceback far from the cause."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        raise PreflightError(
+            f"the database lacks {len(pending)} migration(s): run `python manage.py migrate` first"
+        )
+
+
 def check_redis(wait_s: float = 0.0) -> None:
     """Ping Redis, retrying for ``wait_s`` seconds (processes may start before the embedded one)."""
     deadline = time.monotonic() + wait_s

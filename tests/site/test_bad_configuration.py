@@ -87,3 +87,15 @@ def test_run_engine_with_unreachable_redis_is_one_line():
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith(f"error: Redis unreachable at redis://127.0.0.1:{port}/0")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["run_engine", "run_web"])
+def test_a_process_started_before_migrate_says_so_in_one_line(tmp_path, command):
+    fresh = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+
+    result = run_manage(command, DATABASE_URL=fresh, PORT=str(free_port()))
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: the database lacks ")
+    assert result.stderr.endswith(" migration(s): run `python manage.py migrate` first\n")
+    assert "Traceback" not in result.stderr

@@ -21,7 +21,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         # Under a Procfile runner the embedded Redis may still be starting: give it a moment.
         wait_s = float(os.environ.get("PREFLIGHT_REDIS_WAIT_S", "15"))
-        preflight.run_or_exit(preflight.check_database, lambda: preflight.check_redis(wait_s=wait_s))
+        preflight.run_or_exit(
+            preflight.check_database, preflight.check_migrated, lambda: preflight.check_redis(wait_s=wait_s)
+        )
 
         import redis.exceptions
         from channels.layers import get_channel_layer

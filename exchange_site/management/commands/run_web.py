@@ -21,6 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, workers: int, **options):
         preflight.run_or_exit(
             preflight.check_database,
+            preflight.check_migrated,
             lambda: preflight.check_redis(wait_s=15),
             lambda: preflight.check_port_free(host, port),
         )
