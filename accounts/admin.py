@@ -4,12 +4,28 @@ Keys are created where the secret can be shown once (the API keys page, or
 ``manage.py create_api_key``), so the admin cannot add one: it only lists and revokes. Orders,
 fills, ledger entries and transfers are written by the persistence workers from engine events;
 editing them here would make the database disagree with the engine, so they are read-only.
+
+Balances belong to the engine. A user's page shows them as the engine last wrote them, and a
+balance is changed by a deposit or withdrawal command (``Transfers > Adjust a balance``), which
+the ledger then records like any other, with an ``admin:`` tx id.
 """
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html_join
 
+from exchange_site.api_errors import ApiError
+from markets.models import Asset
+
+from . import selectors, services
 from .authentication import forget_cached_keys
 from .models import ApiKey, Fill, LedgerEntry, Order, Transfer
 
@@ -90,9 +106,79 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ("=account", "reference")
 
 
+class BalanceAdjustmentForm(forms.Form):
+    user = forms.ModelChoiceField(queryset=get_user_model().objects.order_by("username"))
+    kind = forms.ChoiceField(choices=Transfer.Kind.choices)
+    asset = forms.ChoiceField(choices=())
+    amount = forms.CharField(help_text="A positive decimal, in whole units of the asset (100.5)")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["asset"].choices = [(a, a) for a in Asset.objects.values_list("symbol", flat=True)]
+
+
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyAdmin):
     list_display = ("tx_id", "kind", "user", "asset", "amount", "seq", "ts")
     list_filter = ("kind", "asset")
     list_select_related = ("user",)
     search_fields = ("tx_id", "user__username")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.adjust_view)
+        return [path("adjust/", view, name="accounts_transfer_adjust"), *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "adjust_url": reverse("admin:accounts_transfer_adjust")}
+        return super().changelist_view(request, extra_context)
+
+    def adjust_view(self, request: HttpRequest) -> HttpResponse:
+        """A deposit or a withdrawal through the engine; the ledger records it as any other."""
+        if not request.user.has_perm("accounts.add_transfer"):
+            raise PermissionDenied
+        form = BalanceAdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            user, kind = form.cleaned_data["user"], form.cleaned_data["kind"]
+            asset, amount = form.cleaned_data["asset"], form.cleaned_data["amount"]
+            change = services.deposit if kind == Transfer.Kind.DEPOSIT else services.withdraw
+            try:
+                done = change(user, asset, amount, tx_id=services.new_tx_id(f"admin:{request.user.pk}"))
+            except ApiError as exc:
+                form.add_error(None, f"The engine refused it: {exc.code}: {exc.message}")
+            else:
+                self.message_user(
+                    request,
+                    f"{kind.capitalize()} of {done['quantity']} {asset} for {user} applied by the engine "
+                    f"(tx {done['identifier']}); the ledger lists it once persisted.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:accounts_transfer_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Adjust a balance",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/accounts/transfer/adjust.html", context)
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class ExchangeUserAdmin(UserAdmin):
+    readonly_fields = ("engine_balances",)
+    fieldsets = (*UserAdmin.fieldsets, ("Balances", {"fields": ("engine_balances",)}))
+
+    @admin.display(description="Balances (from the engine)")
+    def engine_balances(self, user) -> str:
+        if user.pk is None:
+            return "-"
+        try:
+            held = selectors.balances(user)
+        except ApiError as exc:
+            return exc.message
+        if not held:
+            return "none"
+        rows = ((asset, b["available"], b["locked"]) for asset, b in held.items())
+        return format_html_join("\n", "<div>{}: {} available, {} locked</div>", rows)
