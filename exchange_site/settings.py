@@ -157,6 +157,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Django's own "django" logger has a console handler in DEBUG and propagates to the root's:
+    # without this every request warning was printed twice.
+    "loggers": {"django": {"handlers": []}, "django.db.backends": {"level": "WARNING"}},
 }
 WHITENOISE_USE_FINDERS = DEBUG
