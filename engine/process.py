@@ -129,6 +129,18 @@ class EngineProcess:
                 raise
             await self.redis.xgroup_setid(COMMAND_STREAM, GROUP, id=self.last_id)
 
+    async def _number_after_last_id(self) -> None:
+        """A recreated stream numbers its entries from the clock again: an append within the
+        millisecond of the last applied id would get an id at or below it, which the group
+        counts as read, and that command would never be applied. So the stream goes on from
+        the last applied id."""
+        try:
+            await self.redis.execute_command("XSETID", COMMAND_STREAM, self.last_id)
+        except redis.exceptions.ResponseError as exc:
+            # An entry above the last applied id is there already: the ones after it follow it.
+            if "smaller than the target stream top item" not in str(exc):
+                raise
+
     # --- the loop --------------------------------------------------------------------------
 
     def apply_entry(self, publisher: Publisher, entry_id: bytes, fields: list[bytes]) -> None:
@@ -214,6 +226,7 @@ class EngineProcess:
                     raise
                 log.error("command stream or group vanished (%s); recreating it", exc)
                 await self.position_group()
+                await self._number_after_last_id()
                 continue
             backlog = False
             for _stream, entries in response:
