@@ -41,7 +41,7 @@ def test_an_admin_withdrawal_beyond_the_balance_is_refused_with_the_engines_reas
     response = adjust(admin_browser, alice.user, "withdrawal", "USDC", "11")
 
     assert response.redirect_chain == []
-    assert "The engine refused it: INSUFFICIENT_FUNDS" in response.content.decode()
+    assert response.content.decode().count("The engine refused it: INSUFFICIENT_FUNDS") == 1
     assert alice.api.get("/api/v1/capital").json()["USDC"]["available"] == "10"
 
 
