@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import os
+import ctypes
 import shutil
+import signal
+import subprocess
+import threading
+import time
 from pathlib import Path
 
+import redis
 from django.core.management.base import BaseCommand, CommandError
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from exchange_site import config
 
@@ -53,5 +60,51 @@ class Command(BaseCommand):
             "--protected-mode",
             "yes",
         ]
-        # exec: the Procfile runner's signals reach redis-server itself, which then exits cleanly.
-        os.execv(binary, argv)
+        raise SystemExit(serve_until_signalled(argv, config.EMBEDDED_REDIS_PORT))
+
+
+# How long a stop waits for the other processes to leave: under 5 s, after which a Procfile
+# runner (honcho) kills what is left, this command included.
+LEAVE_WAIT_S = 3.0
+
+
+def serve_until_signalled(argv: list[str], port: int) -> int:
+    """Run redis-server until SIGTERM or SIGINT, then stop it once the processes using it have
+    left. A Procfile runner signals every process at once: stopped at the same moment, Redis
+    went away under the engine, which could then neither send its last flush nor hand over
+    its last events, and so wrote no final snapshot (a restart replayed the whole log)."""
+    server = subprocess.Popen(argv, start_new_session=True, preexec_fn=_stop_with_parent)
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    while server.poll() is None and not stopping.wait(0.2):
+        pass
+    if server.poll() is None:
+        _wait_until_alone(port)
+        server.terminate()  # redis-server syncs its append-only file and exits
+    try:
+        return server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        return server.wait()
+
+
+def _wait_until_alone(port: int) -> None:
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, retry=Retry(NoBackoff(), 0))
+    deadline = time.monotonic() + LEAVE_WAIT_S
+    try:
+        while time.monotonic() < deadline and len(client.client_list()) > 1:  # 1: this one
+            time.sleep(0.05)
+    except redis.RedisError:
+        pass  # gone already
+    finally:
+        client.close()
+
+
+def _stop_with_parent() -> None:
+    # In its own session the server no longer gets the runner's signals: if this command is
+    # killed outright, the kernel stops the server too.
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1

@@ -1,0 +1,67 @@
+"""The embedded Redis (``manage.py run_redis``) stops after the processes that use it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def embedded_redis(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update(EMBEDDED_REDIS_PORT=str(port), VAR_DIR=str(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run_redis"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+    )
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert proc.poll() is None and time.monotonic() < deadline, "run_redis did not start"
+            time.sleep(0.05)
+    yield proc, client
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_stop_waits_for_the_connected_processes_then_exits_cleanly(embedded_redis):
+    proc, engine = embedded_redis  # a client still connected, as the engine finishing its last flush
+
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+
+    assert engine.set("last-flush", "sent") is True  # still served after the stop was asked
+    engine.close()  # the last user leaves
+    assert proc.wait(5) == 0
+
+
+def test_a_stop_with_nobody_connected_is_prompt(embedded_redis):
+    proc, client = embedded_redis
+    client.close()
+    started = time.monotonic()
+
+    proc.send_signal(signal.SIGTERM)
+
+    assert proc.wait(5) == 0
+    assert time.monotonic() - started < 1.5
