@@ -11,7 +11,9 @@ from . import config
 
 BASE_DIR = config.BASE_DIR
 SECRET_KEY = config.secret_key()
-DEBUG = config.env_bool("DEBUG", True)
+# Off unless asked for: DEBUG opens the faucet (free funds for anyone who signs up) and Django's
+# debug pages. ``make run``, the demo, turns it on.
+DEBUG = config.env_bool("DEBUG", False)
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 

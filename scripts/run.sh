@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PORT="${PORT:-8000}"
+# The demo: the faucet and Django's debug pages, unless DEBUG is set otherwise.
+export DEBUG="${DEBUG:-true}"
 
 python manage.py preflight --port "$PORT"
 python manage.py migrate --noinput --verbosity 0

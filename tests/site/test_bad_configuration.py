@@ -99,3 +99,17 @@ def test_a_process_started_before_migrate_says_so_in_one_line(tmp_path, command)
     assert result.stderr.startswith("error: the database lacks ")
     assert result.stderr.endswith(" migration(s): run `python manage.py migrate` first\n")
     assert "Traceback" not in result.stderr
+
+
+def test_debug_and_with_it_the_faucet_is_off_unless_asked_for():
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", "from django.conf import settings; print(settings.DEBUG)"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.stdout.strip() == "False"
