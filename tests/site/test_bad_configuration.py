@@ -103,8 +103,9 @@ def test_a_process_started_before_migrate_says_so_in_one_line(tmp_path, command)
 
 def test_debug_and_with_it_the_faucet_is_off_unless_asked_for():
     env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    show = "from django.conf import settings; print(settings.DEBUG)"
     result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", "from django.conf import settings; print(settings.DEBUG)"],
+        [sys.executable, "manage.py", "shell", "-c", show],
         cwd=ROOT,
         env=env,
         capture_output=True,
