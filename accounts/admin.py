@@ -26,7 +26,6 @@ from exchange_site.api_errors import ApiError
 from markets.models import Asset
 
 from . import selectors, services
-from .authentication import forget_cached_keys
 from .models import ApiKey, Fill, LedgerEntry, Order, Transfer
 
 
@@ -45,9 +44,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys")
     def revoke(self, request, queryset) -> None:
-        count = queryset.filter(revoked=False).update(revoked=True)
-        forget_cached_keys()  # update() sends no signals
-        self.message_user(request, f"{count} key(s) revoked.", messages.SUCCESS)
+        keys = list(queryset.filter(revoked=False))
+        for key in keys:
+            # One save per key, not update(): the signals drop the cached key and end the
+            # websocket subscriptions it signed (streams.credentials).
+            key.revoked = True
+            key.save(update_fields=["revoked"])
+        self.message_user(request, f"{len(keys)} key(s) revoked.", messages.SUCCESS)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -88,6 +88,12 @@ def same_origin(scope: dict) -> bool:
     return host is not None and urlsplit(origin).netloc == host
 
 
+def session_key(scope: dict) -> str | None:
+    from django.conf import settings
+
+    return parse_cookie(_header(scope, b"cookie") or "").get(settings.SESSION_COOKIE_NAME) or None
+
+
 async def session_account(scope: dict) -> int | None:
     """The logged-in browser user's account, from the session cookie, when the page is ours:
     the trading UI subscribes to its private streams without a key.
@@ -100,9 +106,9 @@ async def session_account(scope: dict) -> int | None:
 
     if not same_origin(scope):
         return None
-    session_key = parse_cookie(_header(scope, b"cookie") or "").get(settings.SESSION_COOKIE_NAME)
-    if not session_key:
+    key = session_key(scope)
+    if key is None:
         return None
-    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    session = import_module(settings.SESSION_ENGINE).SessionStore(key)
     user = await get_user({"session": session})
     return user.pk if user.is_authenticated and user.is_active else None

@@ -23,7 +23,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
 from exchange_site.ws_protocol import WRITE_TEXTS
-from streams import auth, markets, presence
+from streams import auth, credentials, markets, presence
 from streams.hub import GROUP_REFRESH_S, STREAM_FRAMES, get_hub
 from streams.names import StreamSpec, is_private_group, parse_stream
 from streams.outbox import Outbox
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 FANOUT_PER_PROCESS = os.environ.get("STREAMS_FANOUT", "process") != "connection"
 SLOW_CLIENT_CLOSE_CODE = 1008
+CREDENTIAL_ENDED_CLOSE_CODE = 1008  # policy violation: the credential is no longer valid
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
@@ -49,6 +50,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.outbox = Outbox(self._send_text, (self.scope.get("extensions") or {}).get(WRITE_TEXTS))
         self.dropped = False
         self.own_channel: str | None = None
+        self.credential_groups: list[str] = []  # see streams.credentials
         self._tasks: list[asyncio.Task] = []
         await self.accept()
         self.outbox.start()
@@ -118,26 +120,47 @@ class StreamConsumer(AsyncWebsocketConsumer):
         missing = await markets.unknown({s.market for s in specs if s.market is not None})
         if missing:
             raise ProtocolError(f"Invalid stream: unknown market {', '.join(missing)}", request.id)
-        account = await self._account_for(request, specs)
+        account, rests_on = await self._account_for(request, specs)
         self.subscriptions.check_subscribe(specs, account, request.id)
         had_account = self.subscriptions.account
         joined = self.subscriptions.add(specs, account)
         if had_account is None and self.subscriptions.account is not None:
             await presence.acquire(self.subscriptions.account)
+        if any(s.private for s in specs):
+            for group in rests_on:  # see streams.credentials
+                if group not in self.credential_groups:
+                    self.credential_groups.append(group)
+                    await get_channel_layer().group_add(group, await self._own_channel())
         for group in joined:
             await self._join(group)
 
-    async def _account_for(self, request: Request, specs: list[StreamSpec]) -> int | None:
-        """The account of a frame's private streams: the signature's, else the browser session's.
-        A signature is checked whenever one is sent, even with public streams only."""
+    async def _account_for(self, request: Request, specs: list[StreamSpec]) -> tuple[int | None, list[str]]:
+        """The account of a frame's private streams, the signature's, else the browser session's,
+        and the credential groups it rests on. A signature is checked whenever one is sent, even
+        with public streams only."""
         if request.signature is not None:
-            return await auth.authenticate(request.signature, request.id)
+            account = await auth.authenticate(request.signature, request.id)
+            key = credentials.key_group(request.signature.api_key)
+            return account, [credentials.user_group(account), key]
         if not any(s.private and s.source for s in specs):
-            return None
+            return None, []
         account = await auth.session_account(self.scope)
         if account is None:
             raise ProtocolError("Invalid signature: private streams need a signed subscription", request.id)
-        return account
+        session = credentials.session_group(auth.session_key(self.scope) or "")
+        return account, [credentials.user_group(account), session]
+
+    async def _credential_ended(self, reason: str) -> None:
+        """What authorized this connection's private streams ended: it closes, as a key or a
+        session refused from now on would be at its next subscribe."""
+        self.dropped = True
+        await self.outbox.stop()  # nothing more of what was queued goes out
+        await self._unsubscribe_all()
+        try:
+            await self._send_text(error_frame(None, f"Private streams ended: {reason}"))
+            await self.close(code=CREDENTIAL_ENDED_CLOSE_CODE, reason=reason)
+        except Exception as exc:  # already gone
+            log.debug("closing after the credential ended failed: %r", exc)
 
     # --- groups --------------------------------------------------------------------------
 
@@ -171,6 +194,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
             message = await layer.receive(self.own_channel)
             if message.get("type") == STREAM_FRAMES:
                 await self.stream_frames(message)
+            elif message.get("type") == credentials.ENDED:
+                await self._credential_ended(message.get("reason", "credential ended"))
+                return
 
     async def _remove(self, names: Iterable[str]) -> None:
         had_account = self.subscriptions.account
@@ -181,13 +207,16 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def _unsubscribe_all(self) -> None:
         await self._remove(self.subscriptions.names())
+        groups, self.credential_groups = self.credential_groups, []
+        for group in groups:
+            await get_channel_layer().group_discard(group, self.own_channel)
 
     async def _refresh_groups(self) -> None:
         """channels_redis forgets group members after ``group_expiry`` (a day); a connection
         that lives longer must re-join or it silently stops receiving."""
         while True:
             await asyncio.sleep(GROUP_REFRESH_S)
-            for group in self.subscriptions.groups():
+            for group in [*self.subscriptions.groups(), *self.credential_groups]:
                 if not self._via_hub(group):
                     await get_channel_layer().group_add(group, self.own_channel)
 

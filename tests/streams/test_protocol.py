@@ -502,6 +502,74 @@ async def test_a_browser_whose_session_ended_cannot_subscribe_to_private_streams
     )
 
 
+async def closed_with(client, message: str) -> bool:
+    assert await client.receive() == error(message, None)
+    closing = await client.receive_event()
+    return (closing["type"], closing["code"]) == ("websocket.close", 1008)
+
+
+@sync_to_async
+def revoke(key) -> None:
+    from accounts import services
+    from accounts.models import ApiKey
+
+    services.revoke_api_key(key.user, ApiKey.objects.get(public_key=key.api_key).pk)
+
+
+async def test_revoking_the_key_closes_the_private_subscription_it_signed(ws, markets, api_key):
+    alice = await sync_to_async(api_key)("alice")
+    client = await ws()
+    await client.subscribe("account.orderUpdate", signature=alice.signature())
+    await client.settle()
+
+    await revoke(alice)
+
+    assert await closed_with(client, "Private streams ended: API key revoked")
+
+
+async def test_revoking_another_key_of_the_user_leaves_the_subscription_open(ws, markets, api_key):
+    alice = await sync_to_async(api_key)("alice")
+    spare = await sync_to_async(api_key)("alice", user=alice.user)
+    client = await ws()
+    await client.subscribe("account.orderUpdate", signature=alice.signature())
+    await client.settle()
+
+    await revoke(spare)
+
+    update = order_update("SOL_USDC", "60")
+    await engine_sends(f"account.orderUpdate.{alice.user.pk}", ("account.orderUpdate", update))
+    assert await client.receive() == {"stream": "account.orderUpdate", "data": update}
+
+
+async def test_disabling_the_account_closes_its_private_subscriptions(ws, markets, api_key):
+    alice = await sync_to_async(api_key)("alice")
+    client = await ws()
+    await client.subscribe("account.balanceUpdate", signature=alice.signature())
+    await client.settle()
+
+    alice.user.is_active = False
+    await sync_to_async(alice.user.save)()
+
+    assert await closed_with(client, "Private streams ended: account disabled")
+
+
+async def test_logging_out_closes_the_browsers_private_subscriptions(ws, markets, make_user):
+    from django.conf import settings
+    from django.test import Client as HttpClient
+
+    user = await sync_to_async(make_user)("carol")
+    browser = HttpClient()
+    await sync_to_async(browser.force_login)(user)
+    cookie = browser.cookies[settings.SESSION_COOKIE_NAME]
+    client = await ws(headers=OUR_PAGE + [(b"cookie", f"{cookie.key}={cookie.value}".encode())])
+    await client.subscribe("account.orderUpdate")
+    await client.settle()
+
+    await sync_to_async(browser.post)("/logout")
+
+    assert await closed_with(client, "Private streams ended: logged out")
+
+
 async def test_the_engine_is_told_which_accounts_have_a_private_subscriber(ws, markets, api_key, redis_conn):
     from engine.publisher import PRIVATE_SUBSCRIBERS_KEY
 

@@ -1,0 +1,77 @@
+"""Ending private subscriptions when what authorized them ends.
+
+A private subscription is checked once, when it is made (``auth``). So that it does not outlive
+its credential, the connection also joins a channel-layer group for each thing it rests on: the
+user (deactivated), and the API key that signed it (revoked, deleted) or the browser session
+(logged out). When one of those ends, the web process where it happened tells the group and
+every connection in it closes, wherever it is served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_out
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from accounts.models import ApiKey
+
+log = logging.getLogger(__name__)
+
+ENDED = "credential.ended"
+
+
+def user_group(account: int) -> str:
+    return f"credential.user.{account}"
+
+
+def key_group(public_key: str) -> str:
+    # Group names allow only a few characters and 100 of them: a digest of the base64 key.
+    return f"credential.key.{hashlib.sha256(public_key.encode()).hexdigest()[:32]}"
+
+
+def session_group(session_key: str) -> str:
+    return f"credential.session.{hashlib.sha256(session_key.encode()).hexdigest()[:32]}"
+
+
+def end(group: str, reason: str) -> None:
+    """Close every connection whose private streams rest on ``group``, once the change that
+    ended it is committed."""
+
+    def send() -> None:
+        try:
+            async_to_sync(get_channel_layer().group_send)(group, {"type": ENDED, "reason": reason})
+        except Exception as exc:  # the change itself stands: never fail a revocation on this
+            log.error("could not end the private streams of %s: %s", group, exc)
+
+    transaction.on_commit(send)
+
+
+@receiver(post_save, sender=ApiKey, dispatch_uid="streams.credentials.key_saved")
+def _key_saved(instance: ApiKey, **kwargs) -> None:
+    if instance.revoked:
+        end(key_group(instance.public_key), "API key revoked")
+
+
+@receiver(post_delete, sender=ApiKey, dispatch_uid="streams.credentials.key_deleted")
+def _key_deleted(instance: ApiKey, **kwargs) -> None:
+    end(key_group(instance.public_key), "API key deleted")
+
+
+@receiver(post_save, sender=get_user_model(), dispatch_uid="streams.credentials.user_saved")
+def _user_saved(instance, **kwargs) -> None:
+    if not instance.is_active:
+        end(user_group(instance.pk), "account disabled")
+
+
+@receiver(user_logged_out, dispatch_uid="streams.credentials.logged_out")
+def _logged_out(request, **kwargs) -> None:
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key:
+        end(session_group(session_key), "logged out")
