@@ -42,7 +42,9 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def client_ip(request) -> str:
-    # REMOTE_ADDR, not X-Forwarded-For: a header the client sets could dodge the limit.
+    # REMOTE_ADDR, not X-Forwarded-For: a header the client sets could dodge the limit. uvicorn
+    # puts the X-Forwarded-For address there only for a connection from a trusted proxy
+    # (FORWARDED_ALLOW_IPS, 127.0.0.1 unless set): behind such a proxy, the client's own.
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 

@@ -58,3 +58,12 @@ async def test_a_client_that_answers_pings_stays_connected(pinging_server):
         reply = json.loads(await asyncio.wait_for(client.recv(), 3))
 
     assert reply == {"id": None, "error": {"code": 4006, "message": "Invalid frame: not JSON"}}
+
+
+async def test_a_frame_too_large_to_be_a_request_closes_the_connection_as_it_arrives(pinging_server):
+    async with websockets.connect(pinging_server.url, ping_interval=None, max_size=None) as client:
+        await client.send("x" * (1024 * 1024))  # 1 MiB, against a limit of 256 KiB
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(client.recv(), 5)
+
+    assert closed.value.rcvd.code == 1009  # message too big

@@ -8,6 +8,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 from exchange_site import preflight
+from streams.protocol import MAX_FRAME_CHARS
 
 
 class Command(BaseCommand):
@@ -46,5 +47,9 @@ class Command(BaseCommand):
             os.environ.get("WS_PING_INTERVAL_S", "20"),
             "--ws-ping-timeout",
             os.environ.get("WS_PING_TIMEOUT_S", "20"),
+            # A frame too large to be a request is refused as it arrives (1009), not buffered
+            # whole first (uvicorn's default allows 16 MiB): 4 bytes per character at most.
+            "--ws-max-size",
+            str(4 * MAX_FRAME_CHARS),
         ]
         os.execv(sys.executable, argv)
