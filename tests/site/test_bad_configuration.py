@@ -114,3 +114,10 @@ def test_debug_and_with_it_the_faucet_is_off_unless_asked_for():
     )
 
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_behind_tls_the_deployment_check_finds_no_transport_warning():
+    result = run_manage("check", "--deploy", DEBUG="false", HTTPS="true", SECRET_KEY="k" * 60)
+
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert warning not in result.stderr + result.stdout
