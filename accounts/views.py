@@ -6,6 +6,8 @@ it (never stored, never in a redirect's URL or the session).
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -20,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from exchange_site.api_errors import ApiError
 
 from . import selectors, services
+from .api import throttling
 from .forms import ApiKeyForm, SignUpForm
 
 
@@ -37,6 +40,20 @@ class LoginView(auth_views.LoginView):
 
     def get_default_redirect_url(self) -> str:
         return home_url()
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # Password guessing: attempts are counted per username and per address, like the API's
+        # requests, whether or not they succeed.
+        username = (request.POST.get("username") or "").strip().lower()[:150]
+        wait = throttling.count([("login_user", username), ("login_ip", throttling.client_ip(request))])
+        if wait is None:
+            return super().post(request, *args, **kwargs)
+        form = self.get_form()
+        form.add_error(None, f"Too many login attempts: try again in {math.ceil(wait)} s.")
+        response = self.form_invalid(form)
+        response.status_code = 429
+        response["Retry-After"] = str(math.ceil(wait))
+        return response
 
 
 class LogoutView(auth_views.LogoutView):

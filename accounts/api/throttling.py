@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # Generous enough for market makers and for the load benchmark (many keys from one host), low
 # enough that one runaway client cannot starve the engine.
-DEFAULT_RATES = {"key": "1200/10s", "ip": "30000/10s"}
+DEFAULT_RATES = {"key": "1200/10s", "ip": "30000/10s", "login_user": "10/60s", "login_ip": "60/60s"}
 _RATE = re.compile(r"(\d+)/(\d*)([smh])\Z")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600}
 

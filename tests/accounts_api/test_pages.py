@@ -133,3 +133,17 @@ def test_page_forms_require_the_csrf_token(alice):
 
     assert response.status_code == 403
     assert not ApiKey.objects.filter(label="bot").exists()
+
+
+def test_password_guessing_is_stopped_after_ten_attempts_a_minute_per_username(client, alice, redis_conn):
+    for _ in range(10):
+        assert client.post("/login", {"username": "alice", "password": "guess"}).status_code == 200
+
+    refused = client.post("/login", {"username": "alice", "password": "pw-alice"})  # even the right one
+
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) <= 60
+    assert b"Too many login attempts: try again in" in refused.content
+    assert "_auth_user_id" not in client.session
+    other = client.post("/login", {"username": "bob", "password": "guess"})
+    assert other.status_code == 200  # another username is not held up
