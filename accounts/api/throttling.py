@@ -27,7 +27,14 @@ log = logging.getLogger(__name__)
 
 # Generous enough for market makers and for the load benchmark (many keys from one host), low
 # enough that one runaway client cannot starve the engine.
-DEFAULT_RATES = {"key": "1200/10s", "ip": "30000/10s", "login_user": "10/60s", "login_ip": "60/60s"}
+# "user" caps the keys of one user together: without it, every new key was a new allowance.
+DEFAULT_RATES = {
+    "key": "1200/10s",
+    "user": "2400/10s",
+    "ip": "30000/10s",
+    "login_user": "10/60s",
+    "login_ip": "60/60s",
+}
 _RATE = re.compile(r"(\d+)/(\d*)([smh])\Z")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600}
 
@@ -97,7 +104,7 @@ def count_ip(request) -> float | None:
 
 
 class PrivateApiThrottle(BaseThrottle):
-    """The per-IP and the per-key limit of an authenticated request, in one round trip."""
+    """The per-IP, per-key and per-user limits of an authenticated request, in one round trip."""
 
     def __init__(self) -> None:
         self._wait: float | None = None
@@ -107,6 +114,9 @@ class PrivateApiThrottle(BaseThrottle):
         account = account_identity(request)
         if account is not None:
             identities.append(("key", account))
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            identities.append(("user", f"u{user.pk}"))
         self._wait = count(identities)
         return self._wait is None
 

@@ -1,4 +1,4 @@
-"""Rate limits per key and per IP (429 with Retry-After), the development faucet's absence
+"""Rate limits per key, per user and per IP (429 with Retry-After), the development faucet's absence
 outside DEBUG, and an engine that does not answer (504, status unknown)."""
 
 from __future__ import annotations
@@ -27,6 +27,23 @@ def test_each_key_has_its_own_rate(alice, bob, settings):
 
     assert alice.api.get("/api/v1/capital").status_code == 429
     assert bob.api.get("/api/v1/capital").status_code == 200
+
+
+def test_the_keys_of_one_user_share_the_users_rate(alice, settings):
+    from accounts import services
+
+    from .conftest import SignedClient
+
+    settings.API_RATE_LIMITS = {"key": "2/10s", "user": "3/10s", "ip": "1000/10s"}
+    key, secret = services.create_api_key(alice.user, "second")
+    second = SignedClient(key.public_key, secret)
+    alice.api.get("/api/v1/capital")
+    alice.api.get("/api/v1/capital")
+    assert second.get("/api/v1/capital").status_code == 200
+
+    response = second.get("/api/v1/capital")
+
+    assert (response.status_code, response.json()["code"]) == (429, "TOO_MANY_REQUESTS")
 
 
 def test_an_ip_over_its_rate_is_429_even_without_a_valid_signature(alice, settings):
