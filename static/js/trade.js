@@ -25,6 +25,8 @@
   const STEP = MARKET.filters.quantity.stepSize;
   const MIN_QTY = MARKET.filters.quantity.minQuantity;
   const LOGGED_IN = page.dataset.loggedIn === "true";
+  const MAX_FEE_BPS = BigInt(Math.max(Number(page.dataset.makerFeeBps || 0), Number(page.dataset.takerFeeBps || 0)));
+  const QUOTE_DECIMALS = Number(page.dataset.quoteDecimals || 0);
   const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
   const BOOK_ROWS = 12; // price levels shown per side
@@ -110,6 +112,12 @@
 
   const fmtPrice = (t) => fmt(t, PRICE_PLACES);
   const fmtQty = (t) => fmt(t, QTY_PLACES);
+  // Orders and fills of every market, each with its own tick and step.
+  const PLACES = Object.fromEntries(
+    MARKETS.map((m) => [m.symbol, [placesOf(m.filters.price.tickSize), placesOf(m.filters.quantity.stepSize)]]),
+  );
+  const fmtPriceOf = (symbol, t) => fmt(t, (PLACES[symbol] || [])[0]);
+  const fmtQtyOf = (symbol, t) => fmt(t, (PLACES[symbol] || [])[1]);
 
   // --- small DOM helpers ----------------------------------------------------------------------
 
@@ -130,6 +138,12 @@
       node.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
     return node;
+  }
+
+  /** A toggle button's state, for the eye (class) and for screen readers (aria-pressed). */
+  function pressed(button, on) {
+    button.classList.toggle("active", on);
+    button.setAttribute("aria-pressed", String(on));
   }
 
   function setText(id, text) {
@@ -704,6 +718,7 @@
       stream.subscribe(this.streamName(), (d) => this.onEvent(d));
       for (const b of document.querySelectorAll("#interval-buttons button")) {
         b.classList.toggle("active", b.dataset.interval === interval);
+        b.setAttribute("aria-pressed", String(b.dataset.interval === interval));
       }
       this.reload();
     },
@@ -794,7 +809,8 @@
         if ((shown.length - 1 - i) % every !== 0) return;
         const d = new Date(c.t);
         const label =
-          this.interval === "1d" ? `${d.getMonth() + 1}/${d.getDate()}` : `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+          // A day's candle is the UTC day it covers; intraday times are the viewer's.
+          this.interval === "1d" ? `${d.getUTCMonth() + 1}/${d.getUTCDate()}` : `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
         ctx.fillText(label, x(i), h - 6);
       });
 
@@ -845,6 +861,7 @@
         if (!tab) return;
         for (const other of bar.querySelectorAll(".tab")) {
           other.classList.toggle("active", other === tab);
+          other.setAttribute("aria-selected", String(other === tab));
           const pane = $(other.dataset.tab);
           if (pane) pane.hidden = other !== tab;
         }
@@ -933,14 +950,23 @@
           el("td", {}, el("a", { href: `/trade/${encodeURIComponent(o.symbol)}` }, o.symbol)),
           sideCell(o.side),
           el("td", {}, o.orderType),
-          el("td", { class: "num price" }, o.price === null ? "Market" : fmt(o.price)),
-          el("td", { class: "num quantity" }, fmt(o.quantity)),
-          el("td", { class: "num filled" }, fmt(o.executedQuantity)),
+          el("td", { class: "num price" }, o.price === null ? "Market" : fmtPriceOf(o.symbol, o.price)),
+          el("td", { class: "num quantity" }, fmtQtyOf(o.symbol, o.quantity)),
+          el("td", { class: "num filled" }, fmtQtyOf(o.symbol, o.executedQuantity)),
           el("td", { class: "status" }, o.status),
           el(
             "td",
             { class: "num" },
-            el("button", { type: "button", class: "danger small-btn cancel", onclick: () => cancelOrder(o) }, "Cancel"),
+            el(
+              "button",
+              {
+                type: "button",
+                class: "danger small-btn cancel",
+                "aria-label": `Cancel order ${o.id}`,
+                onclick: () => cancelOrder(o),
+              },
+              "Cancel",
+            ),
           ),
         ),
       ),
@@ -961,8 +987,8 @@
           el("td", {}, String(f.timestamp).replace("T", " ").slice(0, 19)),
           el("td", {}, f.symbol),
           sideCell(f.side),
-          el("td", { class: "num" }, fmt(f.price)),
-          el("td", { class: "num" }, fmt(f.quantity)),
+          el("td", { class: "num" }, fmtPriceOf(f.symbol, f.price)),
+          el("td", { class: "num" }, fmtQtyOf(f.symbol, f.quantity)),
           el("td", { class: "num" }, `${fmt(f.fee)} ${f.feeSymbol}`),
           el("td", {}, f.isMaker ? "Maker" : "Taker"),
         ),
@@ -976,7 +1002,9 @@
       await api("DELETE", "/api/v1/order", { symbol: order.symbol, orderId: order.id });
       setText("action-result", `Order ${order.id} cancelled`);
     } catch (err) {
-      setText("action-result", `${err.code}: ${err.message}`); // the server's message, verbatim
+      // Filled or cancelled since the list was drawn: not an error the user made.
+      const gone = err.code === "RESOURCE_NOT_FOUND";
+      setText("action-result", gone ? `Order ${order.id} is no longer open (filled or cancelled)` : `${err.code}: ${err.message}`);
     }
     await account.refresh();
   }
@@ -991,14 +1019,14 @@
     for (const b of node.querySelectorAll("[data-side]")) {
       b.addEventListener("click", () => {
         form.side = b.dataset.side;
-        node.querySelectorAll("[data-side]").forEach((o) => o.classList.toggle("active", o === b));
+        node.querySelectorAll("[data-side]").forEach((o) => pressed(o, o === b));
         updateForm();
       });
     }
     for (const b of node.querySelectorAll("[data-type]")) {
       b.addEventListener("click", () => {
         form.type = b.dataset.type;
-        node.querySelectorAll("[data-type]").forEach((o) => o.classList.toggle("active", o === b));
+        node.querySelectorAll("[data-type]").forEach((o) => pressed(o, o === b));
         updateForm();
       });
     }
@@ -1035,12 +1063,34 @@
       else if (!isMultiple(qty, STEP)) notes.push({ warn: true, text: `Quantity must be a multiple of ${STEP}` });
       else if (decCmp(qty, MIN_QTY) < 0) notes.push({ warn: true, text: `Minimum quantity is ${MIN_QTY} ${BASE}` });
     }
-    if (limit && dec(price) && dec(qty)) notes.push({ text: `Total ${fmt(decMul(price, qty))} ${QUOTE}` });
     const spend = form.side === "Bid" ? QUOTE : BASE;
     const bal = balances[spend];
+    const onGrid = limit && dec(price) && dec(qty) && isMultiple(price, TICK) && isMultiple(qty, STEP);
+    if (onGrid) {
+      const total = decMul(price, qty);
+      notes.push({ text: `Total ${fmt(total)} ${QUOTE}` });
+      // What the engine locks: a buy also holds the highest fee it could pay, a sell its quantity.
+      let need = qty;
+      if (form.side === "Bid") {
+        const reserve = feeReserve(total);
+        if (!isZero(reserve)) notes.push({ text: `+ up to ${fmt(reserve)} ${QUOTE} fee, held until filled` });
+        need = decAdd(total, reserve);
+      }
+      if (LOGGED_IN && decCmp(bal ? bal.available : "0", need) < 0) {
+        notes.push({ warn: true, text: `Not enough ${spend}: this order needs ${fmt(need)}` });
+      }
+    }
     notes.push({ text: `Available ${bal ? fmt(bal.available) : "0"} ${spend}` });
     if (!notes.some((n) => n.warn)) notes.unshift({ text: `Tick ${TICK} · step ${STEP}` });
     node.replaceChildren(...notes.map((n) => el("div", { class: n.warn ? "warn" : "" }, n.text)));
+  }
+
+  /** The fee a buy of `total` holds back, as the engine computes it: the larger of the two fee
+   * rates, rounded down to the quote asset's smallest unit. */
+  function feeReserve(total) {
+    const d = dec(total);
+    const units = d.s <= QUOTE_DECIMALS ? scaled(d, QUOTE_DECIMALS) : d.n / 10n ** BigInt(d.s - QUOTE_DECIMALS);
+    return decText((units * MAX_FEE_BPS) / 10000n, QUOTE_DECIMALS);
   }
 
   function showResult(kind, code, message) {

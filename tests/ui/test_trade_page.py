@@ -214,12 +214,14 @@ def test_a_logged_in_user_places_a_limit_order_sees_it_and_the_locked_funds_then
     page.fill("#order-price", "100")
     page.fill("#order-quantity", "2")
     expect(page.locator("#order-hint")).to_contain_text("Total 200 USDC")
+    expect(page.locator("#order-hint")).to_contain_text("+ up to 0.1 USDC fee, held until filled")
     page.click("#order-submit")
 
     expect(page.locator("#order-result")).to_have_class("order-result ok")
     expect(page.locator("#order-result .msg")).to_have_text("Order 1 New")
     row = page.locator('#orders-body tr[data-order-id="1"]')
-    expect(row.locator("td")).to_have_text(["SOL_USDC", "Buy", "Limit", "100", "2", "0", "New", "Cancel"])
+    cells = ["SOL_USDC", "Buy", "Limit", "100.00", "2.00", "0.00", "New", "Cancel"]
+    expect(row.locator("td")).to_have_text(cells)
     # 2 SOL at 100 locks 200 USDC plus the worst-case taker fee (5 bps: 0.1).
     expect(usdc.locator(".locked")).to_have_text("200.1")
     expect(usdc.locator(".available")).to_have_text("799.9")
@@ -232,6 +234,36 @@ def test_a_logged_in_user_places_a_limit_order_sees_it_and_the_locked_funds_then
     expect(usdc.locator(".locked")).to_have_text("0")
     expect(usdc.locator(".available")).to_have_text("1,000")
     expect(page.locator("#book-bids .level")).to_have_count(0)
+
+
+def test_the_form_warns_when_the_order_with_its_fee_reserve_exceeds_the_balance(
+    page, engine_process, fund, make_user
+):
+    user = make_user("dave")
+    fund(user, "USDC", "1000")
+    log_in(page, "dave", "pw-dave")
+    wait_live(page)
+    expect(page.locator('.balances-mini [data-balance="USDC"] .available')).to_have_text("1,000")
+
+    page.fill("#order-price", "100")
+    page.fill("#order-quantity", "10")  # 1,000 USDC, and the engine also holds 0.5 for the fee
+
+    hint = page.locator("#order-hint .warn")
+    expect(hint).to_have_text("Not enough USDC: this order needs 1,000.5")
+    page.fill("#order-quantity", "9.99")
+    expect(hint).to_have_count(0)
+
+
+def test_the_order_forms_toggles_say_which_is_chosen(page, traders, make_user):
+    make_user("erin")
+    log_in(page, "erin", "pw-erin")
+    sell = page.locator("#side-sell")
+    expect(sell).to_have_attribute("aria-pressed", "false")
+
+    sell.click()
+
+    expect(sell).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#side-buy")).to_have_attribute("aria-pressed", "false")
 
 
 def test_a_rejected_order_shows_the_servers_message(page, engine_process, fund, make_user):
@@ -296,8 +328,8 @@ def test_a_fill_through_the_form_shows_in_fills_and_builds_the_candle(
     fill = page.locator("#fills-body tr").first
     expect(fill.locator("td").nth(1)).to_have_text("SOL_USDC")
     expect(fill.locator("td").nth(2)).to_have_text("Buy")
-    expect(fill.locator("td").nth(3)).to_have_text("140.5")
-    expect(fill.locator("td").nth(4)).to_have_text("1")
+    expect(fill.locator("td").nth(3)).to_have_text("140.50")
+    expect(fill.locator("td").nth(4)).to_have_text("1.00")
     expect(fill.locator("td").nth(5)).to_have_text("0.07025 USDC")
     expect(fill.locator("td").nth(6)).to_have_text("Taker")
     expect(page.locator("#kline-legend")).to_have_text("O 140.50  H 140.50  L 140.50  C 140.50  V 1.00")
