@@ -7,21 +7,12 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.test import Client
 
 from accounts.models import ApiKey
 
 from .conftest import SignedClient
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_browser(django_user_model) -> Client:
-    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root")
-    client = Client()
-    client.force_login(admin)
-    return client
 
 
 def test_the_admin_lists_api_keys(admin_browser, alice):

@@ -9,14 +9,6 @@ pytestmark = pytest.mark.services
 
 
 @pytest.fixture
-def admin_browser(django_user_model) -> Client:
-    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root")
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
-@pytest.fixture
 def alice(engine_process, make_trader):
     return make_trader("alice")
 
