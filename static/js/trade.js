@@ -155,6 +155,15 @@
     return String(n).padStart(2, "0");
   }
 
+  /** A history timestamp (naive ISO in UTC, as the API writes them) in the viewer's time zone,
+   * like the trades' times: "2026-11-25T15:52:38.123" -> "2026-11-25 07:52:38" in Los Angeles. */
+  function localDateTime(iso) {
+    const d = new Date(`${iso}Z`);
+    if (Number.isNaN(d.getTime())) return String(iso);
+    const date = `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
+    return `${date} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+  }
+
   function clockTime(ms) {
     const d = new Date(ms);
     return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
@@ -984,7 +993,7 @@
         el(
           "tr",
           { dataset: { tradeId: f.tradeId, symbol: f.symbol } },
-          el("td", {}, String(f.timestamp).replace("T", " ").slice(0, 19)),
+          el("td", {}, localDateTime(f.timestamp)),
           el("td", {}, f.symbol),
           sideCell(f.side),
           el("td", { class: "num" }, fmtPriceOf(f.symbol, f.price)),

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from engine.client import submit
 from engine.core.messages import CancelOrder, PlaceOrder
 
-from .conftest import log_in
+from .conftest import UI_TIMEOUT_MS, log_in
 
 pytestmark = pytest.mark.services
 
@@ -343,3 +343,33 @@ def test_a_fill_through_the_form_shows_in_fills_and_builds_the_candle(
     if os.environ.get("UI_SCREENSHOT"):
         page.click("#tab-orders")
         page.screenshot(path=os.environ["UI_SCREENSHOT"], full_page=True)
+
+
+def test_fill_times_are_in_the_viewers_time_zone_like_the_trades(
+    browser, web_server, traders, celery_worker, fund, make_user
+):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from accounts.models import Fill
+
+    maker, _ = traders
+    user = make_user("gina")
+    fund(user, "USDC", "1000")
+    place(maker, "Ask", 14050, 100)
+    place(user, "Bid", 14050, 100)  # gina takes 1 SOL
+    context = browser.new_context(base_url=web_server.url, timezone_id="America/Los_Angeles")
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        log_in(page, "gina", "pw-gina")
+        page.click("#tab-fills")
+        first = page.locator("#fills-body tr").first
+        expect(first.locator("td").nth(1)).to_have_text("SOL_USDC")  # persisted by the worker
+
+        fill = Fill.objects.get(user=user)
+        local = datetime.fromtimestamp(fill.ts / 1000, ZoneInfo("America/Los_Angeles"))
+        expect(first.locator("td").first).to_have_text(local.strftime("%Y-%m-%d %H:%M:%S"))
+        expect(page.locator("#fills-pane th").first).to_have_text("Time")
+    finally:
+        context.close()
