@@ -24,6 +24,12 @@ MARKET_FORM = {
 }
 
 
+def new_market_form(base, quote, **overrides) -> dict:
+    """The admin's add form for SOL_USDC (tick and step 0.01), with ``overrides``."""
+    fields = {"symbol": "SOL_USDC", "base": base.pk, "quote": quote.pk}
+    return {**MARKET_FORM, **fields, "tick_size": "0.01", "step_size": "0.01", **overrides}
+
+
 def test_changing_a_market_goes_through_markets_services_update_market(admin_client, sol_usdc, monkeypatch):
     updated = []
     monkeypatch.setattr(
@@ -80,18 +86,8 @@ def test_adding_a_market_appends_its_add_market_command_after_commit(
 ):
     appended = []
     monkeypatch.setattr(market_admin.client, "append", appended.append)
-    form = {
-        **MARKET_FORM,
-        "state": "Open",
-        "symbol": "SOL_USDC",
-        "base": sol.pk,
-        "quote": usdc.pk,
-        "tick_size": "0.01",
-        "step_size": "0.01",
-    }
-
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post("/admin/markets/market/add/", form)
+        admin_client.post("/admin/markets/market/add/", new_market_form(sol, usdc, state="Open"))
 
     assert [(type(c).__name__, c.symbol, c.min_price, c.maker_fee_bps) for c in appended] == [
         ("AddMarket", "SOL_USDC", 1, 2)
@@ -111,18 +107,8 @@ def test_adding_a_market_the_engine_would_refuse_is_a_form_error_and_saves_nothi
 ):
     appended = []
     monkeypatch.setattr(market_admin.client, "append", appended.append)
-    form = {
-        **MARKET_FORM,
-        "symbol": "SOL_USDC",
-        "base": sol.pk,
-        "quote": usdc.pk,
-        "tick_size": "0.01",
-        "step_size": "0.01",
-        **overrides,
-    }
-
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post("/admin/markets/market/add/", form)
+        response = admin_client.post("/admin/markets/market/add/", new_market_form(sol, usdc, **overrides))
 
     assert response.status_code == 200
     assert problem in response.content.decode()
