@@ -55,6 +55,9 @@ class Order(models.Model):
     executed_quote_quantity = models.BigIntegerField(default=0)
     status = models.CharField(max_length=16)
     created_ts = models.BigIntegerField(help_text="ms since epoch")
+    # The rate its reserve was locked with (what rebuilding the engine's state from the database
+    # needs); empty for orders written by a release before it.
+    fee_bps = models.IntegerField(null=True, blank=True)
     last_seq = models.BigIntegerField()
 
     class Meta:

@@ -1,31 +1,60 @@
 """Submitting commands to the engine: append to its Redis stream, wait for the reply.
 
 One module-level client per process. ``submit`` is what the API, the admin and the
-management commands call; it raises ``EngineUnavailable`` (HTTP 503) when Redis cannot be
-reached and ``EngineTimeout`` (HTTP 504, "status unknown") when no reply came in time.
+management commands call. A command is appended only while the engine is up and keeping up
+(its heartbeat's ``engine.accepting`` key exists, checked in the same script as the append):
+otherwise ``EngineMaintenance`` (HTTP 503 ``MAINTENANCE``) at once, and nothing is appended, so
+an order is never executed later at another market price. ``EngineUnavailable`` (503) when
+Redis cannot be reached, ``EngineTimeout`` (504, "status unknown") when no reply came in time:
+what was appended is the truth and will be applied.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 import redis
 from django.conf import settings
 
 from engine import jsonfast
+from engine.commandlog import COMMAND_STREAM
 from engine.core.codec import command_to_dict
 from engine.core.messages import Command
+from engine.lease import ACCEPTING_KEY, STATUS_KEY
 from exchange_site.api_errors import ApiError
 from exchange_site.redis_client import get_redis
 
-COMMAND_STREAM = "engine.commands"
 REPLY_KEY_PREFIX = "engine.reply."
 REPLY_TTL_S = 60
+MAINTENANCE = "MAINTENANCE"
+
+# KEYS: the engine's permission, the stream. ARGV: field, value, ... The new entry's id, or an
+# error; NOMKSTREAM: only the engine creates the log (``engine.commandlog``).
+APPEND_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return redis.error_reply('MAINTENANCE')
+end
+local id = redis.call('XADD', KEYS[2], 'NOMKSTREAM', '*', unpack(ARGV))
+if not id then return redis.error_reply('MAINTENANCE') end
+return id
+"""
 
 
 class EngineUnavailable(ApiError):
     def __init__(self, detail: str = "the matching engine cannot be reached"):
         super().__init__("SERVER_ERROR", detail, http_status=503)
+
+
+class EngineMaintenance(ApiError):
+    def __init__(self):
+        super().__init__(
+            MAINTENANCE,
+            "the matching engine is not accepting commands (down, starting, or catching up): nothing was"
+            " submitted; try again shortly",
+            http_status=503,
+            headers={"Retry-After": "1"},
+        )
 
 
 class EngineTimeout(ApiError):
@@ -47,12 +76,15 @@ def encode(command: Command, reply_to: str | None) -> dict:
     return fields
 
 
-def append(command: Command) -> str:
-    """Append without waiting for a reply (operator commands queued before the engine runs)."""
+def append(command: Command) -> str | None:
+    """Append without waiting for a reply, whether the engine runs or not (reference data the
+    engine applies when it comes up; it also adds any it lacks when it starts). None when there
+    is no log yet: the engine's first start creates it and adds the reference data."""
     try:
-        return get_redis().xadd(COMMAND_STREAM, encode(command, None)).decode()
+        entry_id = get_redis().xadd(COMMAND_STREAM, encode(command, None), nomkstream=True)
     except redis.RedisError as exc:
         raise EngineUnavailable(f"Redis unreachable: {exc}") from None
+    return entry_id.decode() if entry_id else None
 
 
 def submit(command: Command, timeout: float | None = None) -> list[dict]:
@@ -60,11 +92,38 @@ def submit(command: Command, timeout: float | None = None) -> list[dict]:
     timeout = settings.ENGINE_REPLY_TIMEOUT_S if timeout is None else timeout
     reply_to = REPLY_KEY_PREFIX + uuid.uuid4().hex
     client = get_redis()
+    fields = encode(command, reply_to)
     try:
-        client.xadd(COMMAND_STREAM, encode(command, reply_to))
+        _append_script(client)(
+            keys=(ACCEPTING_KEY, COMMAND_STREAM), args=[x for kv in fields.items() for x in kv]
+        )
         popped = client.blpop([reply_to], timeout=max(timeout, 0.01))
+    except redis.ResponseError as exc:
+        if str(exc).startswith(MAINTENANCE):
+            raise EngineMaintenance() from None
+        raise EngineUnavailable(f"Redis refused the command: {exc}") from None
     except redis.RedisError as exc:
         raise EngineUnavailable(f"Redis unreachable: {exc}") from None
     if popped is None:
         raise EngineTimeout()
     return jsonfast.loads(popped[1])["events"]
+
+
+@functools.cache
+def _append_script(client: redis.Redis):
+    return client.register_script(APPEND_SCRIPT)  # EVALSHA, loaded again after a Redis restart
+
+
+def engine_status() -> tuple[bool, str | None]:
+    """Whether the engine takes commands now (what ``submit`` checks before appending), and if
+    not, why."""
+    try:
+        accepting, status = get_redis().pipeline().exists(ACCEPTING_KEY).get(STATUS_KEY).execute()
+    except redis.RedisError as exc:
+        return False, f"Redis unreachable: {exc}"
+    if accepting:
+        return True, None
+    if status is None:
+        return False, "the matching engine is down"
+    lag_s = jsonfast.loads(status).get("lag_ms", 0) / 1000
+    return False, f"the matching engine is catching up ({lag_s:.1f} s behind)"

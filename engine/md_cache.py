@@ -1,8 +1,9 @@
 """The engine's Redis cache: what the REST API reads instead of asking the engine.
 
-The engine process is the only writer (``engine.publisher``); it writes every key of a batch in
-one MULTI/EXEC before it replies, so a client that got its reply reads its own writes, and a
-depth snapshot and its ``lastUpdateId`` are always one consistent value. Values are stored
+The engine process is the only writer (``engine.publisher``); it writes every key of a batch
+in one fenced script (``engine.redis_batch``) before it replies, so a client that got its reply
+reads its own writes, and a depth snapshot and its ``lastUpdateId`` are always one consistent
+value. Values are stored
 already rendered for the wire (JSON), so reads are a GET and a parse.
 """
 
@@ -56,62 +57,19 @@ def push_trades(pipe, symbol: str, trades: list[dict]) -> None:
         pipe.ltrim(trades_key(symbol), 0, RECENT_TRADES_KEPT - 1)
 
 
-# The account hashes a flush changes, all in one command. KEYS: the hashes; ARGV, per key in
-# turn: how many fields to set, how many to delete, the field/value pairs, the deleted fields.
-# One command per flush instead of one or two per account: redis-py's packing and parsing of a
-# command cost the engine more than Redis's running of it (a flush writing 20 accounts' orders
-# and balances: 0.8 ms of the engine's CPU as 40 commands, 0.4 ms as this script, see
-# bench/README.md). ``unpack`` is limited to a few thousand values, hence the chunks.
-ACCOUNTS_SCRIPT = """
-local function each_chunk(command, key, first, count, width)
-  local last = first + count * width - 1
-  local step = 1000 * width
-  for from = first, last, step do
-    redis.call(command, key, unpack(ARGV, from, math.min(from + step - 1, last)))
-  end
-end
-local a = 1
-for i = 1, #KEYS do
-  local sets, deletes = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  a = a + 2
-  each_chunk('HSET', KEYS[i], a, sets, 2)
-  a = a + 2 * sets
-  each_chunk('HDEL', KEYS[i], a, deletes, 1)
-  a = a + deletes
-end
-return #KEYS
-"""
-
-
 def write_accounts(
-    pipe,
+    batch,
     open_orders: Mapping[int, tuple[Mapping[str, dict], Sequence[str]]],
     balances: Mapping[int, Mapping[str, dict]],
 ) -> None:
-    """What a flush changed of its accounts: per account the open orders (upserted by id,
-    removed ids) and the balances (by asset, each replacing the asset's entry)."""
-    keys: list[str] = []
-    args: list = []
+    """What a flush changed of its accounts (``batch``: an ``engine.redis_batch.CommandBatch``):
+    per account the open orders (upserted by id, removed ids) and the balances (by asset, each
+    replacing the asset's entry)."""
+    dumps = jsonfast.dumps
     for account, (upserts, removals) in open_orders.items():
-        _hash_changes(keys, args, open_orders_key(account), upserts, removals)
+        batch.hash_changes(open_orders_key(account), {k: dumps(v) for k, v in upserts.items()}, removals)
     for account, per_asset in balances.items():
-        _hash_changes(keys, args, balances_key(account), per_asset, ())
-    if keys:
-        pipe.eval(ACCOUNTS_SCRIPT, len(keys), *keys, *args)
-
-
-def _hash_changes(
-    keys: list[str], args: list, key: str, sets: Mapping[str, dict], deletes: Sequence[str]
-) -> None:
-    if not sets and not deletes:
-        return
-    keys.append(key)
-    args.append(len(sets))
-    args.append(len(deletes))
-    for field, value in sets.items():
-        args.append(field)
-        args.append(jsonfast.dumps(value))
-    args.extend(deletes)
+        batch.hash_changes(balances_key(account), {k: dumps(v) for k, v in per_asset.items()}, ())
 
 
 # --- readers (the web process) -------------------------------------------------------------

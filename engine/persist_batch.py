@@ -48,14 +48,21 @@ def count(batch: Packed) -> int:
     return sum(len(r) for r in batch["rows"].values())
 
 
-def rows_of(batch: Packed, kind: str, names: Sequence[str]) -> Iterator[tuple]:
-    """The rows of event type ``kind`` as tuples of the fields ``names``, in that order."""
+def rows_of(
+    batch: Packed, kind: str, names: Sequence[str], optional: frozenset[str] = frozenset()
+) -> Iterator[tuple]:
+    """The rows of event type ``kind`` as tuples of the fields ``names``, in that order; a field
+    in ``optional`` that the batch lacks is None."""
     rows = batch["rows"].get(kind)
     if not rows:
         return iter(())
     position = {name: i for i, name in enumerate(batch["fields"][kind])}
     missing = [n for n in names if n not in position]
+    if set(missing) - optional:
+        raise ValueError(f"a packed {kind} lacks {[n for n in missing if n not in optional]}")
     if missing:
-        raise ValueError(f"a packed {kind} lacks {missing}")
+        width = len(batch["fields"][kind])
+        position.update((name, width) for name in missing)
+        rows = [(*row, None) for row in rows]
     pick = itemgetter(*(position[n] for n in names))
     return map(pick, rows)

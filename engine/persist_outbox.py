@@ -13,8 +13,9 @@ worker that runs. A batch queued twice is written twice, which changes nothing, 
 which is skipped.
 
 Layout: the stream ``<name>`` holds one small entry per batch (its id is the handle, and its
-time says how old the batch is); the batch itself is the string ``<name>:<id>``, so that
-listing the outbox never moves the batches. The name includes the database's, so that engines
+time says how old the batch is; its field ``replay_from`` is the command-stream id from which
+a replay regenerates the batch, see ``floor``); the batch itself is the string ``<name>:<id>``,
+so that listing the outbox never moves the batches. The name includes the database's, so that engines
 and workers of different databases sharing one Redis never take each other's batches. A batch
 that cannot be written at all (not a retryable error) moves to ``<name>.dead``.
 """
@@ -44,12 +45,25 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def entry_fields(payload: bytes, replay_from: str | None) -> dict:
+    fields = {"n": len(payload)}
+    if replay_from is not None:
+        fields["replay_from"] = replay_from
+    return fields
+
+
+def queue(batch, payload: bytes, replay_from: str) -> None:
+    """Queue one encoded batch into a flush of the engine (``batch``: an
+    ``engine.redis_batch.CommandBatch``): it lands with the flush, under the engine's lease, and
+    the flush's reply gives its entry id (what the task carries)."""
+    batch.outbox(stream(), payload, entry_fields(payload, replay_from))
+
+
 def put(redis, payload: bytes) -> str:
-    """Store one encoded batch; its entry id (what the task carries). An engine that dies
-    between the two writes leaves an entry without a batch, read as already written: harmless,
-    since no snapshot covers those events yet and the restart replays them."""
+    """Store one encoded batch outside the engine (tools and tests that stand in for it); its
+    entry id."""
     name = stream()
-    entry_id = _text(redis.xadd(name, {"n": len(payload)}))
+    entry_id = _text(redis.xadd(name, entry_fields(payload, None)))
     redis.set(f"{name}:{entry_id}", payload)
     return entry_id
 
@@ -71,8 +85,9 @@ def bury(redis, entry_id: str) -> None:
     """The batch cannot be written (it failed with an error that retrying does not cure): out of
     the outbox, onto ``<name>.dead`` for an operator, its payload kept."""
     name = stream()
+    [(_id, fields)] = redis.xrange(name, entry_id, entry_id) or [(None, {})]
     with redis.pipeline(transaction=True) as pipe:
-        pipe.xadd(f"{name}.dead", {"id": entry_id})
+        pipe.xadd(f"{name}.dead", {**fields, "id": entry_id})
         pipe.xdel(name, entry_id)
         pipe.rename(f"{name}:{entry_id}", f"{name}.dead:{entry_id}")
         pipe.execute()
@@ -90,3 +105,33 @@ def pending(redis, older_than_ms: int = 0) -> list[str]:
         if len(entries) < 1000:
             return ids
         start = "(" + ids[-1]
+
+
+def floor(redis) -> str | None:
+    """The oldest command-stream id from which a replay regenerates a batch not yet written
+    (waiting in the outbox, or among its dead letters); None when there is none. The engine
+    trims its command stream no further, so that the database, once it has those batches or
+    has been rebuilt without them, can always be brought up to date from the log."""
+    oldest: tuple[int, int] | None = None
+    found = None
+    for name in (stream(), stream() + ".dead"):
+        start = "-"
+        while True:
+            entries = redis.xrange(name, start, "+", count=1000)
+            for _entry_id, fields in entries:
+                value = fields.get(b"replay_from")
+                if value is None:
+                    continue
+                key = stream_key(_text(value))
+                if oldest is None or key < oldest:
+                    oldest, found = key, _text(value)
+            if len(entries) < 1000:
+                break
+            start = "(" + _text(entries[-1][0])
+    return found
+
+
+def stream_key(stream_id: str) -> tuple[int, int]:
+    """A stream id as a sortable pair."""
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)

@@ -178,6 +178,7 @@ _ORDER_FIELDS = (
     "executed_quote_quantity",
     "status",
     "created_ts",
+    "fee_bps",
 )
 _FILL_FIELDS = (
     "trade_id",
@@ -190,6 +191,8 @@ _FILL_FIELDS = (
     "ts",
 )
 _TRANSFER_FIELDS = ("seq", "ts", "account", "asset", "amount", "tx_id")
+# Batches packed by an engine of a release before order events carried their fee rate.
+_OPTIONAL_ORDER_FIELDS = frozenset({"fee_bps"})
 
 
 LEDGER_IDS_PER_EVENT = 8  # an event writes at most seven ledger entries (a trade with fees)
@@ -259,7 +262,7 @@ def _collect(batch: persist_batch.Packed) -> _Rows:
     for kind in persist_batch.ORDER_EVENTS:
         filled = kind == "OrderFilled"
         names = _ORDER_FIELDS + _FILL_FIELDS if filled else _ORDER_FIELDS
-        for ev in persist_batch.rows_of(batch, kind, names):
+        for ev in persist_batch.rows_of(batch, kind, names, optional=_OPTIONAL_ORDER_FIELDS):
             seq, symbol, oid, account = ev[0], ev[1], ev[2], ev[3]
             if seq in seen:
                 continue
@@ -269,9 +272,9 @@ def _collect(batch: persist_batch.Packed) -> _Rows:
             if seq > order_seq.get(oid, -1):
                 order_seq[oid] = seq
                 # _ORDER_COLUMNS: the order's fields with the market's id, seq last
-                orders[oid] = (oid, account, m.id, *ev[4:17], seq)
+                orders[oid] = (oid, account, m.id, *ev[4:18], seq)
             if filled:
-                trade_id, price, quantity, quote, fee, fee_asset, is_maker, ts = ev[17:]
+                trade_id, price, quantity, quote, fee, fee_asset, is_maker, ts = ev[18:]
                 fills.append(
                     (
                         seq,
@@ -423,6 +426,7 @@ _ORDER_COLUMNS = [
     ("executed_quote_quantity", "bigint"),
     ("status", "text"),
     ("created_ts", "bigint"),
+    ("fee_bps", "integer"),
     ("last_seq", "bigint"),
 ]
 _FILL_COLUMNS = [
@@ -577,8 +581,35 @@ def persist_events(batch: persist_batch.Packed | Sequence[dict]) -> BatchResult:
             t0 = time.perf_counter()
             result.candles = candles.upsert(candles.aggregate(new_trades))
             result.candle_seconds = time.perf_counter() - t0
+        _record_checkpoint(batch)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _record_checkpoint(batch: persist_batch.Packed) -> None:
+    """The batch's place in the engine's history (``history.models.Checkpoint``), in the
+    transaction of its events. Batches handed over by tools standing in for the engine have
+    none."""
+    from history.models import Checkpoint
+
+    coverage = batch.get("coverage")
+    if coverage is None:
+        return
+    checkpoint = batch.get("checkpoint")
+    state = None
+    if checkpoint is not None:
+        state = {k: checkpoint[k] for k in ("last_order_id", "books", "assets", "markets")}
+    Checkpoint.objects.bulk_create(
+        [
+            Checkpoint(
+                from_seq=coverage[0],
+                seq=coverage[1],
+                stream_id=checkpoint["stream_id"] if checkpoint else "",
+                state=state,
+            )
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def is_retryable(exc: BaseException) -> bool:

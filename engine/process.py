@@ -1,9 +1,17 @@
 """The engine process: the imperative shell around ``engine.core.Engine``.
 
-Loop: read a batch of commands from the Redis stream (a consumer group, positioned after the
-last snapshot), apply each to the core, hand the events to the publisher, flush. Recovery is
-snapshot + replay: the core is deterministic and each command's time is its stream entry id,
-so replaying the entries after the snapshot rebuilds exactly the state before a crash.
+Loop: read a batch of commands from the command log (the Redis stream, read from the last
+applied id on: the engine's position is its own, not the stream's), apply each to the core,
+hand the events to the publisher, flush. Every flush is fenced by the engine's lease
+(``engine.lease``): an engine that lost it writes nothing and exits. Recovery is snapshot +
+replay: the core is deterministic and each command's time is its stream entry id, so replaying
+the entries after the snapshot rebuilds exactly the state before a crash; ``run_engine`` checks
+before anything is served that the log holds every entry the replay needs
+(``engine.commandlog``).
+
+Redis going away (a restart) does not stop the engine: it keeps its state, reconnects with
+backoff, and sends again the flushes whose landing it could not see (at least once: a reply or
+a public frame may then go out twice; persistence batches are idempotent).
 """
 
 from __future__ import annotations
@@ -15,12 +23,13 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis.exceptions
 
-from engine import jsonfast, redis_batch, snapshots
-from engine.client import COMMAND_STREAM
+from engine import jsonfast, lease, md_cache, redis_batch, snapshots
+from engine.commandlog import COMMAND_STREAM, LOG_KEY, START, stream_key, stream_ts
 from engine.core import Engine
 from engine.core.codec import command_from_dict
 from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, PRIVATE_SUBSCRIBERS_VERSION_KEY, Outgoing, Publisher
@@ -28,12 +37,15 @@ from engine.ticker import RollingTicker
 
 log = logging.getLogger("engine")
 
-GROUP = "engine"
-CONSUMER = "engine-1"
 READ_COUNT = 2000
 READ_BLOCK_MS = 50
-STATUS_KEY = "engine.status"
-STATUS_TTL_S = 5
+STATUS_KEY = lease.STATUS_KEY
+# How long the status and the web's permission to append outlive the engine's last heartbeat:
+# the web answers 503 MAINTENANCE once they are gone.
+STATUS_TTL_S = 2.0
+RECONNECT_MAX_DELAY_S = 2.0
+# Errors that mean Redis could not be reached or went away mid-exchange.
+CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionError)
 
 
 # Resting orders live long and hold no reference cycles, yet the cyclic GC's automatic passes
@@ -59,11 +71,6 @@ def freeze_survivors(full: bool = False) -> None:
     gc.freeze()
 
 
-def stream_ts(entry_id: bytes | str) -> int:
-    """A command's time: the milliseconds part of its stream entry id."""
-    return int(entry_id[: entry_id.index(b"-" if isinstance(entry_id, bytes) else "-")])
-
-
 # Who subscribes privately, if it changed: KEYS the hash and its version, ARGV[1] the version the
 # engine knows. Returns {version}, or {version, account, ...} when the version is another.
 LISTENERS_SCRIPT = """
@@ -80,66 +87,63 @@ class EngineProcess:
         self,
         redis,
         channel_layer,
-        send_persist_batch,
+        engine_lease: lease.Lease,
+        send_persist_task: Callable[[str, list[dict]], None],
         snapshot_dir: Path,
         snapshot_every_s: float = 60.0,
         snapshot_every_commands: int = 200_000,
+        max_lag_s: float = 5.0,
+        outbox_floor: Callable[[], str | None] = lambda: None,
+        log_id: str | None = None,
     ):
+        """``outbox_floor``: the oldest stream id a persistence batch not yet written needs
+        (``engine.persist_outbox.floor``); the log is never trimmed past it. ``log_id``: the
+        command log's (``engine.commandlog``), written into every snapshot."""
         self.redis = redis
         # The connection of the reads made alone; a held flush and the read behind it go on
         # the publisher's (see _read).
         self.link = redis_batch.Link(redis)
         self.channel_layer = channel_layer
-        self.send_persist_batch = send_persist_batch
+        self.lease = engine_lease
+        self.send_persist_task = send_persist_task
         self.snapshot_dir = snapshot_dir
         self.snapshot_every_s = snapshot_every_s
         self.snapshot_every_commands = snapshot_every_commands
+        self.max_lag_ms = int(max_lag_s * 1000)
+        self.outbox_floor = outbox_floor
+        self.log_id = log_id
         self.engine = Engine()
         self.tickers: dict[str, RollingTicker] = {}
-        self.last_id = "0-0"
+        self.last_id = START
         self.stopping = asyncio.Event()
         self._commands_since_snapshot = 0
         self._snapshot_started_at = time.monotonic()
         self._snapshot_child: tuple[int, str] | None = None  # (pid, stream id it covers)
         self._sending: asyncio.Future | None = None  # the flush being sent (see _serve)
         self._pending: Outgoing | None = None  # the flush that goes out with the next read
+        # Flushes prepared whose landing was not seen yet, in order: sent again after a lost
+        # connection (see _reconnect).
+        self._unconfirmed: list[Outgoing] = []
+        self._trim_to: str | None = None  # a trim for the next flush
+        self._lag_ms = 0  # how old the last applied command was, while a backlog is applied
+        self._last_beat = 0.0
         self.publisher: Publisher | None = None  # run()'s
         # PRIVATE_SUBSCRIBERS_VERSION_KEY as last read; b"": read the accounts at the next read.
         self._listeners_version: bytes = b""
 
     # --- recovery ------------------------------------------------------------------------
 
-    def load_snapshot(self) -> None:
+    def load_snapshot(self) -> snapshots.SnapshotData | None:
         data = snapshots.load_newest(self.snapshot_dir)
         if data is None:
-            log.info("no snapshot: replaying the command stream from its start")
-            return
+            log.info("no snapshot in %s", self.snapshot_dir)
+            return None
         self.engine = Engine.restore(data.core)
         freeze_survivors(full=True)  # the restored resting orders: see GC_FULL_EVERY_S
         self.tickers = {s: RollingTicker.from_state(t) for s, t in data.extras.get("tickers", {}).items()}
         self.last_id = data.stream_id
         log.info("restored snapshot at stream id %s (seq %s)", self.last_id, self.engine.last_seq)
-
-    async def position_group(self) -> None:
-        """Point the consumer group just after the snapshot, so '>' replays what follows."""
-        try:
-            await self.redis.xgroup_create(COMMAND_STREAM, GROUP, id=self.last_id, mkstream=True)
-        except Exception as exc:  # BUSYGROUP: it exists; move it
-            if "BUSYGROUP" not in str(exc):
-                raise
-            await self.redis.xgroup_setid(COMMAND_STREAM, GROUP, id=self.last_id)
-
-    async def _number_after_last_id(self) -> None:
-        """A recreated stream numbers its entries from the clock again: an append within the
-        millisecond of the last applied id would get an id at or below it, which the group
-        counts as read, and that command would never be applied. So the stream goes on from
-        the last applied id."""
-        try:
-            await self.redis.execute_command("XSETID", COMMAND_STREAM, self.last_id)
-        except redis.exceptions.ResponseError as exc:
-            # An entry above the last applied id is there already: the ones after it follow it.
-            if "smaller than the target stream top item" not in str(exc):
-                raise
+        return data
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -167,13 +171,20 @@ class EngineProcess:
         publisher.collect(events, reply_to)
 
     async def run(self) -> None:
+        """Write the whole state into the market-data cache, then serve until asked to stop."""
         publisher = Publisher(
-            self.engine, self.redis, self.channel_layer, self.send_persist_batch, self.tickers
+            self.engine,
+            self.redis,
+            self.channel_layer,
+            self.lease,
+            self.send_persist_task,
+            self.tickers,
+            applied_through=self.last_id,
         )
         self.publisher = publisher
         self._listeners_version = b""  # a new publisher knows no private subscriber yet
-        await self.position_group()
-        await self._heartbeat(force=True)
+        for outgoing in publisher.full_state(await self._stale_cache_keys()):
+            await self._send(self._prepared(outgoing))
         log.info("engine ready after stream id %s", self.last_id)
         gc_was_enabled = gc.isenabled()
         gc.disable()  # see GC_FULL_EVERY_S
@@ -191,23 +202,64 @@ class EngineProcess:
         finally:
             if gc_was_enabled:
                 gc.enable()
+        # Everything to persistence, with a checkpoint at the snapshot's point, then the
+        # snapshot; the engine says it is gone and gives its lease up.
+        last = self._prepared(publisher.prepare(None, persist_now=True))
+        last.commands.call("DEL", STATUS_KEY, lease.ACCEPTING_KEY)
         try:
-            publisher.flush_persistence()
+            await self._send(last)
         except Exception as exc:
             # Without the hand-off the snapshot must not cover these events: replay re-emits them.
-            log.error("could not hand the last events to persistence (%s); no final snapshot", exc)
+            log.error("could not send the last flush (%s); no final snapshot", exc)
             return
         self.write_snapshot()
         try:
-            await self.redis.delete(STATUS_KEY)
-        except Exception:  # Redis may be stopping with us (make run's Ctrl-C); nothing is lost
+            await self.redis.eval(lease.RELEASE_SCRIPT, 1, lease.LEASE_KEY, self.lease.token)
+        except Exception:  # Redis may be stopping with us (make run's Ctrl-C); the lease expires
             pass
+
+    async def _stale_cache_keys(self) -> list[str]:
+        """Keys of the market-data cache that the state does not cover: accounts it does not
+        know, and recent trades newer than its books' (both only after a state rebuilt without
+        the commands that wrote them)."""
+        known = set(self.engine.accounts())
+        stale = []
+        for pattern in (md_cache.balances_key("*"), md_cache.open_orders_key("*")):  # type: ignore[arg-type]
+            async for raw in self.redis.scan_iter(match=pattern, count=1000):
+                key = raw.decode()
+                account = key.rsplit(":", 1)[1]
+                if not account.isdigit() or int(account) not in known:
+                    stale.append(key)
+        async for raw in self.redis.scan_iter(match=md_cache.trades_key("*"), count=1000):
+            key = raw.decode()
+            symbol = key.rsplit(":", 1)[1]
+            newest = await self.redis.lindex(key, 0)
+            if symbol not in self.engine.markets or (
+                newest and jsonfast.loads(newest)["id"] > self.engine.last_trade_id(symbol)
+            ):
+                stale.append(key)
+        return stale
 
     async def _serve(self) -> None:
         """Read, apply and flush until asked to stop. The last flush may still be in flight or
         held for the next read (``_sent``)."""
-        publisher = self.publisher
-        last_beat = last_full_gc = time.monotonic()
+        last_full_gc = time.monotonic()
+        while not self.stopping.is_set():
+            try:
+                await self._iterate()
+            except CONNECTION_ERRORS as exc:
+                if self.stopping.is_set():
+                    raise
+                await self._reconnect(exc)
+                continue
+            now = time.monotonic()
+            full = now - last_full_gc >= GC_FULL_EVERY_S
+            if full:
+                await self._sent()  # a full collection can take a second: not with replies held
+                last_full_gc = now
+            freeze_survivors(full)  # see GC_FULL_EVERY_S
+
+    async def _iterate(self) -> None:
         # With a backlog, the previous flush is still being sent while the next batch is read
         # and applied: Redis executing one flush and the engine applying the next overlap
         # instead of taking turns (+15-20 % commands/s in bench/engine_pipeline.py). Caught up,
@@ -216,70 +268,70 @@ class EngineProcess:
         # into one batch (reading at once would apply them one or two at a time and pay every
         # flush's fixed cost for each: p50 at 5,000/s 3.7 ms against 2.7). At most one flush is
         # in flight, so flushes (and replies) go out in order.
-        while not self.stopping.is_set():
-            try:
-                response, listening = await self._read()
-            except redis.exceptions.ResponseError as exc:
-                # The stream (and its group) was deleted under us, e.g. by FLUSHDB: the state in
-                # memory is intact; start a new log after the last applied id and carry on.
-                if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
-                    raise
-                log.error("command stream or group vanished (%s); recreating it", exc)
-                await self.position_group()
-                await self._number_after_last_id()
-                continue
-            backlog = False
-            for _stream, entries in response:
-                backlog = len(entries) >= READ_COUNT
-                for entry_id, fields in entries:
-                    self.apply_entry(publisher, entry_id, fields)
-                if entries:
-                    self.last_id = entries[-1][0].decode()
-                    self._commands_since_snapshot += len(entries)
-            outgoing = publisher.prepare(listening)
-            await self._sent()  # raises what sending it raised
-            if backlog:
-                self._sending = asyncio.ensure_future(publisher.send(outgoing))
-            elif outgoing.frames:
-                # Frames for group_send go once the MULTI has landed: held, they would wait for
-                # the read behind it (up to READ_BLOCK_MS).
-                await publisher.send(outgoing)
-            else:
-                self._pending = outgoing
-            now = time.monotonic()
-            if now - last_beat >= 1.0:
-                # The status says which commands are done: only once their flush has landed.
-                await self._sent()
-                await self._heartbeat()
-                last_beat = now
-                # The accounts are read again whatever their version says: a change made without
-                # a new version (a web process of an older release during a deploy, a hand edit)
-                # is seen within a second instead of at the next join or leave.
-                self._listeners_version = b""
-            full = now - last_full_gc >= GC_FULL_EVERY_S
-            if full:
-                await self._sent()  # a full collection can take a second: not with replies held
-            freeze_survivors(full)  # see GC_FULL_EVERY_S
-            if full:
-                last_full_gc = now
-            await self._reap_snapshot_child()
-            if self._snapshot_due(now):
-                # A snapshot must not cover a batch whose flush could still fail: a restart
-                # replays only what follows it.
-                await self._sent()
-                publisher.flush_persistence()
-                self._fork_snapshot()
+        publisher = self.publisher
+        response, listening = await self._read()
+        backlog = False
+        for _stream, entries in response:
+            backlog = len(entries) >= READ_COUNT
+            for entry_id, fields in entries:
+                self.apply_entry(publisher, entry_id, fields)
+            if entries:
+                self.last_id = entries[-1][0].decode()
+                self._commands_since_snapshot += len(entries)
+        self._lag_ms = max(0, _wall_ms() - stream_ts(self.last_id)) if backlog else 0
+        publisher.applied_through = self.last_id
+        outgoing = self._prepared(publisher.prepare(listening))
+        await self._sent()  # raises what sending it raised
+        if backlog:
+            self._sending = asyncio.ensure_future(self._send(outgoing))
+        elif outgoing.frames:
+            # Frames for group_send go once the script has landed: held, they would wait for
+            # the read behind it (up to READ_BLOCK_MS).
+            await self._send(outgoing)
+        else:
+            self._pending = outgoing
+        await self._reap_snapshot_child()
+        if self._snapshot_due(time.monotonic()):
+            # A snapshot must not cover a batch whose flush could still fail: a restart replays
+            # only what follows it. Its point is a persistence checkpoint.
+            await self._sent()
+            await self._send(self._prepared(publisher.prepare(None, persist_now=True)))
+            self._fork_snapshot()
+
+    def _prepared(self, outgoing: Outgoing) -> Outgoing:
+        """A flush just prepared, with what is due besides (the heartbeat, a trim)."""
+        batch = outgoing.commands
+        now = time.monotonic()
+        if now - self._last_beat >= self.lease.ttl_ms / 5000:
+            self._last_beat = now
+            self._heartbeat(batch)
+            # The accounts are read again whatever their version says: a change made without
+            # a new version (a web process of an older release during a deploy, a hand edit)
+            # is seen within a heartbeat instead of at the next join or leave.
+            self._listeners_version = b""
+        if self._trim_to is not None:
+            batch.trim(COMMAND_STREAM, LOG_KEY, self._trim_to)
+            self._trim_to = None
+        self._unconfirmed.append(outgoing)
+        return outgoing
+
+    async def _send(self, outgoing: Outgoing, then=()) -> list:
+        replies = await self.publisher.send(outgoing, then)
+        self._unconfirmed.remove(outgoing)
+        return replies
 
     async def _read(self) -> tuple[list, list[bytes] | None]:
-        """The next batch of commands, as Redis sends them (``[[stream, [[id, [field, value,
-        ...]], ...]]]``: the engine reads each entry's two fields itself), and the accounts with
-        a private subscriber as of right after it (``Publisher.prepare``; None when they did not
-        change since the last read), in one round trip: Redis runs the script once the
-        XREADGROUP has returned, even one that blocked. A flush held for this read goes in front
-        of it, in the same write."""
+        """The next batch of commands after the last applied one, as Redis sends them (``[[stream,
+        [[id, [field, value, ...]], ...]]]``: the engine reads each entry's two fields itself),
+        and the accounts with a private subscriber as of right after it (``Publisher.prepare``;
+        None when they did not change since the last read), in one round trip: Redis runs the
+        script once the XREAD has returned, even one that blocked. A flush held for this read
+        goes in front of it, in the same write.
+
+        A read changes nothing in Redis: an engine fenced out by its lease, which may still read
+        before its next flush is refused, takes nothing away from the engine that holds it."""
         read = [
-            ("XREADGROUP", "GROUP", GROUP, CONSUMER, "COUNT", READ_COUNT, "BLOCK", READ_BLOCK_MS, "NOACK",
-             "STREAMS", COMMAND_STREAM, ">"),
+            ("XREAD", "COUNT", READ_COUNT, "BLOCK", READ_BLOCK_MS, "STREAMS", COMMAND_STREAM, self.last_id),
             ("EVAL", LISTENERS_SCRIPT, 2, PRIVATE_SUBSCRIBERS_KEY, PRIVATE_SUBSCRIBERS_VERSION_KEY,
              self._listeners_version),
         ]  # fmt: skip
@@ -287,8 +339,7 @@ class EngineProcess:
         if pending is None:
             response, listeners = await self.link.exchange(read)
         else:
-            response, listeners = await self.publisher.send(pending, then=read)
-        # Errors come as values: the loop must tell a vanished group (NOGROUP) from any other.
+            response, listeners = await self._send(pending, then=read)
         for result in (response, listeners):
             if isinstance(result, Exception):
                 raise result
@@ -307,11 +358,50 @@ class EngineProcess:
             await sending
         pending, self._pending = self._pending, None
         if pending is not None:
-            await self.publisher.send(pending)
+            await self._send(pending)
 
-    async def _heartbeat(self, force: bool = False) -> None:
-        status = {"pid": os.getpid(), "stream_id": self.last_id, "seq": self.engine.last_seq}
-        await self.redis.set(STATUS_KEY, json.dumps(status), ex=STATUS_TTL_S)
+    async def _reconnect(self, exc: BaseException) -> None:
+        """Redis went away: wait for it with backoff, keeping the state, then send again every
+        flush whose landing was not seen (under the lease rules: fenced out, the engine stops)."""
+        log.error("lost Redis (%s); reconnecting", exc)
+        sending, self._sending, self._pending = self._sending, None, None
+        if sending is not None:
+            try:
+                await sending
+            except Exception:
+                pass
+        delay = 0.05
+        while True:
+            try:
+                await self.redis.ping()
+                for outgoing in list(self._unconfirmed):
+                    await self._send(outgoing)
+                break
+            except CONNECTION_ERRORS:
+                if self.stopping.is_set():
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
+        self._listeners_version = b""
+        log.warning("reconnected to Redis; going on after stream id %s", self.last_id)
+
+    def _heartbeat(self, batch: redis_batch.CommandBatch) -> None:
+        """The status (and, while the engine keeps up, the web's permission to append), written
+        with the flush's other writes, under the lease."""
+        ttl_ms = max(int(STATUS_TTL_S * 1000), 3 * self.lease.ttl_ms // 5)
+        status = {
+            "token": self.lease.token,
+            "pid": os.getpid(),
+            "stream_id": self.last_id,
+            "seq": self.engine.last_seq,
+            "lag_ms": self._lag_ms,
+            "at_ms": _wall_ms(),
+        }
+        batch.call("SET", STATUS_KEY, json.dumps(status), "PX", ttl_ms)
+        if self._lag_ms <= self.max_lag_ms:
+            batch.call("SET", lease.ACCEPTING_KEY, self.lease.token, "PX", ttl_ms)
+        else:
+            batch.call("DEL", lease.ACCEPTING_KEY)
 
     # --- snapshots ---------------------------------------------------------------------
 
@@ -320,6 +410,7 @@ class EngineProcess:
             stream_id=self.last_id,
             core=self.engine.snapshot(),
             extras={"tickers": {s: t.to_state() for s, t in self.tickers.items()}},
+            log_id=self.log_id,
         )
 
     def write_snapshot(self) -> Path:
@@ -358,17 +449,26 @@ class EngineProcess:
         if done == 0:
             return
         self._snapshot_child = None
-        await self._sent()  # the replies held do not wait for the trim
-        if os.waitstatus_to_exitcode(status) == 0:
-            # The log before the snapshot is no longer needed for recovery.
-            await self.redis.xtrim(COMMAND_STREAM, minid=stream_id, approximate=False)
-            log.info("snapshot at %s written by child %s; stream trimmed", stream_id, pid)
-        else:
-            log.error("snapshot child %s failed; keeping the whole stream", pid)
+        if os.waitstatus_to_exitcode(status) != 0:
+            log.error("snapshot child %s failed; the command log is not trimmed", pid)
+            return
+        # The log is trimmed only up to the oldest snapshot kept (any of them can be fallen back
+        # to) and to the oldest batch persistence has not written (the database can be brought
+        # up to date from the log: ``rebuild_engine_state``).
+        floors = [snapshots.oldest_kept(self.snapshot_dir) or stream_id]
+        outbox = await asyncio.to_thread(self.outbox_floor)
+        if outbox is not None:
+            floors.append(outbox)
+        self._trim_to = min(floors, key=stream_key)
+        log.info("snapshot at %s written by child %s; trimming the log to %s", stream_id, pid, self._trim_to)
 
     def install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 def _malformed(message: str) -> dict:

@@ -2,17 +2,25 @@
 
 Per loop iteration the process hands over each applied command's events; ``flush`` then, in
 this order:
-1. one MULTI/EXEC that updates the market-data cache (depth with its update id,
-   tickers, recent trades, balances, open orders), pushes the replies, and PUBLISHes the public
-   frames on Redis pub/sub (plain JSON, for any language) — so a reply is never visible before
-   the state it promises. It is written by hand (``engine.redis_batch``), alone or with the
-   engine's next read behind it in the same write;
+1. one fenced script (``engine.redis_batch``: nothing is written unless the engine still holds
+   its lease) that updates the market-data cache (depth with its update id, tickers, recent
+   trades, balances, open orders), pushes the replies, PUBLISHes the public frames on Redis
+   pub/sub (plain JSON, for any language), and puts the persistence batches into the outbox
+   (``engine.persist_outbox``) — so a reply is never visible before the state it promises. It
+   goes alone or with the engine's next read behind it in the same write;
 2. the channel layer's frames (websocket fan-out), one message per group, never one per event:
-   inside that MULTI when the layer lives on the engine's Redis (``engine.layer_frames``),
+   inside that script when the layer lives on the engine's Redis (``engine.layer_frames``),
    else one ``group_send`` per group after it;
-3. persistence batches to Celery, every ``PERSIST_EVERY_S`` or ``PERSIST_MAX_EVENTS`` events,
-   and the candles that closed (``CandleCloser``) to the ``persistence.close_candles`` task, each
-   after the batch holding its trades.
+3. once the script has landed, one Celery task per persistence batch (every ``PERSIST_EVERY_S``
+   or ``PERSIST_MAX_EVENTS`` events), carrying the batch's outbox id, and the candles that
+   closed (``CandleCloser``) to the ``persistence.close_candles`` task, each after the batch
+   holding its trades.
+
+Each persistence batch says which events it covers (``coverage``: the seq range it holds every
+persisted event of) and, when it ends where a command ended, the engine's counters there
+(``checkpoint``: stream id, seq, order id, the books' trade and update ids and the definitions
+that changed since the previous checkpoint). The database keeps them (``history``), so it can
+rebuild the engine's state at any checkpoint it holds every batch up to.
 Output pacing (ticker once a second, aggregated depth) uses the wall clock: it shapes delivery
 only, never the engine's state.
 """
@@ -31,12 +39,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from engine import jsonfast, layer_frames, md_cache, redis_batch, wire
+from engine import jsonfast, layer_frames, md_cache, persist_batch, persist_outbox, redis_batch, wire
+from engine.commandlog import START
 from engine.core.codec import event_to_dict
 from engine.core.messages import (
     BID,
     NEW,
     PARTIALLY_FILLED,
+    AssetAdded,
     BalanceChanged,
     DepthChanged,
     MarketChanged,
@@ -47,6 +57,7 @@ from engine.core.messages import (
     Rejected,
     Trade,
 )
+from engine.lease import Lease
 from engine.ticker import RollingTicker
 from markets.candles import INTERVALS, Interval
 
@@ -77,31 +88,6 @@ ORDER_EVENTS = (OrderAccepted, OrderFilled, OrderCancelled, OrderExpired)
 OPEN_STATUSES = {NEW, PARTIALLY_FILLED}
 # Events a reply leaves out: the caller reads balances and the book from the cache instead.
 NOT_IN_REPLY = (DepthChanged, BalanceChanged)
-# Every reply of a flush in one command (KEYS: reply keys, ARGV: their payloads, then the TTL):
-# LPUSH and EXPIRE together, as a reply whose requester gave up must not stay forever. One
-# command per flush instead of one per reply: redis-py's packing and parsing cost more per
-# command than the script costs Redis. pcall: a key that cannot take a reply (a requester that
-# named a key of another type) loses its own reply, not the whole flush's; returns how many did.
-REPLY_SCRIPT = """
-local ttl = ARGV[#ARGV]
-local failed = 0
-for i = 1, #KEYS do
-  local pushed = redis.pcall('LPUSH', KEYS[i], ARGV[i])
-  if type(pushed) == 'table' and pushed.err then
-    failed = failed + 1
-  else
-    redis.call('EXPIRE', KEYS[i], ttl)
-  end
-end
-return failed
-"""
-# Every public frame of a flush in one command: ARGV is channel, payload, channel, payload...
-PUBLISH_SCRIPT = """
-for i = 1, #ARGV, 2 do
-  redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
-end
-return #ARGV / 2
-"""
 
 
 def order_group(account: int) -> str:
@@ -112,18 +98,16 @@ def balance_group(account: int) -> str:
     return f"account.balanceUpdate.{account}"
 
 
-class FlushFailed(Exception):
-    """Redis refused part of a flush (its error is the cause). Not a ``ResponseError``: the loop
-    must not take it for a failure of its own read, which it recovers from."""
-
-
 @dataclass(slots=True)
 class Outgoing:
-    """One prepared flush: Redis commands (cache, replies, pub/sub), to run as one MULTI, and
-    channel-layer frames."""
+    """One prepared flush: the writes (cache, replies, pub/sub, persistence batches), to run as
+    one fenced script, channel-layer frames, and what to hand to Celery once the script has
+    landed, in order: ``("persist", events)`` per persistence batch (its outbox id comes with
+    the script's reply) and ``("close", closes)``."""
 
-    commands: list[redis_batch.Command]
+    commands: redis_batch.CommandBatch
     frames: dict[str, list[dict]]
+    handoffs: list[tuple[str, list[dict]]]
 
 
 class _DepthDelta:
@@ -161,6 +145,7 @@ class _DepthDelta:
 
 
 _ts = operator.itemgetter("ts")
+_NOT_DEFINITION = frozenset({"type", "seq", "ts"})
 
 
 @dataclass(slots=True)
@@ -297,19 +282,25 @@ class Publisher:
         engine,
         redis,
         channel_layer,
-        send_persist_batch,
+        lease: Lease,
+        send_persist_task: Callable[[str, list[dict]], None],
         tickers: dict[str, RollingTicker],
         send_close_candles: Callable[[list[dict]], None] = send_close_candles_task,
         clock_ms: Callable[[], int] = _wall_ms,
         intervals: Iterable[Interval] | None = None,
+        applied_through: str = START,
     ):
+        """``send_persist_task(entry_id, events)``: tell persistence that a batch (those events)
+        waits in the outbox under ``entry_id``. ``applied_through``: the stream id of the last
+        command the engine's state holds (its snapshot's), where the first batch begins."""
         self.engine = engine
         self.redis = redis
+        self.lease = lease
         self.link = redis_batch.Link(redis)  # the flushes' connection; see send
         self.channel_layer = channel_layer
         # None: the frames go through group_send (see engine.layer_frames).
         self._group_channel = layer_frames.group_channel_namer(channel_layer, redis)
-        self.send_persist_batch = send_persist_batch
+        self.send_persist_task = send_persist_task
         self.send_close_candles = send_close_candles
         self.clock_ms = clock_ms
         self.candle_closer = CandleCloser(intervals)
@@ -321,6 +312,15 @@ class Publisher:
         self._aggregated_flushed_at: dict[int, float] = {ms: time.monotonic() for ms in AGGREGATED_DEPTH_MS}
         self._persist_buffer: list[dict] = []
         self._persist_flushed_at = time.monotonic()
+        # The stream id of the last command applied (the process sets it before each prepare).
+        self.applied_through = applied_through
+        # Persistence: the seq up to which batches were handed over, the stream id of the last
+        # checkpoint (a replay from it regenerates every batch after it), and what changed since.
+        self._handed_through = engine.last_seq
+        self._replay_from = applied_through
+        self._touched_books: set[str] = set()
+        self._changed_assets: dict[str, int] = {}
+        self._changed_markets: dict[str, dict] = {}
         self.last_ts = 0  # the newest event time seen: "now" for the rolling tickers
         self.private_accounts: set[int] = set()
         self._idle_refresh_at = time.monotonic()
@@ -388,6 +388,9 @@ class Publisher:
                 self.traded_markets.add(sym)
             elif cls is MarketChanged:
                 self._formats.pop(ev.symbol, None)
+                self._changed_markets[ev.symbol] = {k: v for k, v in d.items() if k not in _NOT_DEFINITION}
+            elif cls is AssetAdded:
+                self._changed_assets[ev.symbol] = ev.decimals
         if events:
             self.last_ts = events[-1].ts
             self.applied = True
@@ -402,12 +405,12 @@ class Publisher:
 
     # --- flushing -------------------------------------------------------------------------
 
-    async def flush(self) -> None:
+    async def flush(self, persist_now: bool = False) -> None:
         """Prepare and send at once, for callers with nothing to overlap it with (tests): the
         private frames go to the accounts last given to ``prepare``."""
-        await self.send(self.prepare(None))
+        await self.send(self.prepare(None, persist_now))
 
-    def prepare(self, listening: Iterable[bytes | str] | None) -> Outgoing:
+    def prepare(self, listening: Iterable[bytes | str] | None, persist_now: bool = False) -> Outgoing:
         """Render everything collected since the last flush into what goes out, and start a
         new batch: the engine applies the next commands while this one is being sent
         (``send``), so that Redis executing one flush and the engine applying the next batch
@@ -416,7 +419,9 @@ class Publisher:
 
         ``listening``: the accounts with a private subscriber (the fields of
         ``PRIVATE_SUBSCRIBERS_KEY``), read after the batch's commands were: an order placed right
-        after its account subscribed must reach that subscription. None: the same as last time."""
+        after its account subscribed must reach that subscription. None: the same as last time.
+        ``persist_now``: hand everything over to persistence with a checkpoint, even nothing
+        (before a snapshot: the snapshot's point is then a checkpoint the database will hold)."""
         if listening is not None:
             self.private_accounts = {int(a) for a in listening}
         frames: dict[str, list[dict]] = defaultdict(list)  # group/channel -> data list
@@ -509,9 +514,9 @@ class Publisher:
         md_cache.write_accounts(pipe, open_orders, balances)
 
         if self.replies:
-            keys = [reply_to for reply_to, _ in self.replies]
-            payloads = [jsonfast.dumps({"events": events}) for _, events in self.replies]
-            pipe.eval(REPLY_SCRIPT, len(keys), *keys, *payloads, REPLY_TTL_S)
+            pipe.replies(
+                ((key, jsonfast.dumps({"events": events})) for key, events in self.replies), REPLY_TTL_S
+            )
 
         if public:
             published = []
@@ -519,7 +524,7 @@ class Publisher:
                 published.append(stream)
                 published.append(jsonfast.dumps(data))
                 frames[stream].append({"stream": stream, "data": data})
-            pipe.eval(PUBLISH_SCRIPT, 0, *published)
+            pipe.publish(published)
 
         if frames and self._group_channel is not None:
             layer_args = []
@@ -528,36 +533,92 @@ class Publisher:
                 layer_args.append(
                     self.channel_layer.serialize({"type": CHANNEL_MESSAGE_TYPE, "frames": items})
                 )
-            pipe.eval(PUBLISH_SCRIPT, 0, *layer_args)
+            pipe.publish(layer_args)
             frames = {}
         elif self.channel_layer is None:
             frames = {}  # nowhere to send them; and a flush with frames is not held (EngineProcess)
 
+        self._touched_books.update(self.depth)
         self._reset_batch()
         self.traded_markets = pending_tickers
-        self._close_candles(now, idle)
-        self._maybe_persist(now)
-        return Outgoing(pipe.commands, frames)
+        handoffs: list[tuple[str, list[dict]]] = []
+        self._close_candles(pipe, handoffs, now, idle)
+        self._maybe_persist(pipe, handoffs, now, persist_now)
+        return Outgoing(pipe, frames, handoffs)
+
+    def full_state(self, stale_keys: Iterable[str] = (), accounts_per_flush: int = 1000) -> list[Outgoing]:
+        """The market-data cache rewritten from the engine's whole state, as the flushes to send
+        before serving: ``stale_keys`` deleted (cache keys the state may not cover: the
+        accounts' hashes, recent trades the state does not know of), then every market's depth
+        and every account's balances and open orders, each account's hashes replaced within one
+        script (a reader sees the old or the new). After a restart the cache may hold what a
+        lost command wrote, or less than the state: it must not be served as it is."""
+        engine = self.engine
+        flushes = [redis_batch.CommandBatch()]
+        stale = sorted(stale_keys)
+        for at in range(0, len(stale), 1000):
+            flushes[0].call("DEL", *stale[at : at + 1000])
+        for sym in engine.markets:
+            bids, asks, update_id = engine.depth(sym, DEPTH_CACHE_LEVELS)
+            md_cache.write_depth(
+                flushes[0], sym, wire.depth_snapshot(self.market_format(sym), bids, asks, update_id, 0)
+            )
+        accounts = engine.accounts()
+        for at in range(0, len(accounts), accounts_per_flush):
+            batch = flushes[-1] if at == 0 else redis_batch.CommandBatch()
+            for account in accounts[at : at + accounts_per_flush]:
+                batch.call("DEL", md_cache.open_orders_key(account), md_cache.balances_key(account))
+                orders = {
+                    str(o.order_id): wire.order_object(self.market_format(o.market), o.view())
+                    for o in engine.open_orders(account)
+                }
+                balances = {
+                    asset: {
+                        "available": wire.amount(available, engine.assets[asset]),
+                        "locked": wire.amount(locked, engine.assets[asset]),
+                        "staked": "0",
+                    }
+                    for asset, (available, locked) in engine.balances(account).items()
+                }
+                md_cache.write_accounts(batch, {account: (orders, ())}, {account: balances})
+            if at:
+                flushes.append(batch)
+        return [Outgoing(batch, {}, []) for batch in flushes]
 
     async def send(self, outgoing: Outgoing, then: Sequence[redis_batch.Command] = ()) -> list:
-        """The cache writes, the replies and the pub/sub frames (one MULTI), then the
-        channel-layer frames that the MULTI could not carry. Flushes must be sent in the order
-        they were prepared, one at a time.
+        """The flush's writes (one fenced script), then the channel-layer frames that the script
+        could not carry, then the hand-offs to Celery. Flushes must be sent in the order they
+        were prepared, one at a time.
 
-        ``then``: commands to send behind the MULTI in the same write (the engine's next read,
+        ``then``: commands to send behind the script in the same write (the engine's next read,
         when it is caught up: one round trip instead of two). Returns their replies, errors as
-        values; an error of the flush itself raises ``FlushFailed``."""
-        commands = redis_batch.transaction(outgoing.commands) if outgoing.commands else []
+        values; a refused flush raises ``LeaseLost`` (the engine lost its lease: nothing was
+        written) or ``FlushFailed``."""
+        commands = [outgoing.commands.fenced(self.lease)] if outgoing.commands else []
         replies = await self.link.exchange(commands + list(then)) if commands or then else []
         if commands:
-            error = redis_batch.transaction_error(replies[: len(commands)])
-            if error is not None:
-                raise FlushFailed(str(error)) from error
+            _failed, entry_ids = redis_batch.flush_result(replies[0])
+            self._announce(outgoing.handoffs, entry_ids)
         if outgoing.frames:
             await self._group_send(outgoing.frames)
         return replies[len(commands) :]
 
-    def _close_candles(self, now: float, idle: bool) -> None:
+    def _announce(self, handoffs: list[tuple[str, list[dict]]], entry_ids: list[str]) -> None:
+        ids = iter(entry_ids)
+        for kind, item in handoffs:
+            if kind == "persist":
+                entry_id = next(ids)
+                try:
+                    self.send_persist_task(entry_id, item)
+                except Exception:  # the batch waits in the outbox: a worker queues it again
+                    log.warning("could not queue persistence batch %s", entry_id, exc_info=True)
+                continue
+            try:
+                self.send_close_candles(item)
+            except Exception:  # a lost final frame must not stop matching; the candle is stored
+                log.warning("could not hand over %d closed candles", len(item), exc_info=True)
+
+    def _close_candles(self, batch: redis_batch.CommandBatch, handoffs: list, now: float, idle: bool) -> None:
         # Stream ids only grow, so a command stamped at or after a bucket's end proves that no
         # trade can still land in it. The wall clock counts only after an empty read (the engine
         # is caught up): during a backlog it would close buckets whose trades are still queued.
@@ -571,14 +632,10 @@ class Publisher:
             buf = self._persist_buffer
             cut = bisect_left(buf, end, key=_ts)
             if cut:
-                self.send_persist_batch(buf[:cut])
+                self._hand_over(batch, handoffs, buf[:cut], checkpoint=False)
                 self._persist_buffer = buf[cut:]
                 self._persist_flushed_at = now
-            closes = [c.message() for c in group]
-            try:
-                self.send_close_candles(closes)
-            except Exception:  # a lost final frame must not stop matching; the candle is stored
-                log.warning("could not hand over %d closed candles", len(closes), exc_info=True)
+            handoffs.append(("close", [c.message() for c in group]))
 
     async def _group_send(self, frames: dict[str, list[dict]]) -> None:
         sends = [
@@ -589,18 +646,48 @@ class Publisher:
             if isinstance(result, Exception):
                 log.warning("channel layer send failed: %s", result)
 
-    def _maybe_persist(self, now: float, force: bool = False) -> None:
+    def _maybe_persist(
+        self, batch: redis_batch.CommandBatch, handoffs: list, now: float, force: bool = False
+    ) -> None:
         buf = self._persist_buffer
-        if buf and (
-            force or len(buf) >= PERSIST_MAX_EVENTS or now - self._persist_flushed_at >= PERSIST_EVERY_S
-        ):
-            self.send_persist_batch(buf)
+        if buf and (len(buf) >= PERSIST_MAX_EVENTS or now - self._persist_flushed_at >= PERSIST_EVERY_S):
+            force = True
+        if force and (buf or self.engine.last_seq != self._handed_through or self._changed_assets
+                      or self._changed_markets):  # fmt: skip
+            self._hand_over(batch, handoffs, buf, checkpoint=True)
             self._persist_buffer = []
             self._persist_flushed_at = now
 
-    def flush_persistence(self) -> None:
-        """Hand everything buffered to persistence now (before a snapshot or exit)."""
-        self._maybe_persist(time.monotonic(), force=True)
+    def _hand_over(
+        self, batch: redis_batch.CommandBatch, handoffs: list, events: list[dict], checkpoint: bool
+    ) -> None:
+        """Put ``events`` into the flush's outbox writes, with what they cover: up to the engine's
+        state now with a checkpoint, else up to their last event (a part cut off at a candle's
+        end: the engine has applied later commands already)."""
+        engine = self.engine
+        to = engine.last_seq if checkpoint else events[-1]["seq"]
+        packed = persist_batch.pack(events)
+        packed["coverage"] = [self._handed_through, to]
+        if checkpoint:
+            packed["checkpoint"] = {
+                "stream_id": self.applied_through,
+                "seq": to,
+                "last_order_id": engine.last_order_id,
+                "books": {
+                    s: list(engine.book_counters(s)) for s in self._touched_books if s in engine.markets
+                },
+                # Lists, in the order the engine added them: a JSON object's keys lose it in jsonb.
+                "assets": list(self._changed_assets.items()),
+                "markets": list(self._changed_markets.items()),
+            }
+        persist_outbox.queue(batch, jsonfast.dumps(packed), self._replay_from)
+        handoffs.append(("persist", events))
+        self._handed_through = to
+        if checkpoint:
+            self._replay_from = self.applied_through
+            self._touched_books = set()
+            self._changed_assets = {}
+            self._changed_markets = {}
 
 
 def publish_frames(frames: list[dict]) -> None:

@@ -1,72 +1,199 @@
-"""The engine's Redis round trips, written and read without redis-py's pipeline.
+"""The engine's Redis round trips, written and read without redis-py's pipeline, and the one
+script every write of the engine goes through.
 
 Each loop iteration makes one or two round trips (a flush, a read); at 5,000 commands/s that is
-~200 iterations a second with ~23 commands each, so what a round trip costs by itself counts
-more than what its commands cost. redis-py's asyncio pipeline takes a pool lock, checks the
-connection, wraps the call for retries and parses every reply through its callbacks: a flush
-and a read cost the engine 700-750 us of CPU per iteration that way at the VM's half speed, and
-300 us as one write packed by hiredis on a connection of its own, each reply read raw.
+~200 iterations a second with ~23 writes each, so what a round trip costs by itself counts more
+than what its commands cost. redis-py's asyncio pipeline takes a pool lock, checks the
+connection, wraps the call for retries and parses every reply through its callbacks: a flush and
+a read cost the engine 700-750 us of CPU per iteration that way at the VM's half speed, and 300
+us as one write packed by hiredis on a connection of its own, each reply read raw.
+
+A flush is one ``EVAL`` of ``FLUSH_SCRIPT``: it checks that the engine still holds its lease
+(``engine.lease``) and renews it, then runs the flush's writes, all in one round trip and
+atomically. An engine that lost the lease (paused past it while another took over, or a Redis
+that lost its data) writes nothing: the script refuses with ``FENCED``. The writes are queued in
+a ``CommandBatch`` as small operations the script interprets (a command, an LPUSH or hash update
+of any size, the replies, the PUBLISHes, a persistence batch into the outbox), since a script
+cannot call another.
 
 A ``Link`` holds one connection of the engine's pool; it has at most one exchange in flight (the
-loop's order of flushes and reads guarantees it). There is no retry: an exchange that fails
-raises, which stops the engine, and it restarts from its snapshot and the command log
-(crash-only), where a retried flush could have pushed its replies and trades twice.
+loop's order of flushes and reads guarantees it). There is no retry here: an exchange that fails
+raises, and the engine decides (``engine.process``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import hiredis
 import redis.asyncio
 from redis.exceptions import ResponseError
 
+from engine.lease import FENCE_LUA, Lease, LeaseLost
+
 Arg = str | bytes | int | float | memoryview  # what hiredis packs
 Command = tuple[Arg, ...]  # ("SET", key, value): a command name and its arguments
 
+# After the fence (KEYS: lease, epoch; ARGV[1..3]: token, epoch, ttl), ARGV holds operations,
+# each ``name, argument count, arguments...``:
+#   C  one Redis command, as is
+#   L  key, values...: LPUSH in chunks (``unpack`` takes a few thousand values at most)
+#   H  key, #sets, #deletes, field, value, ..., field, ...: HSET and HDEL in chunks
+#   R  ttl, key, payload, ...: the replies, LPUSH + EXPIRE each; a key that cannot take a list
+#      (a requester that named a key of another type) loses its own reply, not the flush
+#   P  channel, message, ...: PUBLISH each
+#   O  stream, payload, field, value, ...: a persistence batch into the outbox
+#      (``engine.persist_outbox``): XADD of the fields, the payload under ``stream:id``
+#   T  stream, log hash, id: trim the command stream to ``id`` (MINID) and record it as the
+#      log's ``trimmed_to`` (``engine.commandlog``), unless it was trimmed that far already
+# Returns {replies that failed, outbox entry ids...}.
+FLUSH_SCRIPT = (
+    FENCE_LUA
+    + """
+local function id_key(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local out = {0}
+local a, count = 4, #ARGV
+while a <= count do
+  local op, first, last = ARGV[a], a + 2, a + 1 + tonumber(ARGV[a + 1])
+  if op == 'C' then
+    redis.call(unpack(ARGV, first, last))
+  elseif op == 'L' then
+    for from = first + 1, last, 1000 do
+      redis.call('LPUSH', ARGV[first], unpack(ARGV, from, math.min(from + 999, last)))
+    end
+  elseif op == 'H' then
+    local key, s = ARGV[first], first + 3
+    local d = s + 2 * tonumber(ARGV[first + 1])
+    for from = s, d - 1, 2000 do
+      redis.call('HSET', key, unpack(ARGV, from, math.min(from + 1999, d - 1)))
+    end
+    for from = d, last, 1000 do
+      redis.call('HDEL', key, unpack(ARGV, from, math.min(from + 999, last)))
+    end
+  elseif op == 'R' then
+    for i = first + 1, last, 2 do
+      local pushed = redis.pcall('LPUSH', ARGV[i], ARGV[i + 1])
+      if type(pushed) == 'table' and pushed.err then
+        out[1] = out[1] + 1
+      else
+        redis.call('EXPIRE', ARGV[i], ARGV[first])
+      end
+    end
+  elseif op == 'P' then
+    for i = first, last, 2 do
+      redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
+    end
+  elseif op == 'O' then
+    local id = redis.call('XADD', ARGV[first], '*', unpack(ARGV, first + 2, last))
+    redis.call('SET', ARGV[first] .. ':' .. id, ARGV[first + 1])
+    out[#out + 1] = id
+  elseif op == 'T' then
+    local ms, seq = id_key(ARGV[first + 2])
+    local done_ms, done_seq = id_key(redis.call('HGET', ARGV[first + 1], 'trimmed_to') or '0-0')
+    if ms > done_ms or (ms == done_ms and seq > done_seq) then
+      redis.call('XTRIM', ARGV[first], 'MINID', ARGV[first + 2])
+      redis.call('HSET', ARGV[first + 1], 'trimmed_to', ARGV[first + 2])
+    end
+  else
+    return redis.error_reply('unknown flush operation ' .. tostring(op))
+  end
+  a = last + 1
+end
+return out
+"""
+)
+
 
 class CommandBatch:
-    """Commands queued for one write. It has the few command methods of a redis-py pipeline that
-    the cache writers (``engine.md_cache``) call, with the same signatures, so they take either."""
+    """The writes of one flush, queued as ``FLUSH_SCRIPT``'s operations. It has the few command
+    methods of a redis-py pipeline that the market-data cache writers (``engine.md_cache``) call,
+    with the same signatures."""
 
-    __slots__ = ("commands",)
+    __slots__ = ("args", "outbox_entries")
 
     def __init__(self) -> None:
-        self.commands: list[Command] = []
+        self.args: list[Arg] = []
+        self.outbox_entries = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.args)
+
+    def _op(self, name: str, args: Sequence[Arg]) -> None:
+        self.args.append(name)
+        self.args.append(len(args))
+        self.args.extend(args)
+
+    def call(self, *command: Arg) -> None:
+        self._op("C", command)
 
     def set(self, name: Arg, value: Arg) -> None:
-        self.commands.append(("SET", name, value))
-
-    def lpush(self, name: Arg, *values: Arg) -> None:
-        self.commands.append(("LPUSH", name, *values))
+        self._op("C", ("SET", name, value))
 
     def ltrim(self, name: Arg, start: int, end: int) -> None:
-        self.commands.append(("LTRIM", name, start, end))
+        self._op("C", ("LTRIM", name, start, end))
 
-    def eval(self, script: str, numkeys: int, *keys_and_args: Arg) -> None:
-        self.commands.append(("EVAL", script, numkeys, *keys_and_args))
+    def lpush(self, name: Arg, *values: Arg) -> None:
+        if values:
+            self._op("L", (name, *values))
+
+    def hash_changes(self, key: Arg, sets: Mapping[str, Arg], deletes: Sequence[str]) -> None:
+        """Set ``sets``' fields and delete ``deletes`` of the hash ``key``."""
+        if not sets and not deletes:
+            return
+        args: list[Arg] = [key, len(sets), len(deletes)]
+        for field, value in sets.items():
+            args.append(field)
+            args.append(value)
+        args.extend(deletes)
+        self._op("H", args)
+
+    def replies(self, replies: Iterable[tuple[Arg, Arg]], ttl_s: int) -> None:
+        args: list[Arg] = [ttl_s]
+        for key, payload in replies:
+            args.append(key)
+            args.append(payload)
+        if len(args) > 1:
+            self._op("R", args)
+
+    def publish(self, messages: Sequence[Arg]) -> None:
+        """``messages``: channel, message, channel, message, ..."""
+        if messages:
+            self._op("P", messages)
+
+    def outbox(self, stream: str, payload: bytes, fields: Mapping[str, Arg]) -> None:
+        args: list[Arg] = [stream, payload]
+        for name, value in fields.items():
+            args.append(name)
+            args.append(value)
+        self._op("O", args)
+        self.outbox_entries += 1
+
+    def trim(self, stream: str, log_key: str, min_id: str) -> None:
+        self._op("T", (stream, log_key, min_id))
+
+    def fenced(self, lease: Lease) -> Command:
+        """The whole batch as one command: ``FLUSH_SCRIPT`` under ``lease``."""
+        return ("EVAL", FLUSH_SCRIPT, *lease.script_args(args=tuple(self.args)))
 
 
-def transaction(commands: Sequence[Command]) -> list[Command]:
-    """``commands`` as one MULTI/EXEC: their replies are the last reply's items."""
-    return [("MULTI",), *commands, ("EXEC",)]
+class FlushFailed(Exception):
+    """Redis refused a flush (its error is the cause). Not a ``ResponseError``: the loop must
+    not take it for a failure of its own read."""
 
 
-def transaction_error(replies: Sequence) -> ResponseError | None:
-    """The first error among the replies to a ``transaction`` (a command refused when queued,
-    or one that failed when EXEC ran it), else None."""
-    for reply in replies[:-1]:
-        if isinstance(reply, ResponseError):
-            return reply
-    executed = replies[-1]
-    if isinstance(executed, ResponseError):
-        return executed
-    if executed is None:  # only after a WATCH, which the engine does not use
-        return ResponseError("EXEC returned nil: the transaction did not run")
-    for reply in executed:
-        if isinstance(reply, ResponseError):
-            return reply
-    return None
+def flush_result(reply) -> tuple[int, list[str]]:
+    """``(replies that failed, outbox entry ids)`` of a fenced flush's reply; raises
+    ``LeaseLost`` when the engine no longer holds its lease, ``FlushFailed`` on any other
+    error."""
+    if isinstance(reply, ResponseError):
+        if str(reply).startswith("FENCED"):
+            raise LeaseLost(str(reply).removeprefix("FENCED ")) from None
+        raise FlushFailed(str(reply)) from reply
+    failed, *ids = reply
+    return failed, [i.decode() if isinstance(i, bytes) else i for i in ids]
 
 
 class Link:

@@ -1,7 +1,8 @@
 """Snapshot files of the engine process: written atomically, verified on load.
 
-A file holds the core's snapshot, the process's own state (tickers) and the id of the last
-command-stream entry applied. Layout: ``MAGIC | header length | header JSON | payload | digest``
+A file holds the core's snapshot, the process's own state (tickers), the id of the last
+command-stream entry applied and the id of the command log it belongs to
+(``engine.commandlog``). Layout: ``MAGIC | header length | header JSON | payload | digest``
 where the digest (BLAKE2b) covers everything before it, so a truncated or corrupted file is
 detected and the previous one is used instead.
 """
@@ -16,6 +17,8 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+
+from engine.commandlog import stream_key
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +36,13 @@ class SnapshotData:
     stream_id: str  # last applied command stream entry id ("0-0" = none)
     core: bytes
     extras: dict  # marshal-able process state
+    log_id: str | None = None  # the command log's id; None in files of releases before it
 
 
 def encode(data: SnapshotData) -> bytes:
-    header = json.dumps({"stream_id": data.stream_id, "core_len": len(data.core)}).encode()
+    header = json.dumps(
+        {"stream_id": data.stream_id, "core_len": len(data.core), "log_id": data.log_id}
+    ).encode()
     body = MAGIC + struct.pack(">I", len(header)) + header + data.core + marshal.dumps(data.extras)
     return body + hashlib.blake2b(body, digest_size=DIGEST_SIZE).digest()
 
@@ -53,18 +59,15 @@ def decode(raw: bytes) -> SnapshotData:
     core_start = start + header_len
     core = body[core_start : core_start + header["core_len"]]
     extras = marshal.loads(body[core_start + header["core_len"] :])
-    return SnapshotData(stream_id=header["stream_id"], core=core, extras=extras)
-
-
-def _stream_key(stream_id: str) -> tuple[int, int]:
-    ms, _, seq = stream_id.partition("-")
-    return int(ms), int(seq or 0)
+    return SnapshotData(stream_id=header["stream_id"], core=core, extras=extras, log_id=header.get("log_id"))
 
 
 def write(directory: Path, data: SnapshotData) -> Path:
-    """Write atomically (temp file, fsync, rename, fsync dir) and keep the newest ``KEEP``."""
+    """Write atomically (temp file, fsync, rename, fsync dir) and keep the newest ``KEEP``: the
+    engine trims its command log only up to the oldest one kept (``oldest_kept``), so that it
+    can fall back to any of them."""
     directory.mkdir(parents=True, exist_ok=True)
-    ms, seq = _stream_key(data.stream_id)
+    ms, seq = stream_key(data.stream_id)
     final = directory / f"snapshot-{ms:015d}-{seq:010d}.bin"
     tmp = final.with_suffix(".tmp")
     with open(tmp, "wb") as fh:
@@ -77,14 +80,30 @@ def write(directory: Path, data: SnapshotData) -> Path:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-    for old in sorted(directory.glob("snapshot-*.bin"))[:-KEEP]:
+    for old in _files(directory)[:-KEEP]:
         old.unlink(missing_ok=True)
     return final
 
 
+def _files(directory: Path) -> list[Path]:
+    """The snapshot files, oldest first (their names sort as their stream ids)."""
+    return sorted(directory.glob("snapshot-*.bin"))
+
+
+def stream_id_of(path: Path) -> str:
+    _, ms, seq = path.stem.split("-")
+    return f"{int(ms)}-{int(seq)}"
+
+
+def oldest_kept(directory: Path) -> str | None:
+    """The stream id of the oldest snapshot file kept, whether it verifies or not."""
+    files = _files(directory)
+    return stream_id_of(files[0]) if files else None
+
+
 def load_newest(directory: Path) -> SnapshotData | None:
     """The newest snapshot that verifies; corrupt ones are logged and skipped."""
-    for path in sorted(directory.glob("snapshot-*.bin"), reverse=True):
+    for path in reversed(_files(directory)):
         try:
             return decode(path.read_bytes())
         except (CorruptSnapshot, ValueError, EOFError, KeyError) as exc:

@@ -37,13 +37,31 @@ CLOSE_MAX_DELAY_S = 30
 CLOSE_MAX_RETRIES = 28
 
 
+def announce(entry_id: str, events: list[dict] | None = None) -> None:
+    """Tell persistence that a batch waits in the outbox under ``entry_id`` (the engine's flush
+    put it there, ``engine.publisher``)."""
+    persist_events.apply_async(args=[entry_id])
+
+
 def hand_over(events: list[dict], queue: str | None = None) -> str:
-    """Hand one batch of engine events to persistence, as the engine does: packed into the
-    outbox (where it waits until a worker has committed it), and a task naming its entry.
-    Returns the entry id."""
+    """Hand one batch of engine events to persistence from outside the engine (tools and tests
+    standing in for it): packed into the outbox, and a task naming its entry. Returns the entry
+    id."""
     entry_id = persist_outbox.put(get_redis(), jsonfast.dumps(persist_batch.pack(events)))
     persist_events.apply_async(args=[entry_id], queue=queue)
     return entry_id
+
+
+def requeue_outbox(queue: str | None = None) -> int:
+    """Queue a task for every batch still in the persistence outbox: one whose message died with
+    an engine or a worker is written now; one whose task is still queued is found gone, or
+    written twice, which changes nothing. Returns how many."""
+    ids = persist_outbox.pending(get_redis())
+    for entry_id in ids:
+        persist_events.apply_async(args=[entry_id], queue=queue)
+    if ids:
+        log.warning("persistence outbox: %d batch(es) not yet written, queued again", len(ids))
+    return len(ids)
 
 
 PERSIST_TASK = "persistence.persist_events"
@@ -165,14 +183,9 @@ def hand_over_the_outbox(sender=None, **_kwargs) -> None:
     """A worker that starts queues every batch still in the persistence outbox: a batch whose
     message died with a worker (see ``engine.persist_outbox``) is written now; one whose task is
     still queued is found gone, or written twice, which changes nothing."""
-    try:
-        ids = persist_outbox.pending(get_redis())
-    except Exception:
-        log.exception("persistence outbox: cannot read it; batches left there wait for the next start")
-        return
     # The queue this worker consumes (the engine's default one unless it was told otherwise).
     queues = [q.name for q in sender.task_consumer.queues] if sender is not None else []
-    for entry_id in ids:
-        persist_events.apply_async(args=[entry_id], queue=queues[0] if queues else None)
-    if ids:
-        log.warning("persistence outbox: %d batch(es) not yet written, queued again", len(ids))
+    try:
+        requeue_outbox(queues[0] if queues else None)
+    except Exception:
+        log.exception("persistence outbox: cannot read it; batches left there wait for the next start")

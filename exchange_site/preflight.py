@@ -63,6 +63,43 @@ def check_redis(wait_s: float = 0.0) -> None:
             client.close()
 
 
+# What a Redis holding the command log must be set to, and why: a command is acknowledged once
+# Redis has it, so it must be on disk by then and never evicted.
+DURABLE_REDIS = {
+    "appendonly": ("yes", "without the append-only file a restart loses the command log"),
+    "appendfsync": ("always", "anything else acknowledges commands that a power cut can still lose"),
+    "maxmemory-policy": ("noeviction", "any other policy may evict the command log when memory runs out"),
+}
+
+
+def check_redis_durable() -> None:
+    """The Redis of ``REDIS_URL`` keeps what it acknowledged (``DURABLE_REDIS``), unless
+    ``REDIS_ACCEPT_DATA_LOSS`` says the risk is accepted."""
+    if settings.REDIS_ACCEPT_DATA_LOSS:
+        return
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    override = "set REDIS_ACCEPT_DATA_LOSS=true to run on it anyway"
+    try:
+        values = {}
+        for name in DURABLE_REDIS:
+            values.update(
+                {k.decode() if isinstance(k, bytes) else k: v for k, v in client.config_get(name).items()}
+            )
+    except redis.RedisError as exc:
+        raise PreflightError(
+            f"cannot read the persistence settings of Redis at {_safe_url(settings.REDIS_URL)} ({exc});"
+            f" it must run with appendonly yes, appendfsync always, maxmemory-policy noeviction: {override}"
+        ) from None
+    finally:
+        client.close()
+    for name, (wanted, why) in DURABLE_REDIS.items():
+        value = values.get(name)
+        value = value.decode() if isinstance(value, bytes) else value
+        if value != wanted:
+            where = _safe_url(settings.REDIS_URL)
+            raise PreflightError(f"Redis at {where} has {name} {value}, not {wanted}: {why}; {override}")
+
+
 def check_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "accounts",
     "markets",
     "engine",
+    "history",
     "streams",
 ]
 
@@ -158,6 +159,21 @@ ENGINE_SNAPSHOT_DIR = Path(os.environ.get("ENGINE_SNAPSHOT_DIR", config.VAR_DIR 
 ENGINE_SNAPSHOT_EVERY_S = float(os.environ.get("ENGINE_SNAPSHOT_EVERY_S", "60"))
 ENGINE_SNAPSHOT_EVERY_COMMANDS = int(os.environ.get("ENGINE_SNAPSHOT_EVERY_COMMANDS", "200000"))
 ENGINE_REPLY_TIMEOUT_S = float(os.environ.get("ENGINE_REPLY_TIMEOUT_S", "5"))
+# One engine at a time (engine.lease): a successor takes over this long after a crash.
+ENGINE_LEASE_TTL_S = float(os.environ.get("ENGINE_LEASE_TTL_S", "5"))
+# The web refuses orders (503 MAINTENANCE) while the engine applies commands older than this:
+# they would time out waiting anyway.
+ENGINE_MAX_BACKLOG_S = float(os.environ.get("ENGINE_MAX_BACKLOG_S", str(ENGINE_REPLY_TIMEOUT_S)))
+# A Redis that can lose acknowledged commands (no append-only file fsynced on every write) or
+# evict them is refused at start unless this is set: for those who accept the risk.
+REDIS_ACCEPT_DATA_LOSS = config.env_bool("REDIS_ACCEPT_DATA_LOSS", False)
+
+# The worker checks the engine against the database this often (Celery beat: the Procfile's beat).
+RECONCILE_EVERY_S = float(os.environ.get("RECONCILE_EVERY_S", "300"))
+CELERY_BEAT_SCHEDULE = {
+    "reconcile": {"task": "history.reconcile", "schedule": RECONCILE_EVERY_S},
+}
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"  # in memory: nothing to keep between runs
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-password-123")
 

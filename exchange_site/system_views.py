@@ -22,7 +22,12 @@ class StatusView(APIView):
         ),
     )
     def get(self, request):
-        return Response({"status": "Ok", "message": None})
+        from engine.client import engine_status
+
+        accepting, why = engine_status()
+        if accepting:
+            return Response({"status": "Ok", "message": None})
+        return Response({"status": "Maintenance", "message": why})
 
 
 class TimeView(APIView):

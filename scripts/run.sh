@@ -12,7 +12,7 @@ python manage.py migrate --noinput --verbosity 0
 python manage.py collectstatic --noinput --verbosity 0
 
 # web first: honcho hands out PORT, PORT+100, ... in this order.
-procs=(web engine worker)
+procs=(web engine worker beat)
 if [ -z "${REDIS_URL:-}" ]; then
   procs+=(redis)
   echo "REDIS_URL is not set: starting a private Redis (data under var/redis)."

@@ -40,6 +40,7 @@ ORDER_VIEW_FIELDS = (
     "executed_quote_quantity",
     "status",
     "created_ts",
+    "fee_bps",
 )
 
 
@@ -162,6 +163,7 @@ def order_view(o: Order) -> dict:
         "executed_quote_quantity": o.executed_quote,
         "status": o.status,
         "created_ts": o.created_ts,
+        "fee_bps": o.fee_bps,
     }
 
 

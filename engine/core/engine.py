@@ -168,6 +168,7 @@ _ORDER_ATTRS = {
     "executed_quote_quantity": "executed_quote",
     "status": "status",
     "created_ts": "created_ts",
+    "fee_bps": "fee_bps",
 }
 
 
@@ -224,6 +225,7 @@ def _ev_accepted(seq: int, ts: int, o: Order) -> OrderAccepted:
         executed_quote_quantity=o.executed_quote,
         status=o.status,
         created_ts=o.created_ts,
+        fee_bps=o.fee_bps,
     )
 
 
@@ -247,6 +249,7 @@ def _ev_cancelled(seq: int, ts: int, o: Order, reason: str) -> OrderCancelled:
         executed_quote_quantity=o.executed_quote,
         status=o.status,
         created_ts=o.created_ts,
+        fee_bps=o.fee_bps,
         reason=reason,
     )
 
@@ -271,6 +274,7 @@ def _ev_expired(seq: int, ts: int, o: Order, reason: str) -> OrderExpired:
         executed_quote_quantity=o.executed_quote,
         status=o.status,
         created_ts=o.created_ts,
+        fee_bps=o.fee_bps,
         reason=reason,
     )
 
@@ -306,6 +310,7 @@ def _ev_filled(
         executed_quote_quantity=o.executed_quote,
         status=o.status,
         created_ts=o.created_ts,
+        fee_bps=o.fee_bps,
         trade_id=trade_id,
         fill_price=fill_price,
         fill_quantity=fill_quantity,
@@ -457,6 +462,11 @@ class Engine:
 
     def last_trade_id(self, market: str) -> int:
         return self._books[market].last_trade_id
+
+    def book_counters(self, market: str) -> tuple[int, int]:
+        """``(last trade id, depth update id)`` of the market's book."""
+        book = self._books[market]
+        return book.last_trade_id, book.update_id
 
     def balance(self, account: int, asset: str) -> tuple[int, int]:
         """``(available, locked)``, ``(0, 0)`` if never seen."""

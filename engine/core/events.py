@@ -158,6 +158,7 @@ class OrderEvent:
     executed_quote_quantity: int  # quote units, before fees
     status: str
     created_ts: int
+    fee_bps: int  # the fee rate its reserve is computed with (``engine.core.engine``)
 
     def __init__(
         self,
@@ -180,6 +181,7 @@ class OrderEvent:
         executed_quote_quantity: int,
         status: str,
         created_ts: int,
+        fee_bps: int,
     ) -> None:
         self.seq = seq
         self.ts = ts
@@ -199,6 +201,7 @@ class OrderEvent:
         self.executed_quote_quantity = executed_quote_quantity
         self.status = status
         self.created_ts = created_ts
+        self.fee_bps = fee_bps
 
 
 @dataclass(slots=True, kw_only=True, init=False)
@@ -237,6 +240,7 @@ class OrderFilled(OrderEvent):
         executed_quote_quantity: int,
         status: str,
         created_ts: int,
+        fee_bps: int,
         trade_id: int,
         fill_price: int,
         fill_quantity: int,
@@ -263,6 +267,7 @@ class OrderFilled(OrderEvent):
         self.executed_quote_quantity = executed_quote_quantity
         self.status = status
         self.created_ts = created_ts
+        self.fee_bps = fee_bps
         self.trade_id = trade_id
         self.fill_price = fill_price
         self.fill_quantity = fill_quantity
@@ -297,6 +302,7 @@ class OrderCancelled(OrderEvent):
         executed_quote_quantity: int,
         status: str,
         created_ts: int,
+        fee_bps: int,
         reason: str,
     ) -> None:
         self.seq = seq
@@ -317,6 +323,7 @@ class OrderCancelled(OrderEvent):
         self.executed_quote_quantity = executed_quote_quantity
         self.status = status
         self.created_ts = created_ts
+        self.fee_bps = fee_bps
         self.reason = reason
 
 
@@ -345,6 +352,7 @@ class OrderExpired(OrderEvent):
         executed_quote_quantity: int,
         status: str,
         created_ts: int,
+        fee_bps: int,
         reason: str,
     ) -> None:
         self.seq = seq
@@ -365,6 +373,7 @@ class OrderExpired(OrderEvent):
         self.executed_quote_quantity = executed_quote_quantity
         self.status = status
         self.created_ts = created_ts
+        self.fee_bps = fee_bps
         self.reason = reason
 
 

@@ -48,7 +48,7 @@ from .messages import (
     REJECT_TAKER,
 )
 
-__all__ = ["MAGIC", "VERSION", "dump", "load", "encode_payload", "SnapshotError"]
+__all__ = ["MAGIC", "VERSION", "dump", "load", "encode_payload", "compose", "SnapshotError"]
 
 MAGIC = b"XENGSNAP"
 VERSION = 3
@@ -126,9 +126,53 @@ def encode_payload(engine, extra=None) -> bytes:
 
 
 def dump(engine, extra=None) -> bytes:
-    payload = encode_payload(engine, extra)
+    return _framed(encode_payload(engine, extra))
+
+
+def _framed(payload: bytes) -> bytes:
     digest = hashlib.blake2b(payload, digest_size=32).digest()
     return _HEADER.pack(MAGIC, VERSION, len(payload), digest) + payload
+
+
+def compose(
+    seq: int,
+    last_order_id: int,
+    assets: dict[str, int],
+    markets: list[tuple[dict, int, int]],
+    orders: list[dict],
+    balances: list[tuple[int, str, int, int]],
+    tx_ids: list[str],
+) -> bytes:
+    """Snapshot bytes of a state assembled outside the engine (rebuilt from the database): the
+    format ``dump`` writes, to be restored, and so checked, like any snapshot.
+
+    ``markets``: (definition as ``MarketChanged`` carries it, last trade id, depth update id);
+    ``orders``: the resting orders, each a dict of ``_COLUMNS`` plus ``market``, ``side``,
+    ``post_only`` and ``stp``; ``balances``: (account, asset, available, locked)."""
+    from .market import Market
+    from .messages import AddMarket
+
+    built = [(Market.from_command(AddMarket(ts=0, **d), assets), tid, uid) for d, tid, uid in markets]
+    codes = {k: i for i, k in enumerate(_kinds([m.symbol for m, _, _ in built]))}
+    orders = sorted(orders, key=lambda o: o["order_id"])
+    columns = [[o[name] for o in orders] for name in _COLUMNS]
+    columns.append([codes[(o["market"], o["side"], o["post_only"], o["stp"])] for o in orders])
+    balances = sorted(balances)
+    state = (
+        VERSION,
+        seq,
+        last_order_id,
+        list(assets.items()),
+        [(m.to_tuple(), tid, uid) for m, tid, uid in built],
+        columns,
+        [b[0] for b in balances],
+        [b[1] for b in balances],
+        [b[2] for b in balances],
+        [b[3] for b in balances],
+        sorted(tx_ids),
+        None,
+    )
+    return _framed(marshal.dumps(state, 0))
 
 
 # --- reading ---------------------------------------------------------------------------------

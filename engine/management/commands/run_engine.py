@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -15,6 +16,11 @@ from exchange_site import preflight
 log = logging.getLogger("engine")
 
 
+def _refuse(message: str, code: int = 2) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
 class Command(BaseCommand):
     help = "Run the matching engine: consume engine.commands from Redis, publish what happened."
 
@@ -22,43 +28,77 @@ class Command(BaseCommand):
         # Under a Procfile runner the embedded Redis may still be starting: give it a moment.
         wait_s = float(os.environ.get("PREFLIGHT_REDIS_WAIT_S", "15"))
         preflight.run_or_exit(
-            preflight.check_database, preflight.check_migrated, lambda: preflight.check_redis(wait_s=wait_s)
+            preflight.check_database,
+            preflight.check_migrated,
+            lambda: preflight.check_redis(wait_s=wait_s),
+            preflight.check_redis_durable,
         )
 
-        import redis.exceptions
         from channels.layers import get_channel_layer
 
-        from engine import client
-        from engine.process import EngineProcess
-        from engine.tasks import hand_over
-        from exchange_site.redis_client import new_async_redis
+        from engine import client, commandlog, lease, persist_outbox
+        from engine.process import CONNECTION_ERRORS, EngineProcess
+        from engine.tasks import announce, requeue_outbox
+        from exchange_site.redis_client import get_redis, new_async_redis
+        from history.state import database_history
         from markets.services import missing_reference_commands
+
+        sync = get_redis()
+        # The lease before the first command is read: a second engine stops here.
+        try:
+            held = lease.acquire(sync, settings.ENGINE_LEASE_TTL_S, log=log)
+        except lease.LeaseHeld as exc:
+            _refuse(str(exc))
+        log.info("engine lease taken: %s", held.token)
 
         async def main() -> None:
             conn = new_async_redis()
             process = EngineProcess(
                 conn,
                 get_channel_layer(),
-                hand_over,
+                held,
+                announce,
                 settings.ENGINE_SNAPSHOT_DIR,
                 snapshot_every_s=settings.ENGINE_SNAPSHOT_EVERY_S,
                 snapshot_every_commands=settings.ENGINE_SNAPSHOT_EVERY_COMMANDS,
+                max_lag_s=settings.ENGINE_MAX_BACKLOG_S,
+                outbox_floor=lambda: persist_outbox.floor(get_redis()),
             )
-            process.load_snapshot()
+            snapshot = process.load_snapshot()
+            try:
+                info = commandlog.check(
+                    sync,
+                    held,
+                    snapshot.stream_id if snapshot else None,
+                    snapshot.log_id if snapshot else None,
+                    await asyncio.to_thread(database_history),
+                )
+            except commandlog.LogProblem as exc:
+                lease.release(sync, held)
+                _refuse(str(exc))
+            process.log_id = info.id
+            if snapshot is None:
+                log.info("replaying the command log %s from its start", info.id)
             # Reference data lives in the database; whatever the engine lacks goes into the log.
             commands = await asyncio.to_thread(
                 missing_reference_commands, set(process.engine.assets), set(process.engine.markets)
             )
             for command in commands:
                 await asyncio.to_thread(client.append, command)
+            # Batches whose task was lost with an engine or a worker that died.
+            await asyncio.to_thread(requeue_outbox)
             process.install_signal_handlers(asyncio.get_running_loop())
             try:
                 await process.run()
-            except redis.exceptions.ConnectionError as exc:
-                if process.stopping.is_set():  # Redis stopped together with us: a clean stop
-                    return
-                # Crash-only: state is rebuilt from the last snapshot and the command log.
-                raise SystemExit(f"error: lost Redis at {settings.REDIS_URL}: {exc}") from None
+            except CONNECTION_ERRORS as exc:
+                if not process.stopping.is_set():
+                    raise
+                # Redis stopped together with us (make run's Ctrl-C): a stop like a crash, the
+                # next start replays the log after the newest snapshot.
+                log.warning("Redis went away while the engine stopped (%s): no final snapshot", exc)
+                return
+            except lease.LeaseLost as exc:
+                _refuse(f"the engine lost its lease, and stops without writing anything more: {exc}", code=3)
             finally:
                 await conn.aclose()
             log.info("engine stopped cleanly")

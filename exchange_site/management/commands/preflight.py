@@ -10,7 +10,10 @@ from exchange_site import config, preflight
 
 
 class Command(BaseCommand):
-    help = "Check that the database and Redis are reachable and the web port is free."
+    help = (
+        "Check that the database and Redis are reachable, that Redis keeps what it acknowledges, and that"
+        " the web port is free."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -19,5 +22,5 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, host: str, **options):
         checks = [preflight.check_database, lambda: preflight.check_port_free(host, port)]
         if not config.redis_is_embedded():
-            checks.append(preflight.check_redis)
+            checks += [preflight.check_redis, preflight.check_redis_durable]
         preflight.run_or_exit(*checks)

@@ -35,7 +35,10 @@ def redis_server_binary() -> str:
 
 
 class Command(BaseCommand):
-    help = "Run the embedded Redis (append-only: it holds the engine's command log) in the foreground."
+    help = (
+        "Run the embedded Redis in the foreground: it holds the engine's command log, so every write is"
+        " in its append-only file, fsynced, before it is acknowledged, and nothing is ever evicted."
+    )
 
     def handle(self, *args, **options):
         if not config.redis_is_embedded():
@@ -54,7 +57,9 @@ class Command(BaseCommand):
             "--appendonly",
             "yes",
             "--appendfsync",
-            "everysec",
+            "always",
+            "--maxmemory-policy",
+            "noeviction",
             "--save",
             "",
             "--protected-mode",
