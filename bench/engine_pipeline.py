@@ -1,14 +1,17 @@
 """Throughput and latency through the engine process: Redis stream in, replies and events out.
 
     python bench/engine_pipeline.py [--commands 200000] [--rate 5000] [--seconds 5]
+                                    [--fsync always|everysec|no]
 
 Starts ``manage.py run_engine`` as its own process against REDIS_URL (default
-redis://127.0.0.1:6379/12, flushed first) and DATABASE_URL (default: the project's SQLite), creates
-one market and funded accounts through the command stream, then:
+redis://127.0.0.1:6379/12, flushed first), or with ``--fsync`` against a Redis of its own that
+keeps an append-only file on disk fsynced as told (``always`` is what the exchange runs with),
+and DATABASE_URL (default: the project's SQLite); creates one market and funded accounts
+through the command stream, then:
 1. sustained: producer processes append PlaceOrder commands (with reply keys) as fast as they
    can, pipelined; the figure is commands applied per second, first append to last applied;
 2. latency: commands offered at a fixed rate, each timed from XADD to its reply.
-Last line: {"pipeline_commands_per_s", "p50_ms_at_5k", "p99_ms_at_5k"}.
+Last line: {"pipeline_commands_per_s", "p50_ms_at_5k", "p99_ms_at_5k", "fsync"}.
 """
 
 from __future__ import annotations
@@ -43,9 +46,11 @@ import redis.asyncio  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from engine.client import COMMAND_STREAM, encode  # noqa: E402
+from engine.client import encode  # noqa: E402
+from engine.commandlog import COMMAND_STREAM  # noqa: E402
 from engine.core.messages import LIMIT, AddAsset, AddMarket, Deposit, PlaceOrder  # noqa: E402
 from engine.process import STATUS_KEY  # noqa: E402
+from exchange_site.management.commands.run_redis import redis_server_binary  # noqa: E402
 
 ACCOUNTS = 20
 MID = 10_000  # ticks
@@ -111,15 +116,38 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_applied(conn, last_id: str, timeout: float) -> float:
+def wait_applied(conn, reply_keys: list[str], timeout: float) -> float:
+    """When the replies to the producers' last commands are there: the engine applies the log in
+    order, so every command before them is applied too (its heartbeat lags by up to a second)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        # the engine's heartbeat lags by up to a second; the group's last-delivered id does not
-        groups = conn.xinfo_groups(COMMAND_STREAM)
-        if groups and groups[0]["last-delivered-id"].decode() == last_id:
+        if conn.exists(*reply_keys) == len(reply_keys):
             return time.perf_counter()
         time.sleep(0.002)
     raise SystemExit("the engine did not apply the commands in time")
+
+
+def durable_redis(fsync: str) -> tuple[subprocess.Popen, str]:
+    """A Redis of the benchmark's own with its append-only file on this machine's disk."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data = tempfile.mkdtemp(prefix="bench-redis-", dir=ROOT / "var")
+    argv = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", data, "--save", ""]
+    argv += ["--appendonly", "yes", "--appendfsync", fsync, "--maxmemory-policy", "noeviction"]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis.from_url(url).ping()
+            return server, url
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise SystemExit("the benchmark's Redis did not start") from None
+            time.sleep(0.05)
 
 
 LATENCY_REPLY_KEY = "bench.lat"
@@ -195,14 +223,19 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--profile", help="write a cProfile of the engine process to this file")
+    parser.add_argument(
+        "--fsync", choices=("always", "everysec", "no"), help="run a Redis of its own with this appendfsync"
+    )
     args = parser.parse_args()
 
-    url = settings.REDIS_URL
+    server, url = durable_redis(args.fsync) if args.fsync else (None, settings.REDIS_URL)
     conn = redis.Redis.from_url(url)
     conn.flushdb()
     call_command("migrate", verbosity=0)
     snapdir = tempfile.mkdtemp(prefix="bench-snap-")
-    env = {**os.environ, "ENGINE_SNAPSHOT_DIR": snapdir, "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "ENGINE_SNAPSHOT_DIR": snapdir, "LOG_LEVEL": "WARNING", "REDIS_URL": url}
+    if not args.fsync:
+        env["REDIS_ACCEPT_DATA_LOSS"] = "true"  # the machine's Redis keeps nothing on disk
     profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
     engine = subprocess.Popen([sys.executable, *profile, "manage.py", "run_engine"], cwd=ROOT, env=env)
     try:
@@ -253,8 +286,7 @@ def main() -> None:
         if any(p.exitcode for p in procs):
             raise SystemExit("a producer failed")
         appended_s = time.perf_counter() - t0
-        last_id = conn.xinfo_stream(COMMAND_STREAM)["last-generated-id"].decode()
-        t1 = wait_applied(conn, last_id, timeout=600)
+        t1 = wait_applied(conn, [f"bench.r.{w}.{per - 1}" for w in range(args.producers)], timeout=600)
         cpu1 = cpu_seconds(engine.pid)
         total = per * args.producers
         sustained = total / (t1 - t0)
@@ -285,12 +317,16 @@ def main() -> None:
                     "pipeline_commands_per_s": round(sustained),
                     "p50_ms_at_5k": round(p50, 3),
                     "p99_ms_at_5k": round(p99, 3),
+                    "fsync": args.fsync or "the machine's Redis",
                 }
             )
         )
     finally:
         engine.terminate()
         engine.wait(30)
+        if server is not None:
+            server.terminate()
+            server.wait(10)
 
 
 if __name__ == "__main__":

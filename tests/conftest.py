@@ -44,6 +44,16 @@ def gc_state_restored():
         gc.disable()
 
 
+def take_lease():
+    """The engine lease on the test Redis, taken from whoever holds it, for tests that run an
+    engine's flushes in process."""
+    from engine import lease
+    from exchange_site.redis_client import get_redis
+
+    get_redis().delete(lease.LEASE_KEY)
+    return lease.acquire(get_redis(), ttl_s=5)
+
+
 @pytest.fixture
 def redis_conn():
     """The test Redis, emptied: every test starts with no command log and no cache."""
@@ -64,6 +74,11 @@ class EngineRunner:
             "DATABASE_URL": database_url_for_subprocesses(),
             "REDIS_URL": settings.REDIS_URL,
             "ENGINE_SNAPSHOT_DIR": str(snapshot_dir),
+            # The machine's test Redis keeps nothing on disk: accepted here, where nothing is
+            # at stake (the fault tests run a durable Redis of their own).
+            "REDIS_ACCEPT_DATA_LOSS": "true",
+            # A killed engine's successor (the next start) waits for its lease no longer than this.
+            "ENGINE_LEASE_TTL_S": "1",
             "PYTHONUNBUFFERED": "1",
             **(env_extra or {}),
         }

@@ -1,10 +1,16 @@
 """Rate limits per key, per user and per IP (429 with Retry-After), the development faucet's absence
-outside DEBUG, and an engine that does not answer (504, status unknown)."""
+outside DEBUG, an engine that does not answer (504, status unknown), and one that is not there
+(503 MAINTENANCE, nothing appended)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.test import Client
+
+from engine.commandlog import COMMAND_STREAM
+from engine.lease import ACCEPTING_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +86,10 @@ def test_the_faucet_does_not_exist_without_debug(alice, settings):
 
 
 def test_an_order_the_engine_does_not_answer_is_504_status_unknown(alice, sol_usdc, redis_conn, settings):
-    settings.ENGINE_REPLY_TIMEOUT_S = 0.2  # no engine is running in this test
+    settings.ENGINE_REPLY_TIMEOUT_S = 0.2
+    # An engine that says it takes commands and then answers none (stuck since its heartbeat).
+    redis_conn.set(ACCEPTING_KEY, "an engine")
+    redis_conn.xadd(COMMAND_STREAM, {"cmd": "{}"})
 
     order = {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "100", "quantity": "1"}
 
@@ -88,3 +97,17 @@ def test_an_order_the_engine_does_not_answer_is_504_status_unknown(alice, sol_us
 
     assert (response.status_code, response.json()["code"]) == (504, "SERVER_ERROR")
     assert "clientId" in response.json()["message"]
+    assert redis_conn.xlen(COMMAND_STREAM) == 2  # it was appended: it will be applied
+
+
+def test_with_no_engine_running_an_order_is_refused_at_once_and_not_appended(alice, sol_usdc, redis_conn):
+    redis_conn.xadd(COMMAND_STREAM, {"cmd": "{}"})  # a log, and no engine's heartbeat
+    order = {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "100", "quantity": "1"}
+
+    started = time.monotonic()
+    response = alice.api.post("/api/v1/order", order)
+
+    assert (response.status_code, response.json()["code"]) == (503, "MAINTENANCE")
+    assert response.headers["Retry-After"] == "1"
+    assert time.monotonic() - started < 1  # not the 5 s reply timeout
+    assert redis_conn.xlen(COMMAND_STREAM) == 1

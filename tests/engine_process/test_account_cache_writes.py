@@ -9,18 +9,16 @@ import pytest
 
 from engine import md_cache
 from engine.redis_batch import CommandBatch
+from tests.conftest import take_lease
 
 pytestmark = pytest.mark.services
 
 
 def write(redis_conn, open_orders: dict, balances: dict) -> None:
-    """As a flush does: queued in a ``CommandBatch``, run as one transaction."""
+    """As a flush does: queued in a ``CommandBatch``, run as one fenced script."""
     batch = CommandBatch()
     md_cache.write_accounts(batch, open_orders, balances)
-    pipe = redis_conn.pipeline(transaction=True)
-    for command in batch.commands:
-        pipe.execute_command(*command)
-    pipe.execute()
+    redis_conn.execute_command(*batch.fenced(take_lease()))
 
 
 def open_order_ids(redis_conn, account: int) -> set[str]:
@@ -68,9 +66,9 @@ def test_an_account_with_thousands_of_changes_in_one_flush_gets_them_all(redis_c
     assert json.loads(redis_conn.hget(md_cache.open_orders_key(7), "13999")) == {"id": "13999"}
 
 
-def test_a_flush_that_changed_no_account_sends_no_command():
+def test_a_flush_that_changed_no_account_writes_nothing():
     batch = CommandBatch()
 
     md_cache.write_accounts(batch, {7: ({}, [])}, {})
 
-    assert batch.commands == []
+    assert batch.args == []

@@ -2,37 +2,46 @@
 
 from __future__ import annotations
 
-import time
+import subprocess
+import sys
 
 import pytest
 
-from engine.client import COMMAND_STREAM, submit
+from engine.client import submit
+from engine.commandlog import COMMAND_STREAM
 from engine.core.messages import Deposit
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.services
 
 
-def last_generated_id(redis_conn) -> tuple[int, int]:
-    """The id the stream's next append must exceed; (0, 0) while there is no stream."""
-    if not redis_conn.exists(COMMAND_STREAM):
-        return (0, 0)
-    ms, seq = redis_conn.xinfo_stream(COMMAND_STREAM)["last-generated-id"].decode().split("-")
-    return (int(ms), int(seq))
+def test_an_engine_whose_redis_lost_its_data_stops_without_writing(engine_process, redis_conn):
+    submit(Deposit(ts=0, account=7, asset="USDC", amount=5, tx_id="before-flush"))
+
+    redis_conn.flushdb()  # the log, the lease and the caches vanish
+
+    assert engine_process.proc.wait(10) == 3
+    assert "error: the engine lost its lease" in engine_process.log_path.read_text()
+    assert not redis_conn.exists(COMMAND_STREAM)  # no new, empty log made in its place
 
 
-def test_engine_keeps_serving_after_its_command_stream_is_deleted(engine_process, redis_conn):
-    first = submit(Deposit(ts=0, account=7, asset="USDC", amount=5, tx_id="before-flush"))
-    assert first[0]["type"] == "Deposited"
-    redis_conn.flushdb()  # the stream, its consumer group and the caches vanish
-    # Once the engine has made its log again, commands are numbered after the last one it applied
-    # (an append within the same millisecond would otherwise get an id the group counts as read).
-    deadline = time.monotonic() + 10
-    while last_generated_id(redis_conn) < (first[0]["ts"], 0):  # the ts is the entry id's
-        assert time.monotonic() < deadline, "the engine did not recreate its command stream"
-        time.sleep(0.01)
-    second = submit(Deposit(ts=0, account=7, asset="USDC", amount=3, tx_id="after-flush"), timeout=10)
-    assert [e["type"] for e in second] == ["Deposited"]
-    assert engine_process.proc.poll() is None
+def test_an_engine_refuses_to_start_on_a_redis_that_lost_its_log(engine_process, redis_conn):
+    submit(Deposit(ts=0, account=7, asset="USDC", amount=5, tx_id="one"))
+    assert engine_process.stop() == 0  # a final snapshot
+    redis_conn.flushdb()
+
+    started = subprocess.run(
+        [sys.executable, "manage.py", "run_engine"],
+        cwd=ROOT,
+        env=engine_process.env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert started.returncode == 2
+    line = started.stderr.splitlines()[-1]  # after the engine's log lines
+    assert line.startswith("error: the command log is gone from Redis")
+    assert "rebuild_engine_state --new-log" in line
 
 
 def test_sigterm_writes_a_final_snapshot_and_exits_zero(engine_process):

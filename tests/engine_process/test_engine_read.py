@@ -14,12 +14,14 @@ from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
 from engine import process, redis_batch
-from engine.client import COMMAND_STREAM, encode
+from engine.client import encode
+from engine.commandlog import COMMAND_STREAM
 from engine.core import ASK, BID, AddAsset
 from engine.process import EngineProcess
 from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, Publisher, balance_group, order_group
 from exchange_site.redis_client import get_async_redis
 from streams import presence
+from tests.conftest import take_lease
 from tests.engine_core.helpers import BUYER, SELLER, Harness
 
 pytestmark = pytest.mark.services
@@ -29,7 +31,7 @@ pytestmark = pytest.mark.services
 async def engine_process(redis_conn, tmp_path):
     get_async_redis.cache_clear()  # the web side's client belongs to the loop that made it
     conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
-    yield EngineProcess(conn, None, lambda batch: None, tmp_path)
+    yield EngineProcess(conn, None, take_lease(), lambda *handed: None, tmp_path)
     await conn.aclose()
     await get_async_redis().aclose()
     get_async_redis.cache_clear()
@@ -40,10 +42,9 @@ async def test_a_subscription_made_while_the_read_waits_is_seen_with_the_order_a
     engine_process, redis_conn, monkeypatch
 ):
     monkeypatch.setattr(process, "READ_BLOCK_MS", 5_000)
-    await engine_process.position_group()
     await engine_process._read()  # what the engine knew before: nobody
     reading = asyncio.ensure_future(engine_process._read())
-    await asyncio.sleep(0.1)  # the XREADGROUP is blocked in Redis by now
+    await asyncio.sleep(0.1)  # the XREAD is blocked in Redis by now
 
     await presence.acquire(7)
     entry_id = redis_conn.xadd(COMMAND_STREAM, {"cmd": b"{}"})
@@ -59,7 +60,6 @@ async def test_the_subscribers_come_with_a_read_only_when_an_account_joined_or_l
     engine_process, monkeypatch
 ):
     monkeypatch.setattr(process, "READ_BLOCK_MS", 1)
-    await engine_process.position_group()
 
     async def listening():
         return (await engine_process._read())[1]
@@ -76,12 +76,6 @@ async def test_the_subscribers_come_with_a_read_only_when_an_account_joined_or_l
 
 
 @pytest.mark.asyncio
-async def test_a_read_without_its_consumer_group_says_nogroup(engine_process):
-    with pytest.raises(redis.exceptions.ResponseError, match="NOGROUP"):
-        await engine_process._read()
-
-
-@pytest.mark.asyncio
 async def test_caught_up_a_flush_goes_out_in_the_same_write_as_the_next_read(
     engine_process, redis_conn, monkeypatch
 ):
@@ -89,7 +83,7 @@ async def test_caught_up_a_flush_goes_out_in_the_same_write_as_the_next_read(
     exchange = redis_batch.Link.exchange
 
     async def recorded(link, commands):
-        exchanges.append([command[0] for command in commands])
+        exchanges.append(["FLUSH" if c[1] == redis_batch.FLUSH_SCRIPT else c[0] for c in commands])
         return await exchange(link, commands)
 
     monkeypatch.setattr(redis_batch.Link, "exchange", recorded)
@@ -100,20 +94,20 @@ async def test_caught_up_a_flush_goes_out_in_the_same_write_as_the_next_read(
     await running
 
     assert [e["type"] for e in json.loads(reply[1])["events"]] == ["AssetAdded"]
-    flushes = [names for names in exchanges if "MULTI" in names]
-    assert flushes[0] == ["MULTI", "EVAL", "EXEC", "XREADGROUP", "EVAL"]  # the reply, then the read
+    flushes = [names for names in exchanges if "FLUSH" in names and "XREAD" in names]
+    assert flushes[0] == ["FLUSH", "XREAD", "EVAL"]  # the reply, then the read
 
 
 @pytest.mark.asyncio
-async def test_an_account_added_without_a_new_version_is_seen_within_a_second(
+async def test_an_account_added_without_a_new_version_is_seen_within_a_heartbeat(
     engine_process, redis_conn, monkeypatch
 ):
     """As from a web process of an older release during a deploy: the engine reads the accounts
-    again once a second whatever the version says."""
+    again at every heartbeat (a fifth of its lease: a second here) whatever the version says."""
     publishers: list[Publisher] = []
 
-    def remembered(*args) -> Publisher:
-        publishers.append(Publisher(*args))
+    def remembered(*args, **kwargs) -> Publisher:
+        publishers.append(Publisher(*args, **kwargs))
         return publishers[-1]
 
     monkeypatch.setattr(process, "Publisher", remembered)
@@ -132,7 +126,7 @@ def test_private_frames_go_to_the_accounts_last_known_to_listen():
     h = Harness()
     unused = redis.asyncio.Redis.from_url(settings.REDIS_URL)  # prepare() only queues commands
     layer = InMemoryChannelLayer()  # not on Redis: the frames are left for group_send
-    publisher = Publisher(h.e, unused, layer, lambda batch: None, {}, lambda closes: None)
+    publisher = Publisher(h.e, unused, layer, None, lambda *handed: None, {}, lambda closes: None)
     publisher.prepare(listening=[str(BUYER).encode()])  # nothing collected: who listens is kept
     publisher.collect(h.limit(BUYER, BID, 100, 1), None)
     publisher.collect(h.limit(SELLER, ASK, 200, 1), None)

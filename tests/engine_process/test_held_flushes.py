@@ -1,16 +1,20 @@
 """Caught up, the engine holds each flush and sends it in front of its next read, in the same
 write. Every flush still goes out exactly once and in order, and before anything that says its
-commands are done: the status, a snapshot, the end of the loop."""
+commands are done: a snapshot, the end of the loop; the status goes out in the flush of the
+commands it names."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 
 import pytest
 
 from engine import process
+from engine.lease import STATUS_KEY, Lease
 from engine.process import EngineProcess
+from engine.redis_batch import CommandBatch
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,6 +29,17 @@ def batch(n: int) -> list:
 class Prepared:
     number: int
     frames: dict = field(default_factory=dict)
+    commands: CommandBatch = field(default_factory=CommandBatch)
+    handoffs: list = field(default_factory=list)
+
+    def statuses(self) -> list[str]:
+        """The stream ids named by the status writes of this flush."""
+        args = self.commands.args
+        return [
+            json.loads(args[i + 1])["stream_id"]
+            for i, a in enumerate(args)
+            if a == STATUS_KEY and args[i - 1] == "SET"
+        ]
 
 
 class CaughtUp:
@@ -39,6 +54,7 @@ class CaughtUp:
         self.prepared = 0
         self.frames: dict = {}  # every flush's frames for group_send
         self.sent: list[tuple[int, bool]] = []  # (flush, sent with a read)
+        self.flushed: list[Prepared] = []
         self.replies: list = []
 
     async def next_read(self) -> list:
@@ -55,87 +71,84 @@ class CaughtUp:
         return await self.next_read()
 
     # the publisher
-    def prepare(self, listening) -> Prepared:
+    def full_state(self, stale_keys) -> list:
+        return []
+
+    def prepare(self, listening, persist_now: bool = False) -> Prepared:
         self.prepared += 1
         return Prepared(self.prepared, self.frames)
 
     async def send(self, outgoing: Prepared, then=()) -> list:
         self.sent.append((outgoing.number, bool(then)))
+        self.flushed.append(outgoing)
         return await self.next_read() if then else []
-
-    def flush_persistence(self) -> None:
-        pass
 
     def flushes(self) -> list[int]:
         return [number for number, _ in self.sent]
 
 
-class StatusRedis:
-    def __init__(self, caught_up: CaughtUp | None = None) -> None:
-        self.beats: list[tuple[str, list[int]]] = []  # (status stream id, flushes sent by then)
-        self.caught_up = caught_up
+class QuietRedis:
+    """What the engine asks of Redis itself besides its reads and flushes: no cache keys to
+    look at, the lease given back."""
 
-    async def set(self, key, value, ex=None) -> None:
-        self.beats.append((value, self.caught_up.flushes() if self.caught_up else []))
+    async def scan_iter(self, match=None, count=None):
+        return
+        yield
 
-    async def delete(self, key) -> None:
+    async def eval(self, *args) -> None:
         pass
 
 
 @pytest.fixture
 def engine(monkeypatch, tmp_path, gc_state_restored):
-    def make(reads: int, slow_read: int = 0, **options) -> tuple[EngineProcess, CaughtUp, StatusRedis]:
-        status = StatusRedis()
-        engine_process = EngineProcess(status, None, lambda batch: None, tmp_path, **options)
-        caught_up = status.caught_up = CaughtUp(engine_process, reads, slow_read)
+    def make(reads: int, slow_read: int = 0, **options) -> tuple[EngineProcess, CaughtUp]:
+        lease = Lease("1 test", ttl_ms=5000)  # a heartbeat a second
+        engine_process = EngineProcess(QuietRedis(), None, lease, lambda *handed: None, tmp_path, **options)
+        caught_up = CaughtUp(engine_process, reads, slow_read)
         engine_process.link = caught_up
-        monkeypatch.setattr(process, "Publisher", lambda *args: caught_up)
-        monkeypatch.setattr(engine_process, "position_group", _nothing)
-        return engine_process, caught_up, status
+        monkeypatch.setattr(process, "Publisher", lambda *args, **kwargs: caught_up)
+        return engine_process, caught_up
 
     return make
 
 
 async def test_every_flush_goes_out_once_in_order_with_the_read_after_it_and_the_last_at_the_stop(engine):
-    engine_process, caught_up, _status = engine(reads=3)
+    engine_process, caught_up = engine(reads=3)
 
     await engine_process.run()
 
-    # Flush 4 is the empty read's, prepared as the loop stopped.
-    assert caught_up.sent == [(1, True), (2, True), (3, True), (4, False)]
+    # Flush 4 is the empty read's, prepared as the loop stopped; 5 the last hand-off to
+    # persistence before the final snapshot.
+    assert caught_up.sent == [(1, True), (2, True), (3, True), (4, False), (5, False)]
 
 
 async def test_a_snapshot_is_taken_only_once_the_flush_of_its_commands_went_out(engine, monkeypatch):
-    engine_process, caught_up, _status = engine(reads=2, snapshot_every_commands=1)
+    engine_process, caught_up = engine(reads=2, snapshot_every_commands=1)
     sent_at_snapshot: list[list[int]] = []
     fork = lambda: sent_at_snapshot.append(caught_up.flushes())  # noqa: E731
     monkeypatch.setattr(engine_process, "_fork_snapshot", fork)
 
     await engine_process.run()
 
-    assert sent_at_snapshot[0] == [1]
-    assert caught_up.flushes() == [1, 2, 3]
+    # Flush 2 hands everything to persistence at the snapshot's point.
+    assert sent_at_snapshot[0] == [1, 2]
 
 
-async def test_the_status_names_a_command_only_once_its_flush_went_out(engine):
-    engine_process, caught_up, status = engine(reads=3, slow_read=2)
+async def test_the_status_goes_out_in_the_flush_of_the_commands_it_names(engine):
+    engine_process, caught_up = engine(reads=3, slow_read=2)
 
     await engine_process.run()
 
-    sent = next(sent for value, sent in status.beats if '"stream_id": "2-0"' in value)
-    assert sent == [1, 2]
-    assert caught_up.flushes() == [1, 2, 3, 4]
+    # Flush n follows read n (entry n-0); the slow read makes a heartbeat due for flush 2.
+    statuses = [(f.number, stream_id) for f in caught_up.flushed for stream_id in f.statuses()]
+    assert statuses[:2] == [(1, "1-0"), (2, "2-0")]
 
 
 async def test_a_flush_with_frames_for_group_send_goes_out_at_once_not_held(engine):
-    """Those frames go once its MULTI has landed: held, they would wait for the read behind it."""
-    engine_process, caught_up, _status = engine(reads=2)
+    """Those frames go once its script has landed: held, they would wait for the read behind it."""
+    engine_process, caught_up = engine(reads=2)
     caught_up.frames = {"trade.SOL_USD": [{"stream": "trade.SOL_USD", "data": {}}]}
 
     await engine_process.run()
 
-    assert caught_up.sent == [(1, False), (2, False), (3, False)]
-
-
-async def _nothing() -> None:
-    pass
+    assert caught_up.sent == [(1, False), (2, False), (3, False), (4, False)]

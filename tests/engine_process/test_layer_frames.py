@@ -17,6 +17,7 @@ from django.conf import settings
 from engine.core import ASK, BID
 from engine.layer_frames import group_channel_namer
 from engine.publisher import CHANNEL_MESSAGE_TYPE, Publisher
+from tests.conftest import take_lease
 from tests.engine_core.helpers import BUYER, SELLER, SYM, Harness
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.services]
@@ -35,7 +36,9 @@ async def trade_frames_received(layer: RedisPubSubChannelLayer, engine_redis) ->
     member = await layer.new_channel()
     await layer.group_add(f"trade.{SYM}", member)
     h = Harness()
-    publisher = Publisher(h.e, engine_redis, layer, lambda batch: None, {}, lambda closes: None)
+    publisher = Publisher(
+        h.e, engine_redis, layer, take_lease(), lambda *handed: None, {}, lambda closes: None
+    )
     h.limit(SELLER, ASK, 100, 2)
     publisher.collect(h.limit(BUYER, BID, 100, 2), None)
     outgoing = publisher.prepare(listening=())
@@ -99,7 +102,9 @@ async def test_without_a_channel_layer_a_flush_leaves_no_frames(engine_redis):
     """Nothing could send them, and a flush with frames left is sent at once instead of in
     front of the next read."""
     h = Harness()
-    publisher = Publisher(h.e, engine_redis, None, lambda batch: None, {}, lambda closes: None)
+    publisher = Publisher(
+        h.e, engine_redis, None, take_lease(), lambda *handed: None, {}, lambda closes: None
+    )
     h.limit(SELLER, ASK, 100, 2)
     publisher.collect(h.limit(BUYER, BID, 100, 2), None)
 

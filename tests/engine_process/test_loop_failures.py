@@ -9,16 +9,20 @@ import gc
 import pytest
 
 from engine import process
+from engine.lease import Lease
 from engine.process import EngineProcess
+from engine.publisher import Outgoing
+from engine.redis_batch import CommandBatch, FlushFailed
 
 pytestmark = pytest.mark.asyncio
 
 
-class StatusOnlyRedis:
-    """Takes the engine's status; the reads go through ``BacklogLink``."""
+class NoCacheRedis:
+    """No cache keys to look at; the reads go through ``BacklogLink``."""
 
-    async def set(self, *args, **kwargs) -> None:
-        pass
+    async def scan_iter(self, match=None, count=None):
+        return
+        yield
 
 
 class BacklogLink:
@@ -39,27 +43,30 @@ class RenderFailsSecondTime:
         self.sent: list[int] = []
         self.replies: list = []
 
-    def prepare(self, listening) -> int:
+    def full_state(self, stale_keys) -> list:
+        return []
+
+    def prepare(self, listening) -> Outgoing:
         self.prepared += 1
         if self.prepared == 2:
             raise RuntimeError("rendering failed")
-        return self.prepared
+        return Outgoing(CommandBatch(), {}, [self.prepared])
 
-    async def send(self, outgoing: int) -> None:
+    async def send(self, outgoing: Outgoing, then=()) -> None:
         await asyncio.sleep(0.05)
         if self.send_error is not None:
             raise self.send_error
-        self.sent.append(outgoing)
+        self.sent.append(outgoing.handoffs[0])
 
 
 @pytest.fixture
 def run_loop(monkeypatch, tmp_path, gc_state_restored):
     async def run(publisher: RenderFailsSecondTime) -> None:
         monkeypatch.setattr(process, "READ_COUNT", 1)
-        engine_process = EngineProcess(StatusOnlyRedis(), None, lambda batch: None, tmp_path)
+        lease = Lease("1 test", ttl_ms=5000)
+        engine_process = EngineProcess(NoCacheRedis(), None, lease, lambda *handed: None, tmp_path)
         engine_process.link = BacklogLink()
-        monkeypatch.setattr(process, "Publisher", lambda *args: publisher)
-        monkeypatch.setattr(engine_process, "position_group", _nothing)
+        monkeypatch.setattr(process, "Publisher", lambda *args, **kwargs: publisher)
         await engine_process.run()
 
     return run
@@ -75,7 +82,7 @@ async def test_a_failing_iteration_still_finishes_sending_the_flush_in_flight(ru
 
 
 async def test_a_flush_that_fails_too_does_not_hide_why_the_loop_stopped(run_loop, caplog):
-    publisher = RenderFailsSecondTime(send_error=ConnectionError("redis went away"))
+    publisher = RenderFailsSecondTime(send_error=FlushFailed("redis refused it"))
 
     with pytest.raises(RuntimeError, match="rendering failed"):
         await run_loop(publisher)
@@ -87,10 +94,6 @@ async def test_the_automatic_gc_is_back_on_after_the_loop_failed(run_loop):
     gc.enable()
 
     with pytest.raises(RuntimeError):
-        await run_loop(RenderFailsSecondTime(send_error=ConnectionError("redis went away")))
+        await run_loop(RenderFailsSecondTime(send_error=FlushFailed("redis refused it")))
 
     assert gc.isenabled()
-
-
-async def _nothing() -> None:
-    pass

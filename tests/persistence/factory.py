@@ -78,6 +78,7 @@ class Events:
             "executed_quote_quantity": 0,
             "status": M.NEW,
             "created_ts": 1_000,
+            "fee_bps": 5,
         }
         if kind == "OrderFilled":
             base.update(

@@ -149,6 +149,7 @@ def test_order_row_carries_every_field_of_the_event(sol_usdc, traders):
         price=15_000,
         quantity=7,
         created_ts=T0,
+        fee_bps=12,
     )
 
     persistence.persist_events([ev])
@@ -171,6 +172,7 @@ def test_order_row_carries_every_field_of_the_event(sol_usdc, traders):
         "executed_quote_quantity": 0,
         "status": "New",
         "created_ts": T0,
+        "fee_bps": 12,
         "last_seq": 3,
     }
 

@@ -1,7 +1,11 @@
 """Site-wide routing rules of the wire contract."""
 
+import json
+
 import pytest
 from django.test import Client
+
+from engine.lease import ACCEPTING_KEY, STATUS_KEY
 
 
 @pytest.mark.parametrize(
@@ -28,8 +32,26 @@ def test_unknown_api_path_is_a_json_404_never_a_redirect_or_html(settings, metho
     assert response.json()["code"] == "RESOURCE_NOT_FOUND"
 
 
-def test_status_is_ok(client):
+def test_status_is_ok_while_the_engine_takes_commands(client, redis_conn):
+    redis_conn.set(ACCEPTING_KEY, "an engine")
+
     assert client.get("/api/v1/status").json() == {"status": "Ok", "message": None}
+
+
+def test_status_is_maintenance_while_the_engine_is_down(client, redis_conn):
+    assert client.get("/api/v1/status").json() == {
+        "status": "Maintenance",
+        "message": "the matching engine is down",
+    }
+
+
+def test_status_is_maintenance_while_the_engine_catches_up(client, redis_conn):
+    redis_conn.set(STATUS_KEY, json.dumps({"stream_id": "1-0", "lag_ms": 12_500}))
+
+    assert client.get("/api/v1/status").json() == {
+        "status": "Maintenance",
+        "message": "the matching engine is catching up (12.5 s behind)",
+    }
 
 
 def test_ping_is_plain_pong(client):

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from engine.publisher import CLOSE_GRACE_MS, CandleCloser, ClosedCandle, Publisher
 from markets.candles import INTERVALS
+from tests.conftest import take_lease
 from tests.engine_core.helpers import BUYER, SELLER, SYM, Harness
 from tests.persistence.factory import Events
 
@@ -129,7 +130,7 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[str, list]] = []
 
-    def persist(self, batch: list[dict]) -> None:
+    def persist(self, entry_id: str, batch: list[dict]) -> None:
         self.sent.append(("persist", [e["trade_id"] for e in batch if e["type"] == "Trade"]))
 
     def close(self, closes: list[dict]) -> None:
@@ -155,7 +156,15 @@ async def publishing(redis_conn):
     h = Harness(maker_fee_bps=0, taker_fee_bps=0)
     recorder, clock = Recorder(), Clock(T0)
     publisher = Publisher(
-        h.e, conn, None, recorder.persist, {}, recorder.close, clock, intervals=[INTERVALS["1m"]]
+        h.e,
+        conn,
+        None,
+        take_lease(),
+        recorder.persist,
+        {},
+        recorder.close,
+        clock,
+        intervals=[INTERVALS["1m"]],
     )
     yield h, publisher, recorder, clock
     await conn.aclose()
@@ -191,8 +200,7 @@ async def test_a_close_goes_after_the_trades_before_its_end_and_before_the_trade
     trade_at(h, publisher, T0 + 59_000)
     trade_at(h, publisher, T0 + M + 1_000)
 
-    await publisher.flush()
-    publisher.flush_persistence()
+    await publisher.flush(persist_now=True)
 
     assert recorder.sent == [("persist", [1, 2]), ("close", [close_of(T0, None, 2)]), ("persist", [3])]
 
