@@ -266,13 +266,16 @@ def differences(snapshot: SnapshotData, position: Position) -> list[str]:
         "kind", "asset", "amount"
     ):
         moved[asset] += amount if kind == Transfer.Kind.DEPOSIT else -amount
-    held = engine.ledger.totals()
-    for asset in sorted(moved.keys() | held.keys()):
-        if held.get(asset, 0) != moved.get(asset, 0):
-            found.append(
-                f"{asset}: the accounts (fees included) hold {held.get(asset, 0)}, deposits minus withdrawals"
-                f" are {moved.get(asset, 0)}"
-            )
+    for whose, held in (
+        ("the engine's accounts hold", engine.ledger.totals()),
+        ("the database's ledger holds", database.ledger.totals()),
+    ):
+        for asset in sorted(moved.keys() | held.keys()):
+            if held.get(asset, 0) != moved.get(asset, 0):
+                found.append(
+                    f"{asset}: {whose} (fees included) {held.get(asset, 0)}, deposits minus withdrawals"
+                    f" are {moved.get(asset, 0)}"
+                )
     return found
 
 

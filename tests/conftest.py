@@ -31,6 +31,17 @@ def database_url_for_subprocesses() -> str:
     return f"postgres://{s['USER']}{password}@{host}:{port}/{s['NAME']}"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_persistence_directory():
+    """Persistence keeps market ids for good (production never deletes a market); test databases
+    make the same symbols again with new ids."""
+    from engine import persistence
+
+    persistence.directory.clear()
+    yield
+    persistence.directory.clear()
+
+
 @pytest.fixture
 def gc_state_restored():
     """For tests that freeze objects or pause the collector in the test process (the engine

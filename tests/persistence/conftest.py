@@ -10,16 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine import persistence
 from tests.conftest import Worker  # defined there for the engine crash test too; imported from here
-
-
-@pytest.fixture(autouse=True)
-def _fresh_directory():
-    # Test databases reuse symbols with new ids; production never deletes a market.
-    persistence.directory.clear()
-    yield
-    persistence.directory.clear()
 
 
 def make_market(symbol: str = "SOL_USDC"):

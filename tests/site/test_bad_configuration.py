@@ -121,3 +121,20 @@ def test_behind_tls_the_deployment_check_finds_no_transport_warning():
 
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert warning not in result.stderr + result.stdout
+
+
+def test_a_redis_that_can_lose_acknowledged_commands_is_refused_in_one_line(settings):
+    # The machine's test Redis keeps nothing on disk.
+    result = run_manage("preflight", "--port", str(free_port()))
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: Redis at {settings.REDIS_URL} has appendonly no, not yes: without the append-only file a"
+        " restart loses the command log; set REDIS_ACCEPT_DATA_LOSS=true to run on it anyway\n"
+    )
+
+
+def test_a_redis_that_can_lose_commands_is_accepted_when_the_risk_is(settings):
+    result = run_manage("preflight", "--port", str(free_port()), REDIS_ACCEPT_DATA_LOSS="true")
+
+    assert (result.returncode, result.stderr) == (0, "")

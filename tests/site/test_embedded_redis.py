@@ -1,4 +1,5 @@
-"""The embedded Redis (``manage.py run_redis``) stops after the processes that use it."""
+"""The embedded Redis (``manage.py run_redis``) keeps every write it acknowledged, and stops after
+the processes that use it."""
 
 from __future__ import annotations
 
@@ -65,3 +66,35 @@ def test_a_stop_with_nobody_connected_is_prompt(embedded_redis):
 
     assert proc.wait(5) == 0
     assert time.monotonic() - started < 1.5
+
+
+def test_every_write_is_fsynced_to_the_append_only_file_and_nothing_is_evicted(embedded_redis):
+    _proc, client = embedded_redis
+
+    settings = {**client.config_get("appendonly"), **client.config_get("appendfsync")}
+    settings.update(client.config_get("maxmemory-policy"))
+
+    assert settings == {"appendonly": "yes", "appendfsync": "always", "maxmemory-policy": "noeviction"}
+
+
+def test_the_engine_preflight_accepts_it(embedded_redis, db):
+    from tests.conftest import database_url_for_subprocesses
+
+    _proc, client = embedded_redis
+    port = client.connection_pool.connection_kwargs["port"]
+    env = {
+        **os.environ,
+        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "DATABASE_URL": database_url_for_subprocesses(),
+    }
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "preflight", "--port", str(free_port())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert (result.returncode, result.stderr) == (0, "")
