@@ -47,9 +47,7 @@ def balances(engine: Engine) -> dict:
     return {(a, s): (av, lk) for a, s, av, lk in engine.iter_balances() if av or lk}
 
 
-def test_rebuild_writes_the_databases_state_as_the_snapshot_the_engine_starts_from(
-    exchange, snapshot_dir
-):
+def test_rebuild_writes_the_databases_state_as_the_snapshot_the_engine_starts_from(exchange, snapshot_dir):
     exchange.trade_randomly(120, seed=1)
     exchange.persist()
     log = stopped_with_its_log(exchange)
