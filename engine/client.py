@@ -97,13 +97,17 @@ def submit(command: Command, timeout: float | None = None) -> list[dict]:
         _append_script(client)(
             keys=(ACCEPTING_KEY, COMMAND_STREAM), args=[x for kv in fields.items() for x in kv]
         )
-        popped = client.blpop([reply_to], timeout=max(timeout, 0.01))
     except redis.ResponseError as exc:
         if str(exc).startswith(MAINTENANCE):
             raise EngineMaintenance() from None
         raise EngineUnavailable(f"Redis refused the command: {exc}") from None
     except redis.RedisError as exc:
         raise EngineUnavailable(f"Redis unreachable: {exc}") from None
+    # Appended: from here on the command will be applied, whatever becomes of its reply.
+    try:
+        popped = client.blpop([reply_to], timeout=max(timeout, 0.01))
+    except redis.RedisError:
+        raise EngineTimeout() from None
     if popped is None:
         raise EngineTimeout()
     return jsonfast.loads(popped[1])["events"]

@@ -12,9 +12,10 @@ long as nobody has taken it since (the epoch is still the engine's): an engine p
 expiry may carry on if no other engine started meanwhile, and is fenced out if one did. A Redis
 that lost its data (FLUSHALL, a new server) has no epoch: every engine is fenced out of it.
 
-A second engine finds the key held. If the holder's heartbeat (``engine.status``) is fresh, the
-holder is alive and the newcomer exits at once naming it; if not (it crashed, or is paused), the
-newcomer waits for the key to expire, at most the lease's time to live, and takes over.
+A second engine finds the key held. If the holder renews it (every flush does, and an idle
+engine flushes its heartbeat every fifth of the lease), the holder is alive and the newcomer
+exits within a heartbeat, naming it; if not (it crashed, or is paused), the newcomer waits for
+the key to expire, at most the lease's time to live, and takes over.
 """
 
 from __future__ import annotations
@@ -100,31 +101,53 @@ def _status(client) -> dict | None:
 
 
 def acquire(client, ttl_s: float, log=None, holder: str | None = None) -> Lease:
-    """Take the lease (``client``: a synchronous redis-py client). Raises ``LeaseHeld`` at once
-    when a live engine holds it; waits out the lease of one whose heartbeat has stopped."""
+    """Take the lease (``client``: a synchronous redis-py client). Raises ``LeaseHeld`` when a
+    live engine holds it (one that renews it within two heartbeats); waits out the lease of one
+    that does not renew it any more."""
     ttl_ms = max(int(ttl_s * 1000), 100)
     holder = holder or describe_holder()
-    waited_for = None
+    stale: str | None = None  # a holder seen not renewing its lease
     while True:
         taken, *rest = client.eval(ACQUIRE_SCRIPT, 2, LEASE_KEY, EPOCH_KEY, holder, ttl_ms)
         if taken == 1:
             return Lease(_text(rest[0]), ttl_ms)
         held, left_ms = _text(rest[0]), int(rest[1])
-        status = _status(client)
-        if status is not None and status.get("token") == held:
-            raise LeaseHeld(
-                f"another engine holds the lease ({LEASE_KEY}: {held!r}) and is running"
-                f" (heartbeat at stream id {status.get('stream_id')}): exiting"
-            )
-        if waited_for != held and log is not None:
-            log.warning(
-                "the engine lease is held by %r, whose heartbeat has stopped: waiting up to %.1f s"
-                " for it to expire",
-                held,
-                max(left_ms, 0) / 1000,
-            )
-        waited_for = held
-        time.sleep(min(max(left_ms, 10) / 1000, 0.1))
+        if held != stale:
+            renewed = _renewed(client, held, left_ms, watch_ms=2 * ttl_ms // 5)
+            if renewed is None:
+                continue  # it changed hands or expired meanwhile: try again
+            if renewed:
+                status = _status(client) or {}
+                beat = (
+                    f" (heartbeat at stream id {status['stream_id']})" if status.get("token") == held else ""
+                )
+                raise LeaseHeld(
+                    f"another engine holds the lease ({LEASE_KEY}: {held!r}) and is running{beat}"
+                )
+            stale = held
+            if log is not None:
+                log.warning(
+                    "the engine lease is held by %r, which does not renew it: waiting up to %.1f s for it"
+                    " to expire",
+                    held,
+                    ttl_ms / 1000,
+                )
+        time.sleep(0.05)
+
+
+def _renewed(client, token: str, left_ms: int, watch_ms: int) -> bool | None:
+    """Whether the holder of ``token`` renews its lease within ``watch_ms`` (its time to live goes
+    up: a renewal sets it whole again); None if the lease changed hands or expired meanwhile."""
+    deadline = time.monotonic() + watch_ms / 1000
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        held, now_left = client.pipeline().get(LEASE_KEY).pttl(LEASE_KEY).execute()
+        if held is None or _text(held) != token:
+            return None
+        if now_left > left_ms:
+            return True
+        left_ms = now_left
+    return False
 
 
 def release(client, lease: Lease) -> None:

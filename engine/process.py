@@ -364,6 +364,8 @@ class EngineProcess:
         """Redis went away: wait for it with backoff, keeping the state, then send again every
         flush whose landing was not seen (under the lease rules: fenced out, the engine stops)."""
         log.error("lost Redis (%s); reconnecting", exc)
+        # Every connection of the pool may be a dead one: all are made anew.
+        await self.redis.connection_pool.disconnect()
         sending, self._sending, self._pending = self._sending, None, None
         if sending is not None:
             try:
@@ -460,7 +462,12 @@ class EngineProcess:
         if outbox is not None:
             floors.append(outbox)
         self._trim_to = min(floors, key=stream_key)
-        log.info("snapshot at %s written by child %s; trimming the log to %s", stream_id, pid, self._trim_to)
+        log.info(
+            "snapshot at %s written by child %s; the next flush trims the log to %s",
+            stream_id,
+            pid,
+            self._trim_to,
+        )
 
     def install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):

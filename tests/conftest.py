@@ -8,16 +8,40 @@ import gc
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(
+    predicate, timeout: float, what: str, logs: Callable[[], str] | None = None, pause: float = 0.05
+):
+    """``predicate()``'s first true value within ``timeout`` seconds; else an AssertionError
+    naming ``what``, with ``logs()`` (the log tails of the processes involved)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            detail = f"\n{logs()}" if logs is not None else ""
+            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}{detail}")
+        time.sleep(pause)
 
 
 def database_url_for_subprocesses() -> str:

@@ -3,14 +3,13 @@ needed to persist events), two traders, and real Celery worker subprocesses."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 
-from tests.conftest import Worker  # defined there for the engine crash test too; imported from here
+from tests.conftest import Worker, wait_until  # noqa: F401 - shared by the tests here
 
 
 def make_market(symbol: str = "SOL_USDC"):
@@ -77,14 +76,3 @@ def send_batch(events: list[dict], queue: str | None = None) -> str:
     from engine.tasks import hand_over
 
     return hand_over(events, queue)
-
-
-def wait_until(predicate, timeout: float, what: str, worker: Worker | None = None, pause: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(pause)
-    detail = f"\nworker log:\n{worker.log()}" if worker else ""
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")

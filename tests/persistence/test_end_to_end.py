@@ -47,9 +47,12 @@ def test_a_trade_through_the_engine_reaches_the_database_and_the_klines(
                             quantity=150, price=14_100))  # fmt: skip
     trade = next(e for e in bid if e["type"] == "Trade")
 
-    wait_until(lambda: Trade.objects.exists(), 30, "the trade in the database", engine_worker)
+    wait_until(lambda: Trade.objects.exists(), 30, "the trade in the database", engine_worker.log)
     wait_until(
-        lambda: Order.objects.filter(status="Filled").count() == 2, 10, "both orders filled", engine_worker
+        lambda: Order.objects.filter(status="Filled").count() == 2,
+        10,
+        "both orders filled",
+        engine_worker.log,
     )
     assert list(
         Trade.objects.values_list("trade_id", "price", "quantity", "quote_quantity", "is_buyer_maker")
@@ -66,7 +69,7 @@ def test_a_trade_through_the_engine_reaches_the_database_and_the_klines(
         lambda: client.get(f"/api/v1/klines?symbol=SOL_USDC&interval=1m&startTime={start_s}").json(),
         10,
         "a kline",
-        engine_worker,
+        engine_worker.log,
     )
     response = client.get(f"/api/v1/klines?symbol=SOL_USDC&interval=1m&startTime={start_s}")
     assert response.status_code == 200

@@ -199,7 +199,7 @@ def test_a_worker_waits_for_the_candles_last_trade_before_publishing_its_final_f
     celery_worker_proc.start()
 
     app.send_task("persistence.close_candles", args=[[close_of(1, 2)]], queue=celery_worker_proc.queue)
-    wait_until(lambda: "Retry in 0.2s" in celery_worker_proc.log(), 10, "a retry", celery_worker_proc)
+    wait_until(lambda: "Retry in 0.2s" in celery_worker_proc.log(), 10, "a retry", celery_worker_proc.log)
     persistence.persist_events([second])
 
     data = final_frames(pubsub, "2025-08-06T22:00:00", 10)

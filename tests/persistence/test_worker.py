@@ -59,8 +59,8 @@ def test_batches_sent_like_the_engine_does_are_persisted_by_a_worker(celery_work
     for batch in batches(traders, 3, 50):
         send_batch(batch, celery_worker_proc.queue)
 
-    wait_until(lambda: Trade.objects.count() == 150, 30, "150 trades", celery_worker_proc)
-    wait_until(lambda: Candle.objects.filter(interval="1m").exists(), 10, "candles", celery_worker_proc)
+    wait_until(lambda: Trade.objects.count() == 150, 30, "150 trades", celery_worker_proc.log)
+    wait_until(lambda: Candle.objects.filter(interval="1m").exists(), 10, "candles", celery_worker_proc.log)
     assert Fill.objects.count() == 300
     assert LedgerEntry.objects.count() == 7 * 150
     assert stored_candles() == recomputed_from_trades()
@@ -94,10 +94,10 @@ def test_a_worker_killed_mid_batch_leaves_nothing_missing_and_nothing_doubled(
     # Kill while a batch's transaction is open and has written rows: after some, before all.
     db_name = connection.settings_dict["NAME"]
     wait_until(
-        lambda: Trade.objects.count() >= per_batch, 60, "a first batch", celery_worker_proc, pause=0.02
+        lambda: Trade.objects.count() >= per_batch, 60, "a first batch", celery_worker_proc.log, pause=0.02
     )
     wait_until(
-        lambda: worker_transaction_open(db_name), 30, "a batch in flight", celery_worker_proc, pause=0.005
+        lambda: worker_transaction_open(db_name), 30, "a batch in flight", celery_worker_proc.log, pause=0.005
     )
     celery_worker_proc.kill()
     killed_at = Trade.objects.count()
@@ -108,7 +108,7 @@ def test_a_worker_killed_mid_batch_leaves_nothing_missing_and_nothing_doubled(
     # visibility timeout; a restarted worker picks them up.
     time.sleep(Worker.VISIBILITY_TIMEOUT_S + 0.5)
     celery_worker_proc.start()
-    wait_until(lambda: Trade.objects.count() == total, 120, f"{total} trades", celery_worker_proc)
+    wait_until(lambda: Trade.objects.count() == total, 120, f"{total} trades", celery_worker_proc.log)
     time.sleep(1)  # anything still redelivered would land now
 
     assert Trade.objects.count() == total
@@ -124,8 +124,8 @@ def test_a_committed_batch_leaves_the_persistence_outbox(celery_worker_proc, sol
     celery_worker_proc.start()
     entry_id = send_batch(batches(traders, 1, 20)[0], celery_worker_proc.queue)
 
-    wait_until(lambda: Trade.objects.count() == 20, 30, "20 trades", celery_worker_proc)
-    wait_until(lambda: not persist_outbox.pending(redis_conn), 10, "an empty outbox", celery_worker_proc)
+    wait_until(lambda: Trade.objects.count() == 20, 30, "20 trades", celery_worker_proc.log)
+    wait_until(lambda: not persist_outbox.pending(redis_conn), 10, "an empty outbox", celery_worker_proc.log)
     assert persist_outbox.take(redis_conn, entry_id) is None
 
 
@@ -139,7 +139,10 @@ def test_a_batch_whose_message_died_with_the_worker_is_written_when_a_worker_sta
     # Ready is logged before the worker's first BRPOP reaches Redis: stopped in between (a slow
     # start on a busy machine), it would leave the message in the queue.
     wait_until(
-        lambda: waiting_on_its_queue(redis_conn), 10, "the worker to wait on its queue", celery_worker_proc
+        lambda: waiting_on_its_queue(redis_conn),
+        10,
+        "the worker to wait on its queue",
+        celery_worker_proc.log,
     )
     celery_worker_proc.proc.send_signal(signal.SIGSTOP)  # idle, its BRPOP outstanding
     send_batch(batches(traders, 1, 30)[0], celery_worker_proc.queue)
@@ -152,7 +155,7 @@ def test_a_batch_whose_message_died_with_the_worker_is_written_when_a_worker_sta
 
     celery_worker_proc.start()
 
-    wait_until(lambda: Trade.objects.count() == 30, 30, "30 trades", celery_worker_proc)
+    wait_until(lambda: Trade.objects.count() == 30, 30, "30 trades", celery_worker_proc.log)
     assert LedgerEntry.objects.count() == 7 * 30
     assert "1 batch(es) not yet written, queued again" in celery_worker_proc.log()
 

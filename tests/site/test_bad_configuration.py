@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import database_url_for_subprocesses
+from tests.conftest import database_url_for_subprocesses, free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -30,12 +30,6 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=60,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_unreachable_database_is_one_line(tmp_path):

@@ -23,6 +23,7 @@ from django.db import connections
 from nacl.signing import SigningKey
 
 from streams import auth, markets
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -149,12 +150,6 @@ def api_key(transactional_db, make_user):
         return key
 
     return make
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class WebServer:
