@@ -2,7 +2,7 @@
 
     # 1. the whole stack (web, engine, worker), with a private VAR_DIR, database and Redis db:
     VAR_DIR=/tmp/order_load DATABASE_URL=postgres://postgres@127.0.0.1:5432/exchange_bench \
-        REDIS_URL=redis://127.0.0.1:6379/14 WEB_WORKERS=2 PORT=8010 make run
+        REDIS_URL=redis://127.0.0.1:6379/14 REDIS_ACCEPT_DATA_LOSS=true WEB_WORKERS=2 PORT=8010 make run
     # 2. the benchmark, with the same DATABASE_URL and REDIS_URL:
     DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/order_load.py \
         --base-url http://127.0.0.1:8010 [--clients 32] [--seconds 60]

@@ -95,6 +95,7 @@ class Stack:
             **os.environ,
             "PYTHONUNBUFFERED": "1",
             "ENGINE_SNAPSHOT_DIR": str(log_dir / "snapshots"),
+            "REDIS_ACCEPT_DATA_LOSS": "true",  # a throwaway Redis db: nothing to keep
             "STREAMS_FANOUT": fanout,
         }
         if layer == "pubsub":
@@ -105,8 +106,7 @@ class Stack:
         self.procs: dict[str, subprocess.Popen] = {}
 
     def start(self) -> None:
-        from engine.process import STATUS_KEY
-        from exchange_site.redis_client import get_redis
+        from engine.client import engine_status
 
         for name, argv in (
             ("engine", ["manage.py", "run_engine"]),
@@ -122,7 +122,7 @@ class Stack:
                 start_new_session=True,
             )
         deadline = time.monotonic() + 60
-        while not get_redis().get(STATUS_KEY):
+        while not engine_status()[0]:
             self.check_alive()
             if time.monotonic() > deadline:
                 sys.exit("engine did not start")

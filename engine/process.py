@@ -94,11 +94,14 @@ class EngineProcess:
         snapshot_every_commands: int = 200_000,
         max_lag_s: float = 5.0,
         outbox_floor: Callable[[], str | None] = lambda: None,
+        requeue_outbox: Callable[[], object] = lambda: None,
         log_id: str | None = None,
     ):
         """``outbox_floor``: the oldest stream id a persistence batch not yet written needs
-        (``engine.persist_outbox.floor``); the log is never trimmed past it. ``log_id``: the
-        command log's (``engine.commandlog``), written into every snapshot."""
+        (``engine.persist_outbox.floor``); the log is never trimmed past it. ``requeue_outbox``:
+        queue a task for every batch in the outbox (after a lost connection: a flush sent again
+        may have landed the first time too, its batch then waiting without a task).
+        ``log_id``: the command log's (``engine.commandlog``), written into every snapshot."""
         self.redis = redis
         # The connection of the reads made alone; a held flush and the read behind it go on
         # the publisher's (see _read).
@@ -111,6 +114,7 @@ class EngineProcess:
         self.snapshot_every_commands = snapshot_every_commands
         self.max_lag_ms = int(max_lag_s * 1000)
         self.outbox_floor = outbox_floor
+        self.requeue_outbox = requeue_outbox
         self.log_id = log_id
         self.engine = Engine()
         self.tickers: dict[str, RollingTicker] = {}
@@ -212,6 +216,9 @@ class EngineProcess:
             # Without the hand-off the snapshot must not cover these events: replay re-emits them.
             log.error("could not send the last flush (%s); no final snapshot", exc)
             return
+        if self._snapshot_child is not None:  # let the one being written finish first
+            await asyncio.to_thread(os.waitpid, self._snapshot_child[0], 0)
+            self._snapshot_child = None
         self.write_snapshot()
         try:
             await self.redis.eval(lease.RELEASE_SCRIPT, 1, lease.LEASE_KEY, self.lease.token)
@@ -378,6 +385,7 @@ class EngineProcess:
                 await self.redis.ping()
                 for outgoing in list(self._unconfirmed):
                     await self._send(outgoing)
+                await asyncio.to_thread(self.requeue_outbox)
                 break
             except CONNECTION_ERRORS:
                 if self.stopping.is_set():

@@ -69,7 +69,7 @@ def write(directory: Path, data: SnapshotData) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     ms, seq = stream_key(data.stream_id)
     final = directory / f"snapshot-{ms:015d}-{seq:010d}.bin"
-    tmp = final.with_suffix(".tmp")
+    tmp = final.with_suffix(f".{os.getpid()}.tmp")  # a writer of its own: the engine's fork or itself
     with open(tmp, "wb") as fh:
         fh.write(encode(data))
         fh.flush()

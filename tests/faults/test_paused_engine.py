@@ -38,7 +38,7 @@ class Watch(threading.Thread):
     def run(self) -> None:
         while not self.done.is_set():
             for path in self.cluster.snapshot_dir.glob("snapshot-*"):
-                self.files.add(path.name.replace(".tmp", ".bin"))
+                self.files.add(re.sub(r"(\.\d+)?\.tmp$", ".bin", path.name))
             status = self.cluster.engine_status()
             if status is not None and status["pid"] != self.engine.pid:
                 self.strangers.append(("engine.status", status))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 import pytest
 from django.core.management import call_command
@@ -78,8 +79,17 @@ def test_rebuild_refuses_while_an_engine_runs(exchange, snapshot_dir):
     stopped_with_its_log(exchange)
     running = take_lease()
     get_redis().set(lease.STATUS_KEY, json.dumps({"token": running.token, "stream_id": "1-0"}))
+    renewing = threading.Event()
 
-    code, _out, err = run("rebuild_engine_state")
+    def renew() -> None:  # as a live engine does with every flush
+        while not renewing.wait(0.1):
+            get_redis().set(lease.LEASE_KEY, running.token, px=running.ttl_ms)
+
+    threading.Thread(target=renew, daemon=True).start()
+    try:
+        code, _out, err = run("rebuild_engine_state")
+    finally:
+        renewing.set()
 
     assert code == 2
     assert err.startswith("error: another engine holds the lease")

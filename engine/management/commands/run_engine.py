@@ -63,6 +63,7 @@ class Command(BaseCommand):
                 snapshot_every_commands=settings.ENGINE_SNAPSHOT_EVERY_COMMANDS,
                 max_lag_s=settings.ENGINE_MAX_BACKLOG_S,
                 outbox_floor=lambda: persist_outbox.floor(get_redis()),
+                requeue_outbox=requeue_outbox,
             )
             snapshot = process.load_snapshot()
             try:

@@ -45,19 +45,15 @@ def create_demo_markets() -> dict:
 
 
 def wait_for_engine(seconds: float) -> bool:
-    from engine.process import STATUS_KEY
-    from exchange_site.redis_client import get_redis
+    """Until the engine takes commands (up, and caught up with its log)."""
+    from engine.client import engine_status
 
     deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if get_redis().get(STATUS_KEY):
-                return True
-        except Exception:  # Redis itself may still be starting
-            pass
+    while not engine_status()[0]:  # Redis itself may still be starting: not yet, either
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.25)
+    return True
 
 
 class Command(BaseCommand):
