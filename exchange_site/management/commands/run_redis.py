@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import redis
@@ -66,6 +69,33 @@ class Command(BaseCommand):
             "yes",
         ]
         raise SystemExit(serve_until_signalled(argv, config.EMBEDDED_REDIS_PORT))
+
+
+@contextlib.contextmanager
+def embedded_redis_running(say=print) -> Iterator[None]:
+    """The embedded Redis for the duration of an operator's command run while the exchange is
+    stopped (``make run`` stops its Redis with everything else); nothing when ``REDIS_URL`` is
+    set or the embedded one already runs."""
+    client = redis.Redis.from_url(config.redis_url(), socket_connect_timeout=1)
+    try:
+        client.ping()
+        running = True
+    except redis.RedisError:
+        running = False
+    finally:
+        client.close()
+    if running or not config.redis_is_embedded():
+        yield
+        return
+    say(f"starting the embedded Redis (data in {config.VAR_DIR / 'redis'}) for this command")
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "run_redis"], cwd=config.BASE_DIR, stdout=subprocess.DEVNULL
+    )
+    try:
+        yield
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(15)
 
 
 # How long a stop waits for the other processes to leave: under 5 s, after which a Procfile

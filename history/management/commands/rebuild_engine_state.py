@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from exchange_site import preflight
+from exchange_site.management.commands.run_redis import embedded_redis_running
 from history import services
 
 
@@ -23,14 +24,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, new_log: bool, **options):
-        preflight.run_or_exit(preflight.check_database, preflight.check_migrated, preflight.check_redis)
-        try:
-            rebuilt = services.rebuild_engine_state(
-                settings.ENGINE_SNAPSHOT_DIR, new_log=new_log, lease_ttl_s=settings.ENGINE_LEASE_TTL_S
+        with embedded_redis_running(self.stdout.write):
+            preflight.run_or_exit(
+                preflight.check_database, preflight.check_migrated, lambda: preflight.check_redis(wait_s=15)
             )
-        except services.RecoveryRefused as exc:
-            self.stderr.write(f"error: {exc}")
-            raise SystemExit(2) from None
+            try:
+                rebuilt = services.rebuild_engine_state(
+                    settings.ENGINE_SNAPSHOT_DIR, new_log=new_log, lease_ttl_s=settings.ENGINE_LEASE_TTL_S
+                )
+            except services.RecoveryRefused as exc:
+                self.stderr.write(f"error: {exc}")
+                raise SystemExit(2) from None
         p = rebuilt.position
         self.stdout.write(
             f"rebuilt the engine's state at seq {p.seq} (stream id {p.stream_id}) from the database:"
