@@ -555,13 +555,14 @@ class Publisher:
         lost command wrote, or less than the state: it must not be served as it is."""
         engine = self.engine
         flushes = [redis_batch.CommandBatch()]
+        now_us = time.time_ns() // 1000  # when this picture of the books was taken
         stale = sorted(stale_keys)
         for at in range(0, len(stale), 1000):
             flushes[0].call("DEL", *stale[at : at + 1000])
         for sym in engine.markets:
             bids, asks, update_id = engine.depth(sym, DEPTH_CACHE_LEVELS)
             md_cache.write_depth(
-                flushes[0], sym, wire.depth_snapshot(self.market_format(sym), bids, asks, update_id, 0)
+                flushes[0], sym, wire.depth_snapshot(self.market_format(sym), bids, asks, update_id, now_us)
             )
         accounts = engine.accounts()
         for at in range(0, len(accounts), accounts_per_flush):
