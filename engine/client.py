@@ -22,6 +22,7 @@ from engine.commandlog import COMMAND_STREAM
 from engine.core.codec import command_to_dict
 from engine.core.messages import Command
 from engine.lease import ACCEPTING_KEY, STATUS_KEY
+from engine.metrics import APPENDED_KEY
 from exchange_site.api_errors import ApiError
 from exchange_site.redis_client import get_redis
 
@@ -29,14 +30,15 @@ REPLY_KEY_PREFIX = "engine.reply."
 REPLY_TTL_S = 60
 MAINTENANCE = "MAINTENANCE"
 
-# KEYS: the engine's permission, the stream. ARGV: field, value, ... The new entry's id, or an
-# error; NOMKSTREAM: only the engine creates the log (``engine.commandlog``).
+# KEYS: the stream, the count of appends (``engine.metrics.APPENDED_KEY``) and, to append only
+# while the engine takes commands, its permission. ARGV: field, value, ... The new entry's id;
+# nil when there is no log (NOMKSTREAM: only the engine creates it, ``engine.commandlog``).
 APPEND_SCRIPT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then
+if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 0 then
   return redis.error_reply('MAINTENANCE')
 end
-local id = redis.call('XADD', KEYS[2], 'NOMKSTREAM', '*', unpack(ARGV))
-if not id then return redis.error_reply('MAINTENANCE') end
+local id = redis.call('XADD', KEYS[1], 'NOMKSTREAM', '*', unpack(ARGV))
+if id then redis.call('INCR', KEYS[2]) end
 return id
 """
 
@@ -80,11 +82,17 @@ def append(command: Command) -> str | None:
     """Append without waiting for a reply, whether the engine runs or not (reference data the
     engine applies when it comes up; it also adds any it lacks when it starts). None when there
     is no log yet: the engine's first start creates it and adds the reference data."""
+    client = get_redis()
+    fields = encode(command, None)
     try:
-        entry_id = get_redis().xadd(COMMAND_STREAM, encode(command, None), nomkstream=True)
+        entry_id = _append_script(client)(keys=(COMMAND_STREAM, APPENDED_KEY), args=_flat(fields))
     except redis.RedisError as exc:
         raise EngineUnavailable(f"Redis unreachable: {exc}") from None
     return entry_id.decode() if entry_id else None
+
+
+def _flat(fields: dict) -> list:
+    return [x for kv in fields.items() for x in kv]
 
 
 def submit(command: Command, timeout: float | None = None) -> list[dict]:
@@ -94,8 +102,8 @@ def submit(command: Command, timeout: float | None = None) -> list[dict]:
     client = get_redis()
     fields = encode(command, reply_to)
     try:
-        _append_script(client)(
-            keys=(ACCEPTING_KEY, COMMAND_STREAM), args=[x for kv in fields.items() for x in kv]
+        appended = _append_script(client)(
+            keys=(COMMAND_STREAM, APPENDED_KEY, ACCEPTING_KEY), args=_flat(fields)
         )
     except redis.ResponseError as exc:
         if str(exc).startswith(MAINTENANCE):
@@ -103,6 +111,8 @@ def submit(command: Command, timeout: float | None = None) -> list[dict]:
         raise EngineUnavailable(f"Redis refused the command: {exc}") from None
     except redis.RedisError as exc:
         raise EngineUnavailable(f"Redis unreachable: {exc}") from None
+    if appended is None:  # no log yet: the engine has never run
+        raise EngineMaintenance()
     # Appended: from here on the command will be applied, whatever becomes of its reply.
     try:
         popped = client.blpop([reply_to], timeout=max(timeout, 0.01))

@@ -73,12 +73,26 @@ def take(redis, entry_id: str) -> bytes | None:
     return redis.get(_payload_key(entry_id))
 
 
-def done(redis, entry_id: str) -> None:
-    """The batch is committed to the database: drop it from the outbox."""
-    with redis.pipeline(transaction=True) as pipe:
-        pipe.xdel(stream(), entry_id)
-        pipe.delete(_payload_key(entry_id))
-        pipe.execute()
+# KEYS: the outbox, the batch, the newest seq written. ARGV: the entry id, the batch's last seq.
+DONE_SCRIPT = """
+redis.call('XDEL', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+if ARGV[2] ~= '' and tonumber(redis.call('GET', KEYS[3]) or '0') < tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[3], ARGV[2])
+end
+"""
+
+
+def written_seq_key() -> str:
+    """The newest engine seq a committed batch covered (for the persistence lag)."""
+    return f"{stream()}.written_seq"
+
+
+def done(redis, entry_id: str, covered_to: int | None = None) -> None:
+    """The batch is committed to the database: drop it from the outbox, and record how far the
+    batches written reach (``covered_to``: the last seq the batch covers)."""
+    keys = (stream(), _payload_key(entry_id), written_seq_key())
+    redis.eval(DONE_SCRIPT, 3, *keys, entry_id, "" if covered_to is None else covered_to)
 
 
 def bury(redis, entry_id: str) -> None:

@@ -25,6 +25,7 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from time import perf_counter
 
 import redis.exceptions
 
@@ -32,6 +33,8 @@ from engine import jsonfast, lease, md_cache, redis_batch, snapshots
 from engine.commandlog import COMMAND_STREAM, LOG_KEY, START, stream_key, stream_ts
 from engine.core import Engine
 from engine.core.codec import command_from_dict
+from engine.core.messages import Rejected
+from engine.metrics import APPENDED_KEY, COUNT_AFTER_SCRIPT, ENGINE_METRICS_KEY, EngineMetrics
 from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, PRIVATE_SUBSCRIBERS_VERSION_KEY, Outgoing, Publisher
 from engine.ticker import RollingTicker
 
@@ -117,6 +120,7 @@ class EngineProcess:
         self.requeue_outbox = requeue_outbox
         self.log_id = log_id
         self.engine = Engine()
+        self.metrics = EngineMetrics()
         self.tickers: dict[str, RollingTicker] = {}
         self.last_id = START
         self.stopping = asyncio.Event()
@@ -146,6 +150,7 @@ class EngineProcess:
         freeze_survivors(full=True)  # the restored resting orders: see GC_FULL_EVERY_S
         self.tickers = {s: RollingTicker.from_state(t) for s, t in data.extras.get("tickers", {}).items()}
         self.last_id = data.stream_id
+        self.metrics.snapshot_at_ms = data.written_at_ms
         log.info("restored snapshot at stream id %s (seq %s)", self.last_id, self.engine.last_seq)
         return data
 
@@ -162,11 +167,16 @@ class EngineProcess:
         except (KeyError, ValueError, TypeError) as exc:
             # Not a command: nothing to apply, and replay will skip it the same way.
             log.warning("malformed command %s: %s", entry_id.decode(), exc)
+            self.metrics.observe("Malformed", True, 0.0)
             if reply_to:
                 publisher.replies.append((reply_to, [_malformed(str(exc))]))
             return
         try:
+            started = perf_counter()
             events = self.engine.apply(command)
+            self.metrics.observe(
+                type(command).__name__, type(events[0]) is Rejected, perf_counter() - started
+            )
         except Exception:
             log.exception("engine failed on command %s: %r", entry_id.decode(), command)
             if reply_to:
@@ -187,6 +197,12 @@ class EngineProcess:
         )
         self.publisher = publisher
         self._listeners_version = b""  # a new publisher knows no private subscriber yet
+        # Every append is counted: the entries applied are those counted but the ones after
+        # the state's last (the replay's backlog).
+        appended, after = await asyncio.gather(
+            self.redis.get(APPENDED_KEY), self.redis.eval(COUNT_AFTER_SCRIPT, 1, COMMAND_STREAM, self.last_id)
+        )
+        self.metrics.applied = max(0, int(appended or 0) - after)
         for outgoing in publisher.full_state(await self._stale_cache_keys()):
             await self._send(self._prepared(outgoing))
         log.info("engine ready after stream id %s", self.last_id)
@@ -285,6 +301,7 @@ class EngineProcess:
             if entries:
                 self.last_id = entries[-1][0].decode()
                 self._commands_since_snapshot += len(entries)
+                self.metrics.applied += len(entries)
         self._lag_ms = max(0, _wall_ms() - stream_ts(self.last_id)) if backlog else 0
         publisher.applied_through = self.last_id
         outgoing = self._prepared(publisher.prepare(listening))
@@ -408,6 +425,8 @@ class EngineProcess:
             "at_ms": _wall_ms(),
         }
         batch.call("SET", STATUS_KEY, json.dumps(status), "PX", ttl_ms)
+        self.metrics.seq = self.engine.last_seq
+        batch.call("SET", ENGINE_METRICS_KEY, json.dumps(self.metrics.state()))
         if self._lag_ms <= self.max_lag_ms:
             batch.call("SET", lease.ACCEPTING_KEY, self.lease.token, "PX", ttl_ms)
         else:
@@ -425,6 +444,7 @@ class EngineProcess:
 
     def write_snapshot(self) -> Path:
         path = snapshots.write(self.snapshot_dir, self._snapshot_data())
+        self.metrics.snapshot_at_ms = _wall_ms()
         log.info("snapshot written: %s", path.name)
         return path
 
@@ -462,6 +482,7 @@ class EngineProcess:
         if os.waitstatus_to_exitcode(status) != 0:
             log.error("snapshot child %s failed; the command log is not trimmed", pid)
             return
+        self.metrics.snapshot_at_ms = _wall_ms()
         # The log is trimmed only up to the oldest snapshot kept (any of them can be fallen back
         # to) and to the oldest batch persistence has not written (the database can be brought
         # up to date from the log: ``rebuild_engine_state``).

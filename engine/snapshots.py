@@ -37,6 +37,7 @@ class SnapshotData:
     core: bytes
     extras: dict  # marshal-able process state
     log_id: str | None = None  # the command log's id; None in files of releases before it
+    written_at_ms: int | None = None  # when the file was written (its modification time), on load
 
 
 def encode(data: SnapshotData) -> bytes:
@@ -105,7 +106,9 @@ def load_newest(directory: Path) -> SnapshotData | None:
     """The newest snapshot that verifies; corrupt ones are logged and skipped."""
     for path in reversed(_files(directory)):
         try:
-            return decode(path.read_bytes())
+            data = decode(path.read_bytes())
+            data.written_at_ms = int(path.stat().st_mtime * 1000)
+            return data
         except (CorruptSnapshot, ValueError, EOFError, KeyError) as exc:
             log.error("skipping snapshot %s: %s", path.name, exc)
     return None

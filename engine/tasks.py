@@ -97,7 +97,8 @@ def persist_events(self, batch: str | dict | list[dict]) -> dict:
         raise self.retry(exc=exc, countdown=delay) from exc
     if entry_id is not None:
         # Only once committed (a caller's own transaction may still be open around this one).
-        transaction.on_commit(functools.partial(_forget, entry_id))
+        covered_to = (batch.get("coverage") or (None, None))[1]
+        transaction.on_commit(functools.partial(_forget, entry_id, covered_to))
         _resend_overdue(self)
     publish_klines(persistence.kline_frames(result))
     return {
@@ -134,9 +135,9 @@ def _retry_delay(task) -> float:
     return min(2**task.request.retries * 0.1, MAX_RETRY_DELAY_S)
 
 
-def _forget(entry_id: str) -> None:
+def _forget(entry_id: str, covered_to: int | None) -> None:
     try:
-        persist_outbox.done(get_redis(), entry_id)
+        persist_outbox.done(get_redis(), entry_id, covered_to)
     except redis.RedisError:  # written twice later, which changes nothing
         log.warning("persistence outbox: could not remove %s", entry_id, exc_info=True)
 

@@ -40,10 +40,12 @@ INSTALLED_APPS = [
     "markets",
     "engine",
     "history",
+    "operations",
     "streams",
 ]
 
 MIDDLEWARE = [
+    "operations.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

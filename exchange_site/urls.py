@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/time", system_views.TimeView.as_view(), name="api-time"),
     path("api/v1/ping", system_views.PingView.as_view(), name="api-ping"),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("", include("operations.urls")),
     path("admin/", admin.site.urls),
     path("", include("markets.api.urls")),
     path("", include("accounts.api.urls")),

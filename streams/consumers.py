@@ -23,6 +23,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
 from exchange_site.ws_protocol import WRITE_TEXTS
+from operations.metrics import WEBSOCKETS
 from streams import auth, credentials, markets, presence
 from streams.hub import GROUP_REFRESH_S, STREAM_FRAMES, get_hub
 from streams.names import StreamSpec, is_private_group, parse_stream
@@ -53,9 +54,14 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.credential_groups: list[str] = []  # see streams.credentials
         self._tasks: list[asyncio.Task] = []
         await self.accept()
+        WEBSOCKETS.inc()
+        self.counted = True
         self.outbox.start()
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            WEBSOCKETS.dec()
+            self.counted = False
         for task in self._tasks:
             task.cancel()
         await self.outbox.stop()

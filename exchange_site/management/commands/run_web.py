@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 
 from django.core.management.base import BaseCommand
 
-from exchange_site import preflight
+from exchange_site import config, preflight
 from streams.protocol import MAX_FRAME_CHARS
 
 
@@ -26,6 +27,13 @@ class Command(BaseCommand):
             lambda: preflight.check_redis(wait_s=15),
             lambda: preflight.check_port_free(host, port),
         )
+        # The web processes share their metrics through files (prometheus-client's multiprocess
+        # mode): a folder of this server's own, emptied at each start.
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            metrics_dir = config.VAR_DIR / "metrics" / str(port)
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir(parents=True)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         argv = [
             sys.executable,
             "-m",
