@@ -168,10 +168,40 @@ class TransferAdmin(ReadOnlyAdmin):
 admin.site.unregister(get_user_model())
 
 
+DEACTIVATION_HELP = (
+    "Unticking it deactivates the user: their API keys and sessions stop working at once, their"
+    " private streams close, and their open orders are cancelled through the engine."
+)
+
+
 @admin.register(get_user_model())
 class ExchangeUserAdmin(UserAdmin):
     readonly_fields = ("engine_balances",)
     fieldsets = (*UserAdmin.fieldsets, ("Balances", {"fields": ("engine_balances",)}))
+    actions = ["deactivate"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if "is_active" in form.base_fields:
+            form.base_fields["is_active"].help_text = DEACTIVATION_HELP
+        return form
+
+    def save_model(self, request, obj, form, change) -> None:
+        deactivating = change and "is_active" in form.changed_data and not obj.is_active
+        super().save_model(request, obj, form, change)
+        if deactivating:
+            self._deactivate(request, obj)
+
+    @admin.action(description="Deactivate the selected users (their open orders are cancelled)")
+    def deactivate(self, request, queryset) -> None:
+        for user in queryset:
+            self._deactivate(request, user)
+
+    def _deactivate(self, request, user) -> None:
+        done = services.deactivate_user(user)
+        self.message_user(
+            request, done.summary(user), messages.WARNING if done.engine_error else messages.SUCCESS
+        )
 
     @admin.display(description="Balances (from the engine)")
     def engine_balances(self, user) -> str:

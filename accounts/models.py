@@ -19,6 +19,9 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
 
+    class Meta:
+        verbose_name = "API key"
+
     def __str__(self) -> str:
         return f"{self.user} {self.label or self.public_key[:8]}"
 
@@ -135,6 +138,9 @@ class LedgerEntry(models.Model):
     cause = models.CharField(max_length=16, choices=Cause.choices)
     reference = models.CharField(max_length=64, help_text="tx id or market:trade id")
     ts = models.BigIntegerField()
+
+    class Meta:
+        verbose_name_plural = "ledger entries"
 
     def __str__(self) -> str:
         return f"{self.account} {self.asset} {self.amount:+d} ({self.cause})"

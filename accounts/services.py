@@ -10,6 +10,7 @@ events become the wire's order objects. Requests are fully validated first
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -228,6 +229,65 @@ def faucet(user: AbstractBaseUser, payload: object) -> dict:
     if not isinstance(body["symbol"], str):
         raise errors.wrong_type("symbol", "a string")
     return deposit(user, body["symbol"], body["quantity"], tx_id=new_tx_id(f"faucet:{user.pk}"))
+
+
+# --- deactivation --------------------------------------------------------------------------------
+
+# Other web processes trust a cached key for up to this long (accounts.authentication): orders
+# placed in that window are cancelled by a second pass after it.
+SECOND_PASS_AFTER_S = 5
+
+
+@dataclass
+class Deactivated:
+    cancelled: int  # open orders cancelled through the engine
+    sessions: int  # browser sessions ended
+    engine_error: str | None = None  # why the orders could not be cancelled (left resting)
+
+    def summary(self, user: AbstractBaseUser) -> str:
+        if self.engine_error:
+            orders = f"their open orders could not be cancelled ({self.engine_error}): deactivate again later"
+        else:
+            orders = f"{self.cancelled} open order(s) cancelled through the engine"
+        ended = f"API keys and {self.sessions} session(s) ended, private streams closed"
+        return f"{user} deactivated: {ended}; {orders}"
+
+
+def deactivate_user(user: AbstractBaseUser) -> Deactivated:
+    """Take a user's access away: no more requests with their API keys or sessions (their
+    private streams close: ``streams.credentials``), their browser sessions ended, and their
+    open orders cancelled through the engine, now and once more when every web process has
+    stopped taking their orders. Deactivated even when the engine cannot be reached."""
+    from .tasks import cancel_open_orders
+
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    sessions = end_sessions(user)
+    try:
+        cancelled = cancel_all_markets(user.pk)
+    except ApiError as exc:
+        return Deactivated(0, sessions, exc.message)
+    cancel_open_orders.apply_async(args=[user.pk], countdown=SECOND_PASS_AFTER_S)
+    return Deactivated(cancelled, sessions)
+
+
+def cancel_all_markets(account: int) -> int:
+    """Cancel every open order of ``account`` in every market; how many."""
+    cancelled = 0
+    for symbol in (m.symbol for m in market_selectors.list_markets()):
+        events = _submit(CancelAll(ts=0, account=account, market=symbol))
+        cancelled += sum(1 for e in events if e["type"] == "OrderCancelled" and e["account"] == account)
+    return cancelled
+
+
+def end_sessions(user: AbstractBaseUser) -> int:
+    """Delete the user's browser sessions; how many."""
+    from django.contrib.sessions.models import Session
+
+    ended = [s.pk for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(user.pk)]
+    Session.objects.filter(pk__in=ended).delete()
+    return len(ended)
 
 
 # --- API keys ------------------------------------------------------------------------------------

@@ -107,6 +107,52 @@ def bury(redis, entry_id: str) -> None:
         pipe.execute()
 
 
+# KEYS: the outbox, its dead letters. ARGV: the dead letter's entry id. Puts the batch back into
+# the outbox under a new entry (its fields kept); returns that entry's id, or nil when gone.
+REVIVE_SCRIPT = """
+local found = redis.call('XRANGE', KEYS[2], ARGV[1], ARGV[1])
+if #found == 0 then return false end
+local fields, original = found[1][2], nil
+local kept = {}
+for i = 1, #fields, 2 do
+  if fields[i] == 'id' then original = fields[i + 1] else
+    kept[#kept + 1] = fields[i]
+    kept[#kept + 1] = fields[i + 1]
+  end
+end
+if #kept == 0 then kept = {'n', '0'} end
+local id = redis.call('XADD', KEYS[1], '*', unpack(kept))
+redis.call('RENAME', KEYS[2] .. ':' .. original, KEYS[1] .. ':' .. id)
+redis.call('XDEL', KEYS[2], ARGV[1])
+return id
+"""
+
+
+def dead_letters(redis) -> list[dict]:
+    """The batches that could not be written: ``{"dead_id", "id" (the outbox entry it was),
+    "replay_from", "bytes"}``, oldest first."""
+    out = []
+    for dead_id, fields in redis.xrange(stream() + ".dead"):
+        fields = {_text(k): _text(v) for k, v in fields.items()}
+        out.append(
+            {
+                "dead_id": _text(dead_id),
+                "id": fields.get("id"),
+                "replay_from": fields.get("replay_from"),
+                "bytes": int(fields.get("n", 0)),
+            }
+        )
+    return out
+
+
+def revive(redis, dead_id: str) -> str | None:
+    """Put a dead letter back into the outbox (once whatever stopped it is mended); the new
+    entry's id, for its task, or None if it is not there."""
+    name = stream()
+    entry_id = redis.eval(REVIVE_SCRIPT, 2, name, name + ".dead", dead_id)
+    return _text(entry_id) if entry_id else None
+
+
 def pending(redis, older_than_ms: int = 0) -> list[str]:
     """Ids of the batches still in the outbox (those older than ``older_than_ms``), oldest
     first."""

@@ -174,8 +174,10 @@ class EngineProcess:
         try:
             started = perf_counter()
             events = self.engine.apply(command)
+            elapsed = perf_counter() - started
+            # A cancel-all with nothing to cancel has no event at all.
             self.metrics.observe(
-                type(command).__name__, type(events[0]) is Rejected, perf_counter() - started
+                type(command).__name__, bool(events) and type(events[0]) is Rejected, elapsed
             )
         except Exception:
             log.exception("engine failed on command %s: %r", entry_id.decode(), command)

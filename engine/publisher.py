@@ -651,7 +651,10 @@ class Publisher:
         self, batch: redis_batch.CommandBatch, handoffs: list, now: float, force: bool = False
     ) -> None:
         buf = self._persist_buffer
-        if buf and (len(buf) >= PERSIST_MAX_EVENTS or now - self._persist_flushed_at >= PERSIST_EVERY_S):
+        # Commands that persist nothing (refusals) still move the engine's seq: a checkpoint
+        # after them keeps the database's position, and the persistence lag, up to date.
+        moved = buf or self.engine.last_seq != self._handed_through
+        if moved and (len(buf) >= PERSIST_MAX_EVENTS or now - self._persist_flushed_at >= PERSIST_EVERY_S):
             force = True
         if force and (buf or self.engine.last_seq != self._handed_through or self._changed_assets
                       or self._changed_markets):  # fmt: skip

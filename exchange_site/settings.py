@@ -26,7 +26,7 @@ if config.env_bool("HTTPS", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "operations.apps.ExchangeAdminConfig",  # django.contrib.admin, with the back office as its site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -40,7 +40,7 @@ INSTALLED_APPS = [
     "markets",
     "engine",
     "history",
-    "operations",
+    "operations.apps.OperationsConfig",
     "streams",
 ]
 
@@ -109,7 +109,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = config.VAR_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [BASE_DIR / "static"] + [  # and the chart library of the trading page (`npm ci`)
+    ("vendor/lightweight-charts", path)
+    for path in [BASE_DIR / "node_modules" / "lightweight-charts" / "dist"]
+    if path.is_dir()
+]
 
 REDIS_URL = config.redis_url()
 REDIS_IS_EMBEDDED = config.redis_is_embedded()

@@ -48,6 +48,9 @@ WEBSOCKETS = Gauge(
 class ExchangeCollector:
     """The engine's and the persistence's figures, read from Redis at each scrape."""
 
+    def describe(self):
+        return []  # registering it must not read Redis (at import)
+
     def collect(self):
         try:
             state = exchange_state()

@@ -155,9 +155,10 @@ def api_key(transactional_db, make_user):
 class WebServer:
     """``manage.py run_web`` (uvicorn) as a subprocess on a free port of 127.0.0.1."""
 
-    def __init__(self, env_extra: dict | None = None):
+    def __init__(self, env_extra: dict | None = None, workers: int = 1):
         from tests.conftest import database_url_for_subprocesses
 
+        self.workers = workers
         self.port = free_port()
         self.url = f"ws://127.0.0.1:{self.port}/"
         self.env = {
@@ -173,7 +174,15 @@ class WebServer:
         log = open(log_path, "ab")
         self.log_path = log_path
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "run_web", "--port", str(self.port), "--workers", "1"],
+            [
+                sys.executable,
+                "manage.py",
+                "run_web",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
             cwd=ROOT,
             env=self.env,
             stdout=log,
