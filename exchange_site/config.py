@@ -6,6 +6,7 @@ Only this module reads ``os.environ`` for the project's own settings, so every p
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -24,8 +25,41 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# The embedded Redis's users (``run_redis``): the exchange's processes, and one that may only
+# subscribe to the public market-data channels (for programs in any language). The default
+# user is off: nobody reaches the command log without a password.
+EXCHANGE_USER = "exchange"
+SUBSCRIBER_USER = "subscriber"
+PUBLIC_CHANNELS = ("trade.*", "depth.*", "ticker.*", "bookTicker.*", "kline.*")
+
+
+def redis_passwords(var_dir: Path | None = None) -> dict[str, str]:
+    """The embedded Redis users' passwords, generated once into ``<VAR_DIR>/redis/passwords.json``
+    (readable by its owner only)."""
+    path = (var_dir or VAR_DIR) / "redis" / "passwords.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        made = {user: secrets.token_urlsafe(24) for user in (EXCHANGE_USER, SUBSCRIBER_USER)}
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made them first
+            return json.loads(path.read_text())
+        with os.fdopen(fd, "w") as fh:
+            json.dump(made, fh)
+        return made
+
+
+def embedded_redis_url(
+    user: str = EXCHANGE_USER, var_dir: Path | None = None, port: int | None = None
+) -> str:
+    password = redis_passwords(var_dir)[user]
+    return f"redis://{user}:{password}@127.0.0.1:{port or EMBEDDED_REDIS_PORT}/0"
+
+
 def redis_url() -> str:
-    return os.environ.get("REDIS_URL") or f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+    return os.environ.get("REDIS_URL") or embedded_redis_url()
 
 
 def redis_is_embedded() -> bool:

@@ -1,5 +1,6 @@
-"""The embedded Redis (``manage.py run_redis``) keeps every write it acknowledged, and stops after
-the processes that use it."""
+"""The embedded Redis (``manage.py run_redis``) keeps every write it acknowledged, lets nobody in
+without a password (the exchange's processes have one, programs subscribing to market data
+another, that may do nothing else), and stops after the processes that use it."""
 
 from __future__ import annotations
 
@@ -13,20 +14,29 @@ from pathlib import Path
 import pytest
 import redis
 
+from exchange_site import config
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.fixture
-def embedded_redis(tmp_path):
-    port = free_port()
+def embedded_env(tmp_path) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env.update(EMBEDDED_REDIS_PORT=str(port), VAR_DIR=str(tmp_path))
+    env.update(EMBEDDED_REDIS_PORT=str(free_port()), VAR_DIR=str(tmp_path))
+    return env
+
+
+def url(env: dict, user: str = config.EXCHANGE_USER) -> str:
+    return config.embedded_redis_url(user, var_dir=Path(env["VAR_DIR"]), port=int(env["EMBEDDED_REDIS_PORT"]))
+
+
+@pytest.fixture
+def embedded_redis(embedded_env):
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", "run_redis"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+        [sys.executable, "manage.py", "run_redis"], cwd=ROOT, env=embedded_env, stdout=subprocess.DEVNULL
     )
-    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
+    client = redis.Redis.from_url(url(embedded_env), socket_timeout=2)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -72,16 +82,10 @@ def test_every_write_is_fsynced_to_the_append_only_file_and_nothing_is_evicted(e
     assert settings == {"appendonly": "yes", "appendfsync": "always", "maxmemory-policy": "noeviction"}
 
 
-def test_the_engine_preflight_accepts_it(embedded_redis, db):
+def test_the_engine_preflight_accepts_it_as_a_redis_of_ones_own(embedded_redis, embedded_env, db):
     from tests.conftest import database_url_for_subprocesses
 
-    _proc, client = embedded_redis
-    port = client.connection_pool.connection_kwargs["port"]
-    env = {
-        **os.environ,
-        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-        "DATABASE_URL": database_url_for_subprocesses(),
-    }
+    env = {**os.environ, "REDIS_URL": url(embedded_env), "DATABASE_URL": database_url_for_subprocesses()}
 
     result = subprocess.run(
         [sys.executable, "manage.py", "preflight", "--port", str(free_port())],
@@ -92,4 +96,47 @@ def test_the_engine_preflight_accepts_it(embedded_redis, db):
         timeout=60,
     )
 
-    assert (result.returncode, result.stderr) == (0, "")
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+
+
+def test_an_anonymous_client_is_refused(embedded_redis, embedded_env):
+    anonymous = redis.Redis(host="127.0.0.1", port=int(embedded_env["EMBEDDED_REDIS_PORT"]))
+
+    with pytest.raises(redis.AuthenticationError, match="Authentication required"):
+        anonymous.xadd("engine.commands", {"cmd": "{}"})
+
+
+def test_the_subscriber_may_not_append_a_command(embedded_redis, embedded_env):
+    subscriber = redis.Redis.from_url(url(embedded_env, config.SUBSCRIBER_USER))
+
+    with pytest.raises(redis.exceptions.NoPermissionError, match="xadd"):
+        subscriber.xadd("engine.commands", {"cmd": "{}"})
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        subscriber.get("md:balances:1")
+
+
+def test_the_subscriber_receives_trades_and_nothing_private(embedded_redis, embedded_env):
+    _proc, exchange = embedded_redis
+    subscriber = redis.Redis.from_url(url(embedded_env, config.SUBSCRIBER_USER)).pubsub()
+    subscriber.subscribe("trade.SOL_USDC")
+    assert subscriber.get_message(timeout=2)["type"] == "subscribe"
+
+    exchange.publish("trade.SOL_USDC", '{"e":"trade","t":1}')
+
+    assert subscriber.get_message(timeout=2)["data"] == b'{"e":"trade","t":1}'
+    subscriber.subscribe("account.orderUpdate.1")
+    with pytest.raises(redis.exceptions.NoPermissionError, match="channels"):
+        subscriber.get_message(timeout=2)
+
+
+def test_the_subscriber_url_is_printed_for_programs_in_other_languages(embedded_redis, embedded_env):
+    printed = subprocess.run(
+        [sys.executable, "manage.py", "redis_subscriber_url"],
+        cwd=ROOT,
+        env=embedded_env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert printed.stdout.strip() == url(embedded_env, config.SUBSCRIBER_USER)
+    assert printed.stdout.startswith("redis://subscriber:")

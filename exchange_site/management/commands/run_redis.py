@@ -67,8 +67,21 @@ class Command(BaseCommand):
             "",
             "--protected-mode",
             "yes",
+            *acl_arguments(config.redis_passwords()),
         ]
         raise SystemExit(serve_until_signalled(argv, config.EMBEDDED_REDIS_PORT))
+
+
+def acl_arguments(passwords: dict[str, str]) -> list[str]:
+    """The users (``config``): the exchange's, with every right; the subscriber, who may only
+    subscribe to the public market-data channels; the default user off."""
+    return [
+        *("--user", config.EXCHANGE_USER, "on", f">{passwords[config.EXCHANGE_USER]}", "~*", "&*", "+@all"),
+        *("--user", config.SUBSCRIBER_USER, "on", f">{passwords[config.SUBSCRIBER_USER]}", "resetchannels"),
+        *(f"&{channel}" for channel in config.PUBLIC_CHANNELS),
+        *("-@all", "+subscribe", "+psubscribe", "+unsubscribe", "+punsubscribe", "+ping"),
+        *("--user", "default", "off"),
+    ]
 
 
 @contextlib.contextmanager
@@ -125,7 +138,9 @@ def serve_until_signalled(argv: list[str], port: int) -> int:
 
 
 def _wait_until_alone(port: int) -> None:
-    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, retry=Retry(NoBackoff(), 0))
+    client = redis.Redis.from_url(
+        config.embedded_redis_url(port=port), socket_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
     deadline = time.monotonic() + LEAVE_WAIT_S
     try:
         while time.monotonic() < deadline and len(client.client_list()) > 1:  # 1: this one
