@@ -183,11 +183,24 @@ CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"  # in memory: nothing to keep be
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-password-123")
 
+# LOG_FORMAT=json: one JSON object per line, for a log collector; with it, an access log line per
+# HTTP request (ACCESS_LOG, which also works with the plain format).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+if config.env_bool("ACCESS_LOG", LOG_FORMAT == "json"):
+    MIDDLEWARE.insert(1, "operations.logs.AccessLogMiddleware")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "operations.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Django's own "django" logger has a console handler in DEBUG and propagates to the root's:
     # without this every request warning was printed twice.
