@@ -419,6 +419,12 @@ class Cluster:
         """Redis, then the engine, the web and the worker side by side; the traders funded."""
         self.redis.start()
         engine = self.start_engine(wait=False)
+        self.start_web_and_worker()
+        self.wait_engine_serving(engine)
+        self.wait_status("Ok")
+        self.fund()
+
+    def start_web_and_worker(self) -> None:
         self.web = self._spawn("web", [sys.executable, "manage.py", "run_web", "--port", str(self.web_port)])
         self.worker = self._spawn(
             "worker",
@@ -428,11 +434,8 @@ class Cluster:
                 *("--without-gossip", "--without-mingle", "--without-heartbeat"),
             ],
         )
-        self.wait_engine_serving(engine)
         self.wait_until(self._web_answers, 60, "the web to answer /api/v1/ping")
         self.wait_until(lambda: "ready." in self.worker.stdout() + self.worker.stderr(), 60, "the worker")
-        self.wait_status("Ok")
-        self.fund()
 
     def start_engine(self, wait: bool = True, timeout: float = 45) -> Proc:
         engine = self._spawn(f"engine-{len(self.engines) + 1}", [sys.executable, "manage.py", "run_engine"])
