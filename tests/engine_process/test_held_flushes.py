@@ -89,14 +89,17 @@ class CaughtUp:
 
 class QuietRedis:
     """What the engine asks of Redis itself besides its reads and flushes: no cache keys to
-    look at, the lease given back."""
+    look at, no command appended yet, the lease given back."""
 
     async def scan_iter(self, match=None, count=None):
         return
         yield
 
-    async def eval(self, *args) -> None:
-        pass
+    async def get(self, key) -> None:
+        return None
+
+    async def eval(self, *args) -> int:
+        return 0
 
 
 @pytest.fixture

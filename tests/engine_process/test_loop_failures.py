@@ -18,11 +18,17 @@ pytestmark = pytest.mark.asyncio
 
 
 class NoCacheRedis:
-    """No cache keys to look at; the reads go through ``BacklogLink``."""
+    """No cache keys to look at, no command appended yet; the reads go through ``BacklogLink``."""
 
     async def scan_iter(self, match=None, count=None):
         return
         yield
+
+    async def get(self, key) -> None:
+        return None
+
+    async def eval(self, *args) -> int:
+        return 0
 
 
 class BacklogLink:
