@@ -247,6 +247,17 @@ def demo_markets(transactional_db, redis_conn):
 
 
 @pytest.fixture
+def admin_browser(django_user_model):
+    """A browser (Django's test client) logged in as a superuser."""
+    from django.test import Client
+
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
 def make_user(transactional_db):
     from django.contrib.auth import get_user_model
 

@@ -185,12 +185,3 @@ def engine_calls(monkeypatch) -> list:
 
     monkeypatch.setattr(client, "submit", refuse)
     return calls
-
-
-@pytest.fixture
-def admin_browser(django_user_model) -> Client:
-    """A browser logged in as a superuser."""
-    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root")
-    client = Client()
-    client.force_login(admin)
-    return client

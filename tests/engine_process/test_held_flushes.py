@@ -15,6 +15,7 @@ from engine import process
 from engine.lease import STATUS_KEY, Lease
 from engine.process import EngineProcess
 from engine.redis_batch import CommandBatch
+from tests.engine_process.stubs import QuietRedis
 
 pytestmark = pytest.mark.asyncio
 
@@ -85,21 +86,6 @@ class CaughtUp:
 
     def flushes(self) -> list[int]:
         return [number for number, _ in self.sent]
-
-
-class QuietRedis:
-    """What the engine asks of Redis itself besides its reads and flushes: no cache keys to
-    look at, no command appended yet, the lease given back."""
-
-    async def scan_iter(self, match=None, count=None):
-        return
-        yield
-
-    async def get(self, key) -> None:
-        return None
-
-    async def eval(self, *args) -> int:
-        return 0
 
 
 @pytest.fixture

@@ -13,22 +13,9 @@ from engine.lease import Lease
 from engine.process import EngineProcess
 from engine.publisher import Outgoing
 from engine.redis_batch import CommandBatch, FlushFailed
+from tests.engine_process.stubs import QuietRedis
 
 pytestmark = pytest.mark.asyncio
-
-
-class NoCacheRedis:
-    """No cache keys to look at, no command appended yet; the reads go through ``BacklogLink``."""
-
-    async def scan_iter(self, match=None, count=None):
-        return
-        yield
-
-    async def get(self, key) -> None:
-        return None
-
-    async def eval(self, *args) -> int:
-        return 0
 
 
 class BacklogLink:
@@ -70,7 +57,7 @@ def run_loop(monkeypatch, tmp_path, gc_state_restored):
     async def run(publisher: RenderFailsSecondTime) -> None:
         monkeypatch.setattr(process, "READ_COUNT", 1)
         lease = Lease("1 test", ttl_ms=5000)
-        engine_process = EngineProcess(NoCacheRedis(), None, lease, lambda *handed: None, tmp_path)
+        engine_process = EngineProcess(QuietRedis(), None, lease, lambda *handed: None, tmp_path)
         engine_process.link = BacklogLink()
         monkeypatch.setattr(process, "Publisher", lambda *args, **kwargs: publisher)
         await engine_process.run()

@@ -7,7 +7,6 @@ import json
 import re
 
 import pytest
-from django.test import Client
 
 from engine import jsonfast, persist_outbox
 from engine.lease import ACCEPTING_KEY, LEASE_KEY, STATUS_KEY
@@ -16,22 +15,14 @@ from engine.metrics import APPENDED_KEY, ENGINE_METRICS_KEY
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff(django_user_model) -> Client:
-    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root")
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
 def text(response) -> str:
     """The page's text: tags gone, runs of spaces one, none before punctuation."""
     spaced = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
     return re.sub(r" ([.,;:])", r"\1", spaced).strip()
 
 
-def test_the_index_is_the_exchanges_sections_with_its_state_and_the_dashboard(staff, redis_conn):
-    page = staff.get("/admin/")
+def test_the_index_is_the_exchanges_sections_with_its_state_and_the_dashboard(admin_browser, redis_conn):
+    page = admin_browser.get("/admin/")
 
     assert page.status_code == 200
     content = page.content.decode()
@@ -51,7 +42,7 @@ def test_the_dashboard_is_for_staff_only(client, django_user_model):
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
 
 
-def test_the_dashboard_shows_the_engine_persistence_and_every_market(staff, redis_conn, demo_markets):
+def test_the_dashboard_shows_the_engine_persistence_and_every_market(admin_browser, redis_conn, demo_markets):
     redis_conn.set(
         STATUS_KEY, json.dumps({"token": "3 host pid 9", "stream_id": "7-0", "seq": 50, "lag_ms": 0})
     )
@@ -64,7 +55,7 @@ def test_the_dashboard_shows_the_engine_persistence_and_every_market(staff, redi
         "md:depth:SOL_USDC", jsonfast.dumps({"bids": [["99.5", "2"], ["100", "1"]], "asks": [["101", "3"]]})
     )
 
-    page = staff.get("/admin/dashboard/")
+    page = admin_browser.get("/admin/dashboard/")
 
     assert page.status_code == 200
     assert '<meta http-equiv="refresh" content="5">' in page.content.decode()
@@ -78,7 +69,7 @@ def test_the_dashboard_shows_the_engine_persistence_and_every_market(staff, redi
     assert "BTC_USDC Open – – 0 / 0" in shown
 
 
-def test_a_dead_letter_requeued_goes_back_to_the_outbox_with_a_task(staff, redis_conn, monkeypatch):
+def test_a_dead_letter_requeued_goes_back_to_the_outbox_with_a_task(admin_browser, redis_conn, monkeypatch):
     from engine import tasks
 
     queued = []
@@ -86,9 +77,9 @@ def test_a_dead_letter_requeued_goes_back_to_the_outbox_with_a_task(staff, redis
     entry_id = persist_outbox.put(redis_conn, b'{"v": 2, "fields": {}, "rows": {}}')
     persist_outbox.bury(redis_conn, entry_id)
     [dead] = persist_outbox.dead_letters(redis_conn)
-    assert dead["id"] == entry_id and "Requeue" in staff.get("/admin/dashboard/").content.decode()
+    assert dead["id"] == entry_id and "Requeue" in admin_browser.get("/admin/dashboard/").content.decode()
 
-    response = staff.post("/admin/dashboard/requeue", {"dead_id": dead["dead_id"]})
+    response = admin_browser.post("/admin/dashboard/requeue", {"dead_id": dead["dead_id"]})
 
     assert response.status_code == 302
     assert persist_outbox.dead_letters(redis_conn) == []
