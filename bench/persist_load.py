@@ -4,8 +4,8 @@
 The events are what the engine process hands to Celery for a busy market (engine event shapes,
 ``event_to_dict`` form): resting maker orders accepted ahead, then taker orders that each fill
 one to three makers — per trade a ``Trade`` and two ``OrderFilled``, plus the orders' acceptances
-(about 4.6 events per trade, deposits at the start). Batches of ``--batch-trades`` trades
-(default 1,250: the engine's 5,000-event batch limit). Every batch writes the trade, both fills,
+(about 4.5 events per trade, deposits at the start). Batches of ``--batch-trades`` trades
+(default 1,250). Every batch writes the trade, both fills,
 the two order upserts, seven ledger entries and the candles of all 15 intervals.
 
 1. Worker: every batch is queued on a private Redis queue first, then ONE Celery worker as the
