@@ -5,17 +5,19 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test lint bench-engine core-native core-pure
+.PHONY: run test lint lock bench-engine core-native core-pure
 
-$(VENV)/.installed: requirements.txt
+# Every package of the tree, pinned with its hashes (requirements*.lock, made from the
+# requirements*.txt that name what the project uses: `make lock`).
+$(VENV)/.installed: requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements.lock
 	@touch $@
 
-$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
-	$(VENV)/bin/pip install --quiet -r requirements-test.txt
+$(VENV)/.installed-test: requirements-test.lock $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements-test.lock
 	@touch $@
 
 run: $(VENV)/.installed core-native
@@ -23,6 +25,14 @@ run: $(VENV)/.installed core-native
 
 test: $(VENV)/.installed-test core-native
 	@scripts/test.sh
+
+# The lock files again from the requirements*.txt (newest versions that fit): review, then test.
+lock: $(VENV)/.installed-test
+	$(VENV)/bin/pip install --quiet pip-tools
+	for name in requirements requirements-test requirements-native; do \
+	  $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	    --no-emit-find-links --output-file $$name.lock $$name.txt || exit 1; \
+	done
 
 lint: $(VENV)/.installed-test
 	ruff check . && ruff format --check .
@@ -37,8 +47,8 @@ bench-engine: $(VENV)/.installed core-native
 CORE_SOURCES := $(wildcard engine/core/*.py)
 CORE_BUILD := engine/core/_native_build.txt
 
-$(VENV)/.installed-native: requirements-native.txt $(VENV)/.installed
-	@$(VENV)/bin/pip install --quiet -r requirements-native.txt \
+$(VENV)/.installed-native: requirements-native.lock $(VENV)/.installed
+	@$(VENV)/bin/pip install --quiet --require-hashes -r requirements-native.lock \
 	  || echo "engine core: mypy could not be installed; the core will run on pure Python"
 	@touch $@
 
