@@ -85,13 +85,6 @@ def read_ticker(client: redis.Redis, symbol: str) -> dict | None:
     return jsonfast.loads(raw) if raw else None
 
 
-def read_tickers(client: redis.Redis, symbols: list[str]) -> dict[str, dict | None]:
-    if not symbols:
-        return {}
-    raws = client.mget([ticker_key(s) for s in symbols])
-    return {s: (jsonfast.loads(r) if r else None) for s, r in zip(symbols, raws, strict=True)}
-
-
 def read_recent_trades(client: redis.Redis, symbol: str, limit: int) -> list[dict]:
     """The newest ``limit`` trades, newest last (the wire's order)."""
     raws = client.lrange(trades_key(symbol), 0, limit - 1)

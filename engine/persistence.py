@@ -618,21 +618,6 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, (OperationalError, UnknownMarket))
 
 
-def persist_with_retry(
-    events: persist_batch.Packed | Sequence[dict], attempts: int = 5, pause_s: float = 0.05
-) -> BatchResult:
-    """``persist_events`` retried in place on retryable errors (for callers outside Celery)."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return persist_events(events)
-        except Exception as exc:
-            if attempt == attempts or not is_retryable(exc):
-                raise
-            log.warning("persistence: attempt %d failed (%s); retrying", attempt, exc)
-            time.sleep(pause_s * attempt)
-    raise AssertionError("unreachable")
-
-
 def kline_frames(result: BatchResult, now_ms: int | None = None) -> list[dict]:
     """The websocket kline frames for the open candles a batch changed. A candle already over
     by this worker's clock gets none: its final frame comes from ``closed_kline_frames``.

@@ -115,28 +115,6 @@ class Order:
         """The order as ``OrderEvent``'s fields (minus ``seq``/``ts``)."""
         return order_view(self)
 
-    def to_tuple(self) -> tuple:
-        return (
-            self.order_id,
-            self.account,
-            self.market,
-            self.side,
-            self.order_type,
-            self.time_in_force,
-            self.post_only,
-            self.stp,
-            self.client_id,
-            self.price,
-            self.quantity,
-            self.quote_quantity,
-            self.remaining,
-            self.executed,
-            self.executed_quote,
-            self.status,
-            self.created_ts,
-            self.fee_bps,
-        )
-
     def __repr__(self) -> str:
         return (
             f"Order(id={self.order_id}, acct={self.account}, {self.market} {self.side} {self.order_type} "
@@ -179,11 +157,6 @@ class Level:
         self.orders: deque[Order] = deque()
         self.total = 0
         self.dead = 0
-
-    def live_orders(self):
-        for o in self.orders:
-            if o.status is not CANCELLED:
-                yield o
 
     def compact(self) -> None:
         self.orders = deque(o for o in self.orders if o.status is not CANCELLED)
@@ -250,13 +223,6 @@ class BookSide:
             if level.dead > _COMPACT_MIN_DEAD and level.dead * 2 > len(q):
                 level.compact()
 
-    def iter_levels(self):
-        """Levels best-first."""
-        levels = self.levels
-        prices = reversed(self.prices) if self.is_bid else iter(self.prices)
-        for p in prices:
-            yield levels[p]
-
     def depth(self, limit: int | None = None) -> list[tuple[int, int]]:
         out: list[tuple[int, int]] = []
         levels = self.levels
@@ -266,9 +232,6 @@ class BookSide:
                 break
             out.append((p, levels[p].total))
         return out
-
-    def __len__(self) -> int:
-        return len(self.levels)
 
 
 class Book:
@@ -283,12 +246,3 @@ class Book:
         self.asks = BookSide(ASK)
         self.last_trade_id = 0
         self.update_id = 0
-
-    def side(self, side: str) -> BookSide:
-        return self.bids if side == BID else self.asks
-
-    def resting_orders(self):
-        """Every live order, bids then asks, each side in priority order."""
-        for s in (self.bids, self.asks):
-            for level in s.iter_levels():
-                yield from level.live_orders()

@@ -596,17 +596,6 @@ class Engine:
         if o.client_id is not None:
             del self._client_ids[o.account << 32 | o.client_id]
 
-    def _index(self, o: Order) -> None:
-        oid = o.order_id
-        self._orders[oid] = o
-        ao = self._acct_orders.get(o.account)
-        if ao is None:
-            self._acct_orders[o.account] = {oid: o}
-        else:
-            ao[oid] = o
-        if o.client_id is not None:
-            self._client_ids[o.account << 32 | o.client_id] = o
-
     # ======================================================================================
     # assets, markets, transfers
     # ======================================================================================
