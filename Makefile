@@ -5,7 +5,7 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test lint lock bench-engine core-native core-pure
+.PHONY: run test lint lock bench-engine core-native core-pure npm-deps
 
 # Every package of the tree, pinned with its hashes (requirements*.lock, made from the
 # requirements*.txt that name what the project uses: `make lock`).
@@ -20,10 +20,10 @@ $(VENV)/.installed-test: requirements-test.lock $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet --require-hashes -r requirements-test.lock
 	@touch $@
 
-run: $(VENV)/.installed core-native
+run: $(VENV)/.installed core-native npm-deps
 	@scripts/run.sh
 
-test: $(VENV)/.installed-test core-native
+test: $(VENV)/.installed-test core-native npm-deps
 	@scripts/test.sh
 
 # The lock files again from the requirements*.txt (newest versions that fit): review, then test.
@@ -59,3 +59,19 @@ core-native: $(CORE_BUILD)
 
 core-pure:
 	python scripts/build_core.py --clean
+
+# The trading page's browser library (lightweight-charts), installed by npm from package.json and
+# package-lock.json into node_modules/ (never committed); Django serves it as a static file. Redone
+# when the lock file changes. Without npm, one line says so and the page runs without its chart.
+NPM_STAMP := node_modules/.package-lock.json
+
+$(NPM_STAMP): package.json package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "npm not found: the trading page's chart library is not installed (install Node.js and npm for it)"; \
+	elif npm ci --no-audit --no-fund --loglevel=error >/dev/null; then \
+	  touch $@; \
+	else \
+	  echo "npm ci failed: the trading page's chart library is not installed (see the error above)"; \
+	fi
+
+npm-deps: $(NPM_STAMP)

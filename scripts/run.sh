@@ -20,6 +20,14 @@ fi
 if [ -z "${DATABASE_URL:-}" ]; then
   echo "DATABASE_URL is not set: using SQLite at var/exchange.sqlite3."
 fi
+# The demo market: bots quote and trade on every market through the REST API of the web
+# process (SIMULATOR=0 turns them off).
+if [ "${SIMULATOR:-1}" != "0" ]; then
+  procs+=(simulator)
+  case "${HOST:-127.0.0.1}" in 0.0.0.0|::|"") sim_host=127.0.0.1 ;; *) sim_host="${HOST:-127.0.0.1}" ;; esac
+  export SIMULATOR_API_URL="${SIMULATOR_API_URL:-http://${sim_host}:${PORT}}"
+  echo "Starting the market simulator (bots sim-maker-1, sim-maker-2, sim-taker); SIMULATOR=0 make run starts without it."
+fi
 
 honcho start -f Procfile "${procs[@]}" &
 honcho_pid=$!

@@ -22,12 +22,14 @@ def read_unit(path: Path) -> configparser.ConfigParser:
     return parser
 
 
-def test_every_procfile_line_becomes_a_service_of_the_target(tmp_path):
+def test_every_procfile_line_but_the_demo_becomes_a_service_of_the_target(tmp_path):
     call_command(
         "systemd_units", output=str(tmp_path), env_file="/etc/exchange.env", stdout=open("/dev/null", "w")
     )
 
-    names = [name for name, _ in procfile_lines(ROOT / "Procfile")]
+    lines = [name for name, _ in procfile_lines(ROOT / "Procfile")]
+    names = [name for name in lines if name != "simulator"]
+    assert "simulator" in lines
     assert sorted(p.name for p in tmp_path.glob("*.service")) == sorted(
         f"exchange-{n}.service" for n in names
     )
@@ -71,3 +73,10 @@ def test_systemd_finds_nothing_wrong_in_the_units(tmp_path):
     checked = subprocess.run([analyze, "verify", "--man=no", *units], capture_output=True, text=True)
 
     assert (checked.returncode, checked.stderr) == (0, "")
+
+
+def test_the_demo_market_bots_only_when_asked_for(tmp_path):
+    call_command("systemd_units", output=str(tmp_path), with_simulator=True, stdout=open("/dev/null", "w"))
+
+    service = read_unit(tmp_path / "exchange-simulator.service")["Service"]
+    assert service["ExecStart"] == f"{sys.executable} manage.py simulate_market"

@@ -1,14 +1,17 @@
 """Fixtures of the browser tests: the real stack (engine subprocess from tests/conftest.py, a real
-``manage.py run_web`` server on a free port, optionally a Celery worker) and a real headless
-Chromium driven by Playwright.
+``manage.py run_web`` server on a free port, optionally a Celery worker or the market simulator)
+and a real headless Chromium driven by Playwright.
 
 The browser is Debian's ``/usr/bin/chromium`` (``apt-get install -y chromium``), never one that
-``playwright install`` downloads. Without it every test here is skipped with that reason.
+``playwright install`` downloads. Without it every test here is skipped with that reason. The
+candle chart is lightweight-charts from npm (``npm ci``, run by ``make test``): the tests of the
+chart are skipped, saying so, when it is not installed.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -174,6 +177,115 @@ def page(browser, web_server):
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}\nweb log:\n{web_server.log()}"
+
+
+@pytest.fixture
+def chart_library() -> None:
+    """The tests that need lightweight-charts (installed by ``npm ci``)."""
+    from markets.ui_views import chart_library as installed
+
+    if installed() is None:
+        pytest.skip("lightweight-charts is not installed: run `npm ci` (make test does)")
+
+
+@pytest.fixture
+def api_client(web_server) -> Iterator:
+    """``api_client(user)``: a client of the real signed REST API with a new key of ``user``, as
+    an outside trader uses the exchange (the simulator's client: it signs every request)."""
+    from accounts.services import create_api_key
+    from simulator.client import Client, RequestBudget
+
+    clients = []
+
+    def make(user):
+        _, secret = create_api_key(user, "ui-test")
+        client = Client(web_server.url, secret, RequestBudget(rate=100, burst=100), name=user.username)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@dataclass
+class SimulatorProcess:
+    """``manage.py simulate_market`` against the test stack, until ``stop()``."""
+
+    log_path: Path
+    proc: subprocess.Popen | None = None
+
+    def start(self, url: str, *args: str) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "manage.py", "simulate_market", "--url", url, *args],
+                cwd=ROOT, env=_subprocess_env(), stdout=log, stderr=log,
+            )  # fmt: skip
+
+    def stop(self) -> int | None:
+        _stop(self.proc)
+        return None if self.proc is None else self.proc.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def simulator(web_server, engine_process, tmp_path) -> Iterator[SimulatorProcess]:
+    sim = SimulatorProcess(tmp_path / "simulator.log")
+    yield sim
+    sim.stop()
+
+
+PRIVATE_REST = re.compile(r"/(api/v1/(capital|orders?)|wapi/v1/)")
+
+
+def private_requests(page) -> list[str]:
+    """The URLs of the private REST requests the page makes from now on (a live list)."""
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url) if PRIVATE_REST.search(r.url) else None)
+    return seen
+
+
+def place(user, side: str, price: int, quantity: int, market: str = "SOL_USDC", **extra) -> list[dict]:
+    """A limit order straight into the engine (engine integers: ticks and lots), as another
+    client would place it."""
+    from engine.client import submit
+    from engine.core.messages import PlaceOrder
+
+    return submit(
+        PlaceOrder(ts=0, account=user.pk, market=market, side=side, order_type="Limit", price=price,
+                   quantity=quantity, **extra)
+    )  # fmt: skip
+
+
+def order_id(events: list[dict]) -> int:
+    return next(e["order_id"] for e in events if e["type"] == "OrderAccepted")
+
+
+@pytest.fixture
+def traders(engine_process, fund, make_user):
+    """Two other users with funds: they make the market the page shows."""
+    maker, taker = make_user("maker"), make_user("taker")
+    for user in (maker, taker):
+        fund(user, "USDC", "100000")
+        fund(user, "SOL", "1000")
+    return maker, taker
+
+
+def wait_live(page) -> None:
+    """The websocket is open and subscribed (the page then reloads its snapshots)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#ws-status")).to_have_attribute("data-state", "live")
+
+
+def wait_account(page) -> None:
+    """The account's REST snapshot is shown (balances filled in)."""
+    from playwright.sync_api import expect
+
+    first_row = page.locator("#orders-body tr").first
+    expect(first_row).not_to_have_text("Loading…")
 
 
 def log_in(page, username: str, password: str) -> None:

@@ -16,38 +16,11 @@ import pytest
 from playwright.sync_api import expect
 
 from engine.client import submit
-from engine.core.messages import CancelOrder, PlaceOrder
+from engine.core.messages import CancelOrder
 
-from .conftest import UI_TIMEOUT_MS, log_in
+from .conftest import UI_TIMEOUT_MS, log_in, order_id, place, wait_live
 
 pytestmark = pytest.mark.services
-
-
-def place(user, side: str, price: int, quantity: int, market: str = "SOL_USDC") -> list[dict]:
-    """A limit order straight into the engine, as another client would place it."""
-    return submit(
-        PlaceOrder(ts=0, account=user.pk, market=market, side=side, order_type="Limit", price=price,
-                   quantity=quantity)
-    )  # fmt: skip
-
-
-def order_id(events: list[dict]) -> int:
-    return next(e["order_id"] for e in events if e["type"] == "OrderAccepted")
-
-
-@pytest.fixture
-def traders(engine_process, fund, make_user):
-    """Two other users with funds: they make the market the page shows."""
-    maker, taker = make_user("maker"), make_user("taker")
-    for user in (maker, taker):
-        fund(user, "USDC", "100000")
-        fund(user, "SOL", "1000")
-    return maker, taker
-
-
-def wait_live(page) -> None:
-    """The websocket is open and subscribed (the page then reloads its snapshots)."""
-    expect(page.locator("#ws-status")).to_have_attribute("data-state", "live")
 
 
 def test_the_page_lists_the_markets_and_shows_the_ticker_of_a_market_with_trades(page, traders):
@@ -103,11 +76,13 @@ def test_a_resting_order_of_another_user_appears_in_the_book_without_a_reload(pa
     expect(asks.locator(".px")).to_have_text(["140.20", "140.10"])
     expect(asks.locator(".qty")).to_have_text(["0.50", "1.00"])
     expect(asks.locator(".cum")).to_have_text(["1.50", "1.00"])
-    expect(page.locator("#book-spread")).to_have_text("Spread 0.20")
+    expect(page.locator("#book-spread")).to_have_text("Spread 0.20 (0.143%)")
+    expect(page.locator("#book-mid")).to_have_text("140.00")  # halfway between 139.90 and 140.10
 
     submit(CancelOrder(ts=0, account=maker.pk, market="SOL_USDC", order_id=bid))
     expect(bids).to_have_count(0)
     expect(page.locator("#book-spread")).to_have_text("One-sided book")
+    expect(page.locator("#book-mid")).to_have_text("")
     assert page.evaluate("window.__sameDocument") is True  # all of it without a reload
 
 
@@ -156,24 +131,13 @@ def test_the_page_loads_without_an_error_in_the_console(page, traders):
     page.goto("/")
     wait_live(page)
 
-    expect(page.locator("#kline-canvas")).to_have_attribute(
-        "aria-label", "Candlestick chart, no trades in this period yet"
+    expect(page.locator("#kline-chart")).to_have_attribute(
+        "aria-label", "Candlestick chart of SOL/USDC, 1m candles, no trades in this period yet"
     )
+    expect(page.locator("#kline-note")).to_have_text("No trades in this period yet")
+    depth = page.locator("#depth-canvas")
+    expect(depth).to_have_attribute("aria-label", "Depth chart, no orders in the book")
     assert errors == []
-
-
-def test_a_price_range_of_one_tick_is_labelled_once_per_price(page, traders, celery_worker):
-    maker, taker = traders
-    for price in (14050, 14051):
-        place(maker, "Ask", price, 100)
-        place(taker, "Bid", price, 100)
-
-    page.goto("/")
-
-    # Steps finer than the tick labelled 140.50 to 140.51 as "140.5, 140.5, 140.51, 140.51, ...".
-    expect(page.locator("#kline-canvas")).to_have_attribute(
-        "aria-label", "Candlestick chart, price axis 140.5, 140.51"
-    )
 
 
 def test_a_trade_appears_in_the_trades_tab(page, traders):
@@ -220,7 +184,8 @@ def test_a_logged_in_user_places_a_limit_order_sees_it_and_the_locked_funds_then
     expect(page.locator("#order-result")).to_have_class("order-result ok")
     expect(page.locator("#order-result .msg")).to_have_text("Order 1 New")
     row = page.locator('#orders-body tr[data-order-id="1"]')
-    cells = ["SOL_USDC", "Buy", "Limit", "100.00", "2.00", "0.00", "New", "Cancel"]
+    time = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+    cells = [time, "SOL_USDC", "Buy", "Limit", "100.00", "2.00", "0.00", "GTC", "New", "Cancel"]
     expect(row.locator("td")).to_have_text(cells)
     # 2 SOL at 100 locks 200 USDC plus the worst-case taker fee (5 bps: 0.1).
     expect(usdc.locator(".locked")).to_have_text("200.1")

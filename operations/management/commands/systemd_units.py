@@ -17,6 +17,8 @@ from django.core.management.base import BaseCommand
 
 # Longer than the engine needs for its final flush and snapshot; then systemd kills what is left.
 STOP_TIMEOUT_S = 60
+# The demo's bots are not part of a production exchange: left out unless asked for.
+DEMO_ONLY = ("simulator",)
 # Lines that need the embedded Redis (unless REDIS_URL names one of its own).
 AFTER_REDIS = ("web", "engine", "worker", "beat", "simulator")
 
@@ -96,16 +98,28 @@ class Command(BaseCommand):
             help="DATABASE_URL, REDIS_URL, SECRET_KEY, ... one per line",
         )
         parser.add_argument(
+            "--with-simulator", action="store_true", help="also the demo market's bots (simulate_market)"
+        )
+        parser.add_argument(
             "--without-redis",
             action="store_true",
             help="REDIS_URL names a Redis of your own: leave out the embedded one",
         )
 
-    def handle(self, *args, output: str, user: str, env_file: str, without_redis: bool, **options):
+    def handle(
+        self,
+        *args,
+        output: str,
+        user: str,
+        env_file: str,
+        without_redis: bool,
+        with_simulator: bool,
+        **options,
+    ):
         lines = [
             (name, command)
             for name, command in procfile_lines(Path(settings.BASE_DIR) / "Procfile")
-            if not (without_redis and name == "redis")
+            if not (without_redis and name == "redis") and (with_simulator or name not in DEMO_ONLY)
         ]
         folder = Path(output)
         folder.mkdir(parents=True, exist_ok=True)
