@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/v1/status", system_views.StatusView.as_view(), name="api-status"),
     path("api/v1/time", system_views.TimeView.as_view(), name="api-time"),
     path("api/v1/ping", system_views.PingView.as_view(), name="api-ping"),
+    path("favicon.ico", system_views.favicon),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("operations.urls")),
     path("admin/", admin.site.urls),

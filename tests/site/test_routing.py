@@ -73,3 +73,8 @@ def test_unknown_page_outside_the_api_is_an_html_404(client, settings):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_favicon_ico_redirects_to_the_site_icon(client):
+    response = client.get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (301, "/static/favicon.svg")
