@@ -126,7 +126,12 @@ def on_grid(value: Decimal, step: Decimal, field: str, code: str) -> int:
 
 
 def parse_client_id(value: object) -> int:
-    """A client order id: a JSON integer in uint32 range."""
+    """A client order id in uint32 range: a JSON integer, or its digits as a string, which
+    Backpack accepts and some client libraries send (``"clientId": "31337"``)."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"[0-9]{1,10}", value):
+            raise errors.bad_request(f"Invalid clientId: {value!r} is not an integer (uint32)")
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise errors.wrong_type("clientId", "an integer (uint32)")
     if not 0 <= value <= UINT32_MAX:
@@ -147,13 +152,6 @@ def parse_order_id(value: object) -> int:
     if not 0 < number <= MAX_ORDER_ID:
         raise errors.bad_request("Invalid orderId: out of range")
     return number
-
-
-def parse_client_id_param(value: str) -> int:
-    """A ``clientId`` from a query string (text of an integer)."""
-    if not re.fullmatch(r"[0-9]{1,10}", value):
-        raise errors.bad_request(f"Invalid clientId: {value!r}")
-    return parse_client_id(int(value))
 
 
 def _plain(value: Decimal) -> str:

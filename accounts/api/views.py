@@ -98,7 +98,7 @@ class OrderQueryView(PrivateView):
         market_selectors.market_format(symbol)  # INVALID_SYMBOL for an unknown market (cached)
         order_id = _order_id_param(request)
         client_id = _query(request, "clientId")
-        client_id = None if client_id is None else order_input.parse_client_id_param(client_id)
+        client_id = None if client_id is None else order_input.parse_client_id(client_id)
         if order_id is None and client_id is None:
             raise errors.missing_field("orderId or clientId")
         return Response(selectors.open_order(request.user, symbol, order_id=order_id, client_id=client_id))

@@ -137,6 +137,23 @@ def test_cancelling_by_client_id(traders):
     assert response.json() == {**placed, "status": "Cancelled"}
 
 
+def test_a_client_id_written_as_a_string_of_digits_is_that_integer(traders):
+    alice, _ = traders
+
+    placed = alice.api.post("/api/v1/order", {**BID, "clientId": "31337"})
+
+    assert (placed.status_code, placed.json()["clientId"]) == (200, 31337)
+
+
+def test_cancelling_by_a_client_id_written_as_a_string(traders):
+    alice, _ = traders
+    placed = alice.api.post("/api/v1/order", {**BID, "clientId": 31337}).json()
+
+    response = alice.api.delete("/api/v1/order", {"symbol": "SOL_USDC", "clientId": "31337"})
+
+    assert response.json() == {**placed, "status": "Cancelled"}
+
+
 def test_cancelling_an_unknown_order_is_404(traders):
     alice, _ = traders
 
