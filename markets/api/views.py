@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from engine import jsonfast
-from markets import candles, selectors
+from markets import candles, error_codes, selectors
 from markets.api import params
 from markets.api.serializers import (
     ApiErrorSerializer,
@@ -239,3 +239,126 @@ class TradeHistoryView(APIView):
         limit = params.integer(q, "limit", default=TRADES_DEFAULT_LIMIT, minimum=1, maximum=TRADES_MAX_LIMIT)
         offset = params.integer(q, "offset", default=0, minimum=0, maximum=HISTORY_MAX_OFFSET)
         return _live(_json(selectors.trade_history(symbol, limit, offset)))
+
+
+# --- futures, lending and blockchains: none here ---------------------------------------------
+# Backpack's public data about perpetual markets (mark prices, open interest, funding rates),
+# lending markets, collateral parameters and blockchain wallets. A spot-only exchange has none of
+# them, so each list is empty; they exist because Backpack clients call some of them while
+# loading markets or on a timer. A symbol given must still name a market (INVALID_SYMBOL).
+
+BEYOND_SPOT_TAG = "Public market data: futures and lending (none here)"
+LENDING_HISTORY_INTERVALS = ["1d", "1w", "1month", "1year"]
+FUNDING_RATES_MAX_LIMIT = 1000
+
+
+def _none_here(why: str) -> OpenApiResponse:
+    return OpenApiResponse({"type": "array", "items": {"type": "object"}, "maxItems": 0}, description=why)
+
+
+def _optional_symbol_param() -> OpenApiParameter:
+    return OpenApiParameter(
+        "symbol",
+        {"type": "string", "minLength": 1, "maxLength": 32, "pattern": selectors.SYMBOL_PATTERN},
+        OpenApiParameter.QUERY,
+        description="a market symbol (optional)",
+    )
+
+
+def _known_market_if_given(request: Request) -> None:
+    symbol = request.query_params.get("symbol")
+    if symbol is not None:
+        selectors.market_format(symbol)  # INVALID_SYMBOL for an unknown market
+
+
+class MarkPricesView(APIView):
+    @extend_schema(
+        operation_id="getMarkPrices",
+        tags=[BEYOND_SPOT_TAG],
+        parameters=[_optional_symbol_param()],
+        responses={200: _none_here("always empty: no perpetual markets"), 400: _ERROR_400},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        _known_market_if_given(request)
+        return _public(_json([]), MARKETS_MAX_AGE_S)
+
+
+class OpenInterestView(APIView):
+    @extend_schema(
+        operation_id="getOpenInterest",
+        tags=[BEYOND_SPOT_TAG],
+        parameters=[_optional_symbol_param()],
+        responses={200: _none_here("always empty: no perpetual markets"), 400: _ERROR_400},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        _known_market_if_given(request)
+        return _public(_json([]), MARKETS_MAX_AGE_S)
+
+
+class FundingRatesView(APIView):
+    @extend_schema(
+        operation_id="getFundingIntervalRates",
+        tags=[BEYOND_SPOT_TAG],
+        parameters=[
+            _symbol_param(),
+            _int_param("limit", 1, FUNDING_RATES_MAX_LIMIT, "default 100"),
+            _int_param("offset", 0, HISTORY_MAX_OFFSET, "default 0"),
+        ],
+        responses={200: _none_here("always empty: no perpetual markets"), 400: _ERROR_400},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        q = request.query_params
+        selectors.market_format(params.required(q, "symbol"))
+        params.integer(q, "limit", default=None, minimum=1, maximum=FUNDING_RATES_MAX_LIMIT)
+        params.integer(q, "offset", default=None, minimum=0, maximum=HISTORY_MAX_OFFSET)
+        return _public(_json([]), MARKETS_MAX_AGE_S)
+
+
+class CollateralParametersView(APIView):
+    @extend_schema(
+        operation_id="getCollateralParameters",
+        tags=[BEYOND_SPOT_TAG],
+        responses={200: _none_here("always empty: no margin, so no asset is collateral")},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return _public(_json([]), ASSETS_MAX_AGE_S)
+
+
+class LendingMarketsView(APIView):
+    @extend_schema(
+        operation_id="getBorrowLendMarkets",
+        tags=[BEYOND_SPOT_TAG],
+        responses={200: _none_here("always empty: no borrowing or lending")},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return _public(_json([]), ASSETS_MAX_AGE_S)
+
+
+class LendingMarketHistoryView(APIView):
+    @extend_schema(
+        operation_id="getBorrowLendMarketHistory",
+        tags=[BEYOND_SPOT_TAG],
+        parameters=[
+            OpenApiParameter(
+                "interval", str, OpenApiParameter.QUERY, required=True, enum=LENDING_HISTORY_INTERVALS
+            ),
+            OpenApiParameter("symbol", str, OpenApiParameter.QUERY, description="an asset (optional)"),
+        ],
+        responses={200: _none_here("always empty: no borrowing or lending"), 400: _ERROR_400},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        interval = params.required(request.query_params, "interval")
+        if interval not in LENDING_HISTORY_INTERVALS:
+            choices = ", ".join(LENDING_HISTORY_INTERVALS)
+            raise error_codes.invalid_parameter("interval", f"must be one of {choices}")
+        return _public(_json([]), ASSETS_MAX_AGE_S)
+
+
+class WalletsView(APIView):
+    @extend_schema(
+        operation_id="getWallets",
+        tags=[BEYOND_SPOT_TAG],
+        responses={200: _none_here("always empty: no blockchain wallets (the operator credits deposits)")},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return _public(_json([]), ASSETS_MAX_AGE_S)

@@ -37,6 +37,32 @@ INSTRUCTIONS = {
     ("GET", "/wapi/v1/capital/withdrawals"): "withdrawalQueryAll",
     ("POST", "/wapi/v1/capital/withdrawals"): "withdraw",
     ("POST", "/api/v1/dev/faucet"): "faucet",
+    ("GET", "/api/v1/account"): "accountQuery",
+    ("PATCH", "/api/v1/account"): "accountUpdate",
+    ("GET", "/api/v1/account/limits/borrow"): "maxBorrowQuantity",
+    ("GET", "/api/v1/account/limits/order"): "maxOrderQuantity",
+    ("GET", "/api/v1/account/limits/withdrawal"): "maxWithdrawalQuantity",
+    ("POST", "/api/v1/account/convertDust"): "convertDust",
+    ("GET", "/api/v1/borrowLend/positions"): "borrowLendPositionQuery",
+    ("POST", "/api/v1/borrowLend"): "borrowLendExecute",
+    ("GET", "/api/v1/position"): "positionQuery",
+    ("GET", "/api/v1/capital/collateral"): "collateralQuery",
+    ("GET", "/wapi/v1/capital/deposit/address"): "depositAddressQuery",
+    ("GET", "/wapi/v1/history/borrowLend"): "borrowHistoryQueryAll",
+    ("GET", "/wapi/v1/history/borrowLend/positions"): "borrowPositionHistoryQueryAll",
+    ("GET", "/wapi/v1/history/interest"): "interestHistoryQueryAll",
+    ("GET", "/wapi/v1/history/dust"): "dustHistoryQueryAll",
+    ("GET", "/wapi/v1/history/funding"): "fundingHistoryQueryAll",
+    ("GET", "/wapi/v1/history/pnl"): "pnlHistoryQueryAll",
+    ("GET", "/wapi/v1/history/settlement"): "settlementHistoryQueryAll",
+    ("GET", "/wapi/v1/history/rfq"): "rfqHistoryQueryAll",
+    ("GET", "/wapi/v1/history/quote"): "quoteHistoryQueryAll",
+    ("GET", "/wapi/v1/history/strategies"): "strategyHistoryQueryAll",
+    ("POST", "/api/v1/rfq"): "rfqSubmit",
+    ("POST", "/api/v1/rfq/accept"): "quoteAccept",
+    ("POST", "/api/v1/rfq/refresh"): "rfqRefresh",
+    ("POST", "/api/v1/rfq/cancel"): "rfqCancel",
+    ("POST", "/api/v1/rfq/quote"): "quoteSubmit",
 }
 
 
@@ -68,7 +94,7 @@ class SignedClient:
         ``signed`` (the parameters as the client library would render them)."""
         text = raw if raw is not None else json.dumps(body)
         headers = self.headers(method, path, body if signed is None else signed, **sign_options)
-        call = self.client.post if method == "POST" else self.client.delete
+        call = {"POST": self.client.post, "DELETE": self.client.delete, "PATCH": self.client.patch}[method]
         return call(path, data=text, content_type="application/json", headers=headers)
 
     def post(self, path: str, body, **options):
@@ -76,6 +102,9 @@ class SignedClient:
 
     def delete(self, path: str, body, **options):
         return self.send("DELETE", path, body, **options)
+
+    def patch(self, path: str, body, **options):
+        return self.send("PATCH", path, body, **options)
 
 
 @dataclass
