@@ -3,16 +3,20 @@
 Balances and open orders come from the engine's Redis cache (``engine.md_cache``), which the
 engine writes before it replies to a command: a client that got its order acknowledged sees it
 here at once. History comes from the database rows the persistence workers write from engine
-events (it can lag the engine by a batch). Every query is scoped to the requesting user: another
+events, which trail the engine by a batch or more, merged with the engine's cache of each
+account's newest order updates and fills: the history holds what a reply acknowledged at once
+too. Every query is scoped to the requesting user: another
 user's order is never visible, cancellable or counted.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import redis
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
 
 from engine import md_cache, wire
 from exchange_site.api_errors import ApiError
@@ -21,6 +25,8 @@ from markets.models import Asset, Market
 
 from . import error_codes as errors
 from .models import ApiKey, Fill, Order, Transfer
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -100,42 +106,95 @@ def _market_id(symbol: str | None) -> int | None:
     return market_id
 
 
+def _recent_history(user: AbstractBaseUser) -> tuple[list[tuple[int, dict]], list[tuple[int, dict]]]:
+    """The engine's cache of the user's newest order updates and fills (``engine.md_cache``)."""
+    try:
+        return md_cache.read_recent_history(get_redis(), user.pk)
+    except redis.RedisError as exc:
+        # The database's history is still an answer, only possibly a moment behind.
+        log.warning("recent history unavailable, serving the database's: %s", exc)
+        return [], []
+
+
+def _merged_page(
+    unstored: list[tuple[int, int, dict]], rows: QuerySet, page: Page, first: str, second: str
+) -> list:
+    """One page of ``rows`` (newest first by the fields ``(first, second)``) with ``unstored``
+    merged in at their places: ``(first value, second value, object)`` of entries the engine
+    acknowledged that the database does not have yet. The page holds model instances and those
+    objects."""
+    start, end = page.offset, page.offset + page.limit
+    if not unstored:
+        return list(rows[start:end])
+    unstored.sort(key=lambda u: (u[0], u[1]), reverse=True)
+    oldest_first, oldest_second = unstored[-1][0], unstored[-1][1]
+    # Unstored entries are the newest or nearly: only the rows newer than the oldest of them
+    # can come between them, and the rest of the page follows in the database's order.
+    newer = Q(**{f"{first}__gt": oldest_first}) | Q(**{first: oldest_first, f"{second}__gt": oldest_second})
+    head_rows = list(rows.filter(newer)[:end])
+    head = [((getattr(r, first), getattr(r, second)), r) for r in head_rows]
+    head.extend(((u[0], u[1]), u[2]) for u in unstored)
+    head.sort(key=lambda h: h[0], reverse=True)
+    merged = [item for _, item in head]
+    if len(head_rows) == end or end <= len(merged):
+        return merged[start:end]
+    skip = max(0, start - len(merged))
+    return merged[start:] + list(rows.exclude(newer)[skip : skip + end - max(start, len(merged))])
+
+
 def order_history(
     user: AbstractBaseUser, page: Page, symbol: str | None = None, order_id: int | None = None
 ) -> list[dict]:
-    """Orders, open and closed, newest first, as order objects with a naive ISO ``createdAt``."""
+    """Orders, open and closed, newest first, as order objects with a naive ISO ``createdAt``:
+    the database's rows, and what the engine acknowledged since, each order as it stands now."""
     rows = Order.objects.filter(user=user)
     market_id = _market_id(symbol)
     if market_id is not None:
         rows = rows.filter(market_id=market_id)
     if order_id is not None:
         rows = rows.filter(order_id=order_id)
-    rows = rows.order_by("-created_ts", "-order_id")[page.offset : page.offset + page.limit]
+    latest: dict[int, tuple[int, dict]] = {}  # order id -> its newest update
+    for seq, item in _recent_history(user)[0]:  # oldest first
+        order = item["order"]
+        if (symbol is None or order["symbol"] == symbol) and (
+            order_id is None or order["id"] == str(order_id)
+        ):
+            latest[int(order["id"])] = (seq, item)
+    stored = dict(rows.filter(order_id__in=latest).values_list("order_id", "last_seq")) if latest else {}
+    current = {oid: item["order"] for oid, (seq, item) in latest.items() if stored.get(oid, -1) < seq}
+    unstored = [
+        (latest[oid][1]["createdTs"], oid, order) for oid, order in current.items() if oid not in stored
+    ]
+    ordered = rows.order_by("-created_ts", "-order_id")
     formats = _formats()
     result = []
-    for row in rows:
-        obj = wire.order_object(
-            formats[row.market_id],
-            {
-                "order_id": row.order_id,
-                "client_id": row.client_id,
-                "created_ts": row.created_ts,
-                "side": row.side,
-                "order_type": row.order_type,
-                "time_in_force": row.time_in_force,
-                "post_only": row.post_only,
-                "price": row.price,
-                "quantity": row.quantity,
-                "quote_quantity": row.quote_quantity,
-                "executed_quantity": row.executed_quantity,
-                "executed_quote_quantity": row.executed_quote_quantity,
-                "status": row.status,
-                "self_trade_prevention": row.self_trade_prevention,
-            },
-        )
-        obj["createdAt"] = wire.iso_ms(row.created_ts)
-        result.append(obj)
+    for row in _merged_page(unstored, ordered, page, "created_ts", "order_id"):
+        if isinstance(row, dict):
+            result.append(row)
+        elif row.order_id in current:  # the database's row is behind the engine
+            result.append(current[row.order_id])
+        else:
+            result.append(wire.order_history_object(formats[row.market_id], _order_fields(row)))
     return result
+
+
+def _order_fields(row: Order) -> dict:
+    return {
+        "order_id": row.order_id,
+        "client_id": row.client_id,
+        "created_ts": row.created_ts,
+        "side": row.side,
+        "order_type": row.order_type,
+        "time_in_force": row.time_in_force,
+        "post_only": row.post_only,
+        "price": row.price,
+        "quantity": row.quantity,
+        "quote_quantity": row.quote_quantity,
+        "executed_quantity": row.executed_quantity,
+        "executed_quote_quantity": row.executed_quote_quantity,
+        "status": row.status,
+        "self_trade_prevention": row.self_trade_prevention,
+    }
 
 
 def fill_history(
@@ -146,7 +205,7 @@ def fill_history(
     from_ms: int | None = None,
     to_ms: int | None = None,
 ) -> list[dict]:
-    """The user's fills, newest first."""
+    """The user's fills, newest first: the database's, and those the engine made since."""
     rows = Fill.objects.filter(user=user)
     market_id = _market_id(symbol)
     if market_id is not None:
@@ -157,24 +216,38 @@ def fill_history(
         rows = rows.filter(ts__gte=from_ms)
     if to_ms is not None:
         rows = rows.filter(ts__lt=to_ms)
-    rows = rows.order_by("-ts", "-seq")[page.offset : page.offset + page.limit]
+    recent = [
+        (item["ts"], seq, item["fill"])
+        for seq, item in _recent_history(user)[1]
+        if (symbol is None or item["fill"]["symbol"] == symbol)
+        and (order_id is None or item["fill"]["orderId"] == str(order_id))
+        and (from_ms is None or item["ts"] >= from_ms)
+        and (to_ms is None or item["ts"] < to_ms)
+    ]
+    if recent:
+        stored = set(Fill.objects.filter(seq__in=[seq for _, seq, _ in recent]).values_list("seq", flat=True))
+        recent = [r for r in recent if r[1] not in stored]
+    ordered = rows.order_by("-ts", "-seq")
     formats = _formats()
     decimals = dict(Asset.objects.values_list("symbol", "decimals"))
     return [
-        {
-            "tradeId": row.trade_id,
-            "orderId": str(row.order_id),
-            "symbol": formats[row.market_id].symbol,
-            "side": row.side,
-            "price": formats[row.market_id].price(row.price),
-            "quantity": formats[row.market_id].quantity(row.quantity),
-            "fee": wire.amount(row.fee, decimals.get(row.fee_asset, 0)),
-            "feeSymbol": row.fee_asset,
-            "isMaker": row.is_maker,
-            "timestamp": wire.iso_ms(row.ts),
-            "clientId": row.client_id,
-        }
-        for row in rows
+        row
+        if isinstance(row, dict)
+        else wire.fill_object(
+            formats[row.market_id],
+            trade_id=row.trade_id,
+            order_id=row.order_id,
+            side=row.side,
+            price=row.price,
+            quantity=row.quantity,
+            fee=row.fee,
+            fee_asset=row.fee_asset,
+            fee_decimals=decimals.get(row.fee_asset, 0),
+            is_maker=row.is_maker,
+            ts=row.ts,
+            client_id=row.client_id,
+        )
+        for row in _merged_page(recent, ordered, page, "ts", "seq")
     ]
 
 

@@ -38,6 +38,22 @@ def open_orders_key(account: int) -> str:
     return f"md:orders:{account}"
 
 
+# An account's newest order updates and fills, until the database has them: the history
+# endpoints merge them in, so that what a reply acknowledged is in the history at once although
+# persistence trails it (``accounts.selectors``). Scored by event seq. Persistence is normally
+# under a second behind; these bounds cover it being far behind for a busy account too.
+RECENT_HISTORY_KEPT = 1000
+RECENT_HISTORY_TTL_S = 3600
+
+
+def recent_orders_key(account: int) -> str:
+    return f"md:recent_orders:{account}"
+
+
+def recent_fills_key(account: int) -> str:
+    return f"md:recent_fills:{account}"
+
+
 # --- writers (the engine process, inside one transaction per batch) -----------------------
 
 
@@ -72,6 +88,20 @@ def write_accounts(
         batch.hash_changes(balances_key(account), {k: dumps(v) for k, v in per_asset.items()}, ())
 
 
+def write_recent_history(
+    batch, orders: Mapping[int, Sequence[tuple[int, dict]]], fills: Mapping[int, Sequence[tuple[int, dict]]]
+) -> None:
+    """Per account, order updates ``(seq, {"createdTs", "order"})`` and fills ``(seq, {"ts",
+    "fill"})``, the objects as the history endpoints render them."""
+    dumps = jsonfast.dumps
+    for account, items in orders.items():
+        members = [(seq, dumps(item)) for seq, item in items]
+        batch.scored(recent_orders_key(account), members, RECENT_HISTORY_KEPT, RECENT_HISTORY_TTL_S)
+    for account, items in fills.items():
+        members = [(seq, dumps(item)) for seq, item in items]
+        batch.scored(recent_fills_key(account), members, RECENT_HISTORY_KEPT, RECENT_HISTORY_TTL_S)
+
+
 # --- readers (the web process) -------------------------------------------------------------
 
 
@@ -101,3 +131,14 @@ def read_open_orders(client: redis.Redis, account: int, symbol: str | None = Non
         orders = [o for o in orders if o["symbol"] == symbol]
     orders.sort(key=lambda o: int(o["id"]))
     return orders
+
+
+def read_recent_history(
+    client: redis.Redis, account: int
+) -> tuple[list[tuple[int, dict]], list[tuple[int, dict]]]:
+    """``(order updates, fills)`` of ``write_recent_history``, each ``(seq, item)``, oldest first."""
+    pipe = client.pipeline(transaction=False)
+    pipe.zrange(recent_orders_key(account), 0, -1, withscores=True, score_cast_func=int)
+    pipe.zrange(recent_fills_key(account), 0, -1, withscores=True, score_cast_func=int)
+    orders, fills = pipe.execute()
+    return [(seq, jsonfast.loads(m)) for m, seq in orders], [(seq, jsonfast.loads(m)) for m, seq in fills]

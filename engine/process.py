@@ -205,7 +205,8 @@ class EngineProcess:
             self.redis.get(APPENDED_KEY), self.redis.eval(COUNT_AFTER_SCRIPT, 1, COMMAND_STREAM, self.last_id)
         )
         self.metrics.applied = max(0, int(appended or 0) - after)
-        for outgoing in publisher.full_state(await self._stale_cache_keys()):
+        stale, recent = await self._stale_cache_keys()
+        for outgoing in publisher.full_state(stale, recent):
             await self._send(self._prepared(outgoing))
         log.info("engine ready after stream id %s", self.last_id)
         gc_was_enabled = gc.isenabled()
@@ -243,18 +244,27 @@ class EngineProcess:
         except Exception:  # Redis may be stopping with us (make run's Ctrl-C); the lease expires
             pass
 
-    async def _stale_cache_keys(self) -> list[str]:
+    async def _stale_cache_keys(self) -> tuple[list[str], list[str]]:
         """Keys of the market-data cache that the state does not cover: accounts it does not
         know, and recent trades newer than its books' (both only after a state rebuilt without
-        the commands that wrote them)."""
+        the commands that wrote them); and the accounts' recent histories, which may hold
+        events newer than the state (``Publisher.full_state`` cuts those off)."""
         known = set(self.engine.accounts())
-        stale = []
-        for pattern in (md_cache.balances_key("*"), md_cache.open_orders_key("*")):  # type: ignore[arg-type]
+        stale, recent = [], []
+        patterns = (
+            md_cache.balances_key("*"),  # type: ignore[arg-type]
+            md_cache.open_orders_key("*"),  # type: ignore[arg-type]
+            md_cache.recent_orders_key("*"),  # type: ignore[arg-type]
+            md_cache.recent_fills_key("*"),  # type: ignore[arg-type]
+        )
+        for pattern in patterns:
             async for raw in self.redis.scan_iter(match=pattern, count=1000):
                 key = raw.decode()
                 account = key.rsplit(":", 1)[1]
                 if not account.isdigit() or int(account) not in known:
                     stale.append(key)
+                elif key.startswith("md:recent_"):
+                    recent.append(key)
         async for raw in self.redis.scan_iter(match=md_cache.trades_key("*"), count=1000):
             key = raw.decode()
             symbol = key.rsplit(":", 1)[1]
@@ -263,7 +273,7 @@ class EngineProcess:
                 newest and jsonfast.loads(newest)["id"] > self.engine.last_trade_id(symbol)
             ):
                 stale.append(key)
-        return stale
+        return stale, recent
 
     async def _serve(self) -> None:
         """Read, apply and flush until asked to stop. The last flush may still be in flight or

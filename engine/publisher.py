@@ -334,6 +334,7 @@ class Publisher:
         self.trades: dict[str, list[dict]] = defaultdict(list)
         self.order_updates: dict[int, dict[int, dict]] = defaultdict(dict)  # account -> id -> last
         self.order_frames: dict[int, list[dict]] = defaultdict(list)
+        self.fills: dict[int, list[dict]] = defaultdict(list)  # account -> OrderFilled events
         self.balances: dict[int, dict[str, dict]] = defaultdict(dict)
         self.traded_markets: set[str] = set()
         self.applied = False  # a command gave events since the last flush: not idle
@@ -381,6 +382,8 @@ class Publisher:
             if cls in ORDER_EVENTS:
                 self.order_updates[ev.account][ev.order_id] = d
                 self.order_frames[ev.account].append(d)
+                if cls is OrderFilled:
+                    self.fills[ev.account].append(d)
             elif cls is Trade:
                 sym = ev.market
                 self.trades[sym].append(d)
@@ -477,15 +480,46 @@ class Publisher:
                 per_market.clear()
                 self._aggregated_flushed_at[interval_ms] = now
 
-        open_orders = {}
+        open_orders, recent_orders, recent_fills = {}, {}, {}
         for account, orders in self.order_updates.items():
-            upserts, removals = {}, []
+            upserts, removals, history = {}, [], []
             for oid, ev in orders.items():
+                rendered = wire.order_object(self.market_format(ev["market"]), ev)
                 if ev["status"] in OPEN_STATUSES:
-                    upserts[str(oid)] = wire.order_object(self.market_format(ev["market"]), ev)
+                    upserts[str(oid)] = rendered
                 else:
                     removals.append(str(oid))
+                created = ev["created_ts"]
+                history.append(
+                    (ev["seq"], {"createdTs": created, "order": wire.history_form(rendered, created)})
+                )
             open_orders[account] = (upserts, removals)
+            recent_orders[account] = history
+        assets = self.engine.assets
+        for account, fills in self.fills.items():
+            recent_fills[account] = [
+                (
+                    ev["seq"],
+                    {
+                        "ts": ev["ts"],
+                        "fill": wire.fill_object(
+                            self.market_format(ev["market"]),
+                            trade_id=ev["trade_id"],
+                            order_id=ev["order_id"],
+                            side=ev["side"],
+                            price=ev["fill_price"],
+                            quantity=ev["fill_quantity"],
+                            fee=ev["fee"],
+                            fee_asset=ev["fee_asset"],
+                            fee_decimals=assets[ev["fee_asset"]],
+                            is_maker=ev["is_maker"],
+                            ts=ev["ts"],
+                            client_id=ev["client_id"],
+                        ),
+                    },
+                )
+                for ev in fills
+            ]
         for account, events in self.order_frames.items():
             if account not in self.private_accounts:
                 continue
@@ -512,6 +546,7 @@ class Publisher:
                     data = wire.balance_update_stream(asset, ev.available, ev.locked, ev.ts, decimals)
                     frames[balance_group(account)].append({"stream": "account.balanceUpdate", "data": data})
         md_cache.write_accounts(pipe, open_orders, balances)
+        md_cache.write_recent_history(pipe, recent_orders, recent_fills)
 
         if self.replies:
             pipe.replies(
@@ -546,10 +581,17 @@ class Publisher:
         self._maybe_persist(pipe, handoffs, now, persist_now)
         return Outgoing(pipe, frames, handoffs)
 
-    def full_state(self, stale_keys: Iterable[str] = (), accounts_per_flush: int = 1000) -> list[Outgoing]:
+    def full_state(
+        self,
+        stale_keys: Iterable[str] = (),
+        recent_history_keys: Iterable[str] = (),
+        accounts_per_flush: int = 1000,
+    ) -> list[Outgoing]:
         """The market-data cache rewritten from the engine's whole state, as the flushes to send
         before serving: ``stale_keys`` deleted (cache keys the state may not cover: the
-        accounts' hashes, recent trades the state does not know of), then every market's depth
+        accounts' hashes, recent trades the state does not know of), the events newer than the
+        state cut from ``recent_history_keys`` (replaying the log writes them again if they
+        happened, the same), then every market's depth
         and every account's balances and open orders, each account's hashes replaced within one
         script (a reader sees the old or the new). After a restart the cache may hold what a
         lost command wrote, or less than the state: it must not be served as it is."""
@@ -559,6 +601,8 @@ class Publisher:
         stale = sorted(stale_keys)
         for at in range(0, len(stale), 1000):
             flushes[0].call("DEL", *stale[at : at + 1000])
+        for key in recent_history_keys:
+            flushes[0].call("ZREMRANGEBYSCORE", key, f"({engine.last_seq}", "+inf")
         for sym in engine.markets:
             bids, asks, update_id = engine.depth(sym, DEPTH_CACHE_LEVELS)
             md_cache.write_depth(

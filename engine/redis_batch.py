@@ -42,6 +42,8 @@ Command = tuple[Arg, ...]  # ("SET", key, value): a command name and its argumen
 #   R  ttl, key, payload, ...: the replies, LPUSH + EXPIRE each; a key that cannot take a list
 #      (a requester that named a key of another type) loses its own reply, not the flush
 #   P  channel, message, ...: PUBLISH each
+#   Z  key, kept, ttl, score, member, ...: ZADD in chunks, then keep the ``kept`` highest
+#      scores and let the key expire ``ttl`` seconds after its last write
 #   O  stream, payload, field, value, ...: a persistence batch into the outbox
 #      (``engine.persist_outbox``): XADD of the fields, the payload under ``stream:id``
 #   T  stream, log hash, id: trim the command stream to ``id`` (MINID) and record it as the
@@ -86,6 +88,13 @@ while a <= count do
     for i = first, last, 2 do
       redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
     end
+  elseif op == 'Z' then
+    local key = ARGV[first]
+    for from = first + 3, last, 2000 do
+      redis.call('ZADD', key, unpack(ARGV, from, math.min(from + 1999, last)))
+    end
+    redis.call('ZREMRANGEBYRANK', key, 0, -1 - tonumber(ARGV[first + 1]))
+    redis.call('EXPIRE', key, ARGV[first + 2])
   elseif op == 'O' then
     local id = redis.call('XADD', ARGV[first], '*', unpack(ARGV, first + 2, last))
     redis.call('SET', ARGV[first] .. ':' .. id, ARGV[first + 1])
@@ -149,6 +158,17 @@ class CommandBatch:
             args.append(value)
         args.extend(deletes)
         self._op("H", args)
+
+    def scored(self, key: Arg, members: Sequence[tuple[int, Arg]], kept: int, ttl_s: int) -> None:
+        """Add ``members`` (score, member) to the sorted set ``key``; it keeps the ``kept``
+        highest scores and expires ``ttl_s`` after this write."""
+        if not members:
+            return
+        args: list[Arg] = [key, kept, ttl_s]
+        for score, member in members:
+            args.append(score)
+            args.append(member)
+        self._op("Z", args)
 
     def replies(self, replies: Iterable[tuple[Arg, Arg]], ttl_s: int) -> None:
         args: list[Arg] = [ttl_s]

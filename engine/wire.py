@@ -144,6 +144,48 @@ def order_object(fmt: MarketFormat, o: dict) -> dict:
     }
 
 
+def order_history_object(fmt: MarketFormat, o: dict) -> dict:
+    """An order as the history endpoints show it: the order object with a naive ISO
+    ``createdAt``. ``o``: an order event dict, or a history row's fields under the same names."""
+    return history_form(order_object(fmt, o), o["created_ts"])
+
+
+def history_form(order: dict, created_ts: int) -> dict:
+    """A rendered order object as the history endpoints show it."""
+    return {**order, "createdAt": iso_ms(created_ts)}
+
+
+def fill_object(
+    fmt: MarketFormat,
+    *,
+    trade_id: int,
+    order_id: int,
+    side: str,
+    price: int,
+    quantity: int,
+    fee: int,
+    fee_asset: str,
+    fee_decimals: int,
+    is_maker: bool,
+    ts: int,
+    client_id: int | None,
+) -> dict:
+    """One of an account's fills as ``/wapi/v1/history/fills`` shows it."""
+    return {
+        "tradeId": trade_id,
+        "orderId": str(order_id),
+        "symbol": fmt.symbol,
+        "side": side,
+        "price": fmt.price(price),
+        "quantity": fmt.quantity(quantity),
+        "fee": amount(fee, fee_decimals),
+        "feeSymbol": fee_asset,
+        "isMaker": is_maker,
+        "timestamp": iso_ms(ts),
+        "clientId": client_id,
+    }
+
+
 def trade_rest(fmt: MarketFormat, t: dict) -> dict:
     """A public trade for ``/api/v1/trades`` from a Trade event dict."""
     return {

@@ -239,6 +239,16 @@ class Worker:
 
 
 @pytest.fixture
+def engine_worker(engine_process, tmp_path):
+    """A persistence worker on the default queue, where the engine process sends its tasks."""
+    worker = Worker(tmp_path / "worker")
+    worker.log_dir.mkdir()
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
 def demo_markets(transactional_db, redis_conn):
     """SOL, BTC, ETH, USDC and the three demo markets (maker 2 bps, taker 5 bps), as seed_demo makes them."""
     from markets.management.commands.seed_demo import create_demo_markets

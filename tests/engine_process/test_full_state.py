@@ -65,3 +65,22 @@ def test_accounts_and_trades_the_state_does_not_know_leave_the_cache(started, re
     assert not redis_conn.exists(md_cache.balances_key(999), md_cache.open_orders_key(999))
     assert not redis_conn.exists(md_cache.trades_key(SYM))
     assert md_cache.read_balances(redis_conn, SELLER)["SOL"]["available"] == "1000"
+
+
+def test_recent_history_newer_than_the_state_leaves_the_cache_and_the_rest_stays(started, redis_conn):
+    h = Harness(fund=False)
+    h.deposit(BUYER, "USD", 10_000)
+    h.buy(BUYER, 100, 3)
+    last_seq = h.e.last_seq
+    known, ahead = (
+        json.dumps({"ts": 1, "fill": {"tradeId": 1}}),
+        json.dumps({"ts": 2, "fill": {"tradeId": 2}}),
+    )
+    redis_conn.zadd(md_cache.recent_fills_key(BUYER), {known: last_seq, ahead: last_seq + 1})
+    redis_conn.zadd(md_cache.recent_orders_key(999), {known: 1})  # an account the state does not know
+
+    started(h)
+
+    _orders, fills = md_cache.read_recent_history(redis_conn, BUYER)
+    assert fills == [(last_seq, {"ts": 1, "fill": {"tradeId": 1}})]
+    assert not redis_conn.exists(md_cache.recent_orders_key(999))

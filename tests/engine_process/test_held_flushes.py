@@ -72,7 +72,7 @@ class CaughtUp:
         return await self.next_read()
 
     # the publisher
-    def full_state(self, stale_keys) -> list:
+    def full_state(self, stale_keys, recent_history_keys) -> list:
         return []
 
     def prepare(self, listening, persist_now: bool = False) -> Prepared:

@@ -36,7 +36,7 @@ class RenderFailsSecondTime:
         self.sent: list[int] = []
         self.replies: list = []
 
-    def full_state(self, stale_keys) -> list:
+    def full_state(self, stale_keys, recent_history_keys) -> list:
         return []
 
     def prepare(self, listening) -> Outgoing:

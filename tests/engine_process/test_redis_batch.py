@@ -146,6 +146,21 @@ def test_a_flush_pushes_thousands_of_values_to_one_list(redis_conn):
     assert redis_conn.lrange("list", 0, 1) == [b"8999", b"8998"]
 
 
+def test_a_sorted_set_keeps_its_highest_scores_and_expires_after_its_last_write(redis_conn):
+    held = take_lease()
+    batch = CommandBatch()
+    batch.scored("recent", [(score, f"m{score}") for score in range(5_000)], kept=3, ttl_s=60)
+
+    flush(redis_conn, batch, held)
+
+    assert redis_conn.zrange("recent", 0, -1, withscores=True) == [
+        (b"m4997", 4997),
+        (b"m4998", 4998),
+        (b"m4999", 4999),
+    ]
+    assert 0 < redis_conn.ttl("recent") <= 60
+
+
 def test_a_persistence_batch_lands_in_the_outbox_and_its_entry_id_comes_back(redis_conn):
     held = take_lease()
     batch = CommandBatch()

@@ -14,22 +14,12 @@ from engine.client import submit
 from engine.core.messages import PlaceOrder
 from markets.models import Trade
 
-from .conftest import Worker, wait_until
+from .conftest import wait_until
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="engine and worker subprocesses share the test database on a server",
 )
-
-
-@pytest.fixture
-def engine_worker(engine_process, tmp_path):
-    """A worker on the default queue, where the engine process sends its batches."""
-    worker = Worker(tmp_path / "worker")
-    worker.log_dir.mkdir()
-    worker.start()
-    yield worker
-    worker.stop()
 
 
 def test_a_trade_through_the_engine_reaches_the_database_and_the_klines(

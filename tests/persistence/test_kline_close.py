@@ -15,7 +15,7 @@ from engine import persistence, tasks
 from engine.client import COMMAND_STREAM, encode, submit
 from engine.core.messages import CancelOrder, PlaceOrder
 
-from .conftest import Worker, wait_until
+from .conftest import wait_until
 from .factory import Events
 
 T0 = 1_754_517_600_000  # 2025-08-06 22:00:00 UTC
@@ -213,16 +213,6 @@ def test_a_worker_waits_for_the_candles_last_trade_before_publishing_its_final_f
         "n": 2,
         "X": True,
     }
-
-
-@pytest.fixture
-def engine_worker(engine_process, tmp_path):
-    """A worker on the default queue, where the engine process sends its tasks."""
-    worker = Worker(tmp_path / "worker")
-    worker.log_dir.mkdir()
-    worker.start()
-    yield worker
-    worker.stop()
 
 
 @needs_server_db
