@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files for /api/docs, served as static files
     "channels",
     "exchange_site",
     "accounts",
@@ -155,9 +156,24 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Exchange API",
-    "DESCRIPTION": "Spot exchange API, wire-compatible with the Backpack Exchange API v1.",
+    "DESCRIPTION": (
+        "Spot exchange API, wire-compatible with the Backpack Exchange API v1. Private operations "
+        "are signed with an Ed25519 API key: see the security scheme `signature` for the headers "
+        "and the signing string, and each operation's `x-signing-instruction`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The private routes send each method to a view of its own, which the schema generator cannot
+    # see by itself (accounts.api.schema adds them, with their descriptions).
+    "PREPROCESSING_HOOKS": ["accounts.api.schema.add_private_operations"],
+    # Request bodies as components of their own: a body has fields a response never has.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "accounts.api.schema.ORDER_STATUSES",
+        "TransferStatusEnum": "accounts.api.schema.TRANSFER_STATUSES",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # Engine command log and snapshots.

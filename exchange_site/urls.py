@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import system_views
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/ping", system_views.PingView.as_view(), name="api-ping"),
     path("favicon.ico", system_views.favicon),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("operations.urls")),
     path("admin/", admin.site.urls),
     path("", include("markets.api.urls")),

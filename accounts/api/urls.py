@@ -35,6 +35,8 @@ def by_method(**view_classes):
                 return response
         return handler(request, *args, **kwargs)
 
+    # For the OpenAPI schema, which lists one operation per method (accounts.api.schema).
+    route.view_classes = {method.upper(): cls for method, cls in view_classes.items()}
     return route
 
 

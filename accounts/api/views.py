@@ -54,23 +54,37 @@ def _query(request, name: str) -> str | None:
     return None if value is None or value == "" else value
 
 
-def _int_param(request, name: str, minimum: int = 0, maximum: int | None = None) -> int | None:
+# A number a query compares with a BIGINT column (times in ms) must fit in one, and an OFFSET
+# with its LIMIT added too: larger ones were a database error (500) instead of a 400.
+MAX_INT64 = 2**63 - 1
+MAX_OFFSET = 2**62
+
+
+def _int_param(request, name: str, minimum: int = 0, maximum: int = MAX_INT64) -> int | None:
     value = _query(request, name)
     if value is None:
         return None
     if not value.isascii() or not value.isdigit() or len(value) > 19:
         raise errors.bad_request(f"Invalid {name}: expected a non-negative integer")
     number = int(value)
-    if number < minimum or (maximum is not None and number > maximum):
-        bound = f" and {maximum}" if maximum is not None else ""
-        raise errors.bad_request(f"Invalid {name}: must be between {minimum}{bound}")
+    if not minimum <= number <= maximum:
+        raise errors.bad_request(f"Invalid {name}: must be between {minimum} and {maximum}")
     return number
 
 
 def _page(request) -> selectors.Page:
     limit = _int_param(request, "limit", 1, selectors.MAX_LIMIT)
-    offset = _int_param(request, "offset", 0)
+    offset = _int_param(request, "offset", 0, MAX_OFFSET)
     return selectors.Page(limit=selectors.DEFAULT_LIMIT if limit is None else limit, offset=offset or 0)
+
+
+def _market_param(request) -> str | None:
+    """An optional ``symbol``, which must name a market: ``INVALID_SYMBOL`` otherwise, before a
+    query sees it (a NUL byte in it was a database error, a 500)."""
+    symbol = _query(request, "symbol")
+    if symbol is not None:
+        market_selectors.market_format(symbol)  # cached; refuses junk without a query
+    return symbol
 
 
 def _order_id_param(request) -> int | None:
@@ -149,7 +163,7 @@ class OrderHistoryView(PrivateView):
     signing_instruction = "orderHistoryQueryAll"
 
     def get(self, request):
-        symbol, order_id, page = _query(request, "symbol"), _order_id_param(request), _page(request)
+        symbol, order_id, page = _market_param(request), _order_id_param(request), _page(request)
         return Response(selectors.order_history(request.user, page, symbol=symbol, order_id=order_id))
 
 
@@ -161,7 +175,7 @@ class FillHistoryView(PrivateView):
             selectors.fill_history(
                 request.user,
                 _page(request),
-                symbol=_query(request, "symbol"),
+                symbol=_market_param(request),
                 order_id=_order_id_param(request),
                 from_ms=_int_param(request, "from"),
                 to_ms=_int_param(request, "to"),

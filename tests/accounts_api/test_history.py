@@ -124,6 +124,38 @@ def test_a_bad_limit_or_offset_is_invalid_client_request(alice, sol_usdc, query)
     assert (response.status_code, response.json()["code"]) == (400, "INVALID_CLIENT_REQUEST")
 
 
+@pytest.mark.parametrize("path", ["/wapi/v1/history/orders", "/wapi/v1/history/fills"])
+def test_a_symbol_with_a_nul_byte_is_invalid_symbol_not_a_server_error(alice, sol_usdc, path):
+    response = alice.api.get(path, {"symbol": "SOL\x00"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "INVALID_SYMBOL",
+        "message": "Invalid symbol: 'SOL\\x00' is not a market",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "message"),
+    [
+        (
+            "/wapi/v1/history/orders",
+            {"offset": str(2**62 + 1)},
+            f"Invalid offset: must be between 0 and {2**62}",
+        ),
+        ("/wapi/v1/history/fills", {"from": str(2**63)}, f"Invalid from: must be between 0 and {2**63 - 1}"),
+        ("/wapi/v1/capital/deposits", {"to": str(2**63)}, f"Invalid to: must be between 0 and {2**63 - 1}"),
+    ],
+)
+def test_a_number_past_what_the_database_compares_is_refused_not_a_server_error(
+    alice, sol_usdc, path, query, message
+):
+    response = alice.api.get(path, query)
+
+    assert response.status_code == 400
+    assert response.json() == {"code": "INVALID_CLIENT_REQUEST", "message": message}
+
+
 def test_fill_history_renders_fills_with_fee_and_naive_iso_timestamp(alice, sol_usdc):
     make_fill(alice.user, sol_usdc, 7, T0 + 5, order_id=42, client_id=9)
 

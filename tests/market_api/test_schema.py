@@ -22,6 +22,14 @@ PUBLIC_OPERATIONS = [
     "getKlines",
     "getRecentTrades",
     "getHistoricalTrades",
+    # Futures, lending and blockchains: empty lists on this spot-only exchange.
+    "getMarkPrices",
+    "getOpenInterest",
+    "getFundingIntervalRates",
+    "getCollateralParameters",
+    "getBorrowLendMarkets",
+    "getBorrowLendMarketHistory",
+    "getWallets",
 ]
 
 
@@ -50,6 +58,13 @@ def test_the_schema_has_every_public_market_data_operation_at_its_contract_path(
         "/api/v1/klines": "getKlines",
         "/api/v1/trades": "getRecentTrades",
         "/api/v1/trades/history": "getHistoricalTrades",
+        "/api/v1/markPrices": "getMarkPrices",
+        "/api/v1/openInterest": "getOpenInterest",
+        "/api/v1/fundingRates": "getFundingIntervalRates",
+        "/api/v1/collateral": "getCollateralParameters",
+        "/api/v1/borrowLend/markets": "getBorrowLendMarkets",
+        "/api/v1/borrowLend/markets/history": "getBorrowLendMarketHistory",
+        "/api/v1/wallets": "getWallets",
     }
 
 
@@ -72,6 +87,13 @@ def test_the_schema_documents_each_operations_query_parameters_and_which_are_req
         "getKlines": [("endTime", False), ("interval", True), ("startTime", True), ("symbol", True)],
         "getRecentTrades": [("limit", False), ("symbol", True)],
         "getHistoricalTrades": [("limit", False), ("offset", False), ("symbol", True)],
+        "getMarkPrices": [("symbol", False)],
+        "getOpenInterest": [("symbol", False)],
+        "getFundingIntervalRates": [("limit", False), ("offset", False), ("symbol", True)],
+        "getCollateralParameters": [],
+        "getBorrowLendMarkets": [],
+        "getBorrowLendMarketHistory": [("interval", True), ("symbol", False)],
+        "getWallets": [],
     }
 
 
