@@ -60,18 +60,19 @@ core-native: $(CORE_BUILD)
 core-pure:
 	python scripts/build_core.py --clean
 
-# The trading page's browser library (lightweight-charts), installed by npm from package.json and
-# package-lock.json into node_modules/ (never committed); Django serves it as a static file. Redone
-# when the lock file changes. Without npm, one line says so and the page runs without its chart.
+# The trading page's browser library (lightweight-charts) and the Node examples' websocket client
+# (ws), installed by npm from package.json and package-lock.json into node_modules/ (never
+# committed); Django serves the chart library as a static file. Redone when the lock file changes.
+# Without npm, one line says so and the page runs without its chart (the Node examples' tests skip).
 NPM_STAMP := node_modules/.package-lock.json
 
 $(NPM_STAMP): package.json package-lock.json
 	@if ! command -v npm >/dev/null 2>&1; then \
-	  echo "npm not found: the trading page's chart library is not installed (install Node.js and npm for it)"; \
+	  echo "npm not found: the trading page's chart library and the Node examples' ws are not installed (install Node.js and npm for them)"; \
 	elif npm ci --no-audit --no-fund --loglevel=error >/dev/null; then \
 	  touch $@; \
 	else \
-	  echo "npm ci failed: the trading page's chart library is not installed (see the error above)"; \
+	  echo "npm ci failed: the trading page's chart library and the Node examples' ws are not installed (see the error above)"; \
 	fi
 
 npm-deps: $(NPM_STAMP)

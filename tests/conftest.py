@@ -1,5 +1,6 @@
 """Shared fixtures: the real engine process (a subprocess against the real Redis and the test
-database), real Celery workers (``Worker``), demo markets, and funded users. Integration tests
+database), real Celery workers (``Worker``), a real web server (``web_server``), demo markets,
+and funded users. Integration tests
 use these; the pure engine tests in tests/engine_core need none of them."""
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -53,6 +57,78 @@ def database_url_for_subprocesses() -> str:
     host, port = s.get("HOST") or "127.0.0.1", s.get("PORT") or 5432
     password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
     return f"postgres://{s['USER']}{password}@{host}:{port}/{s['NAME']}"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment of a process of the exchange started by a test: the test database and
+    Redis, and ``extra``."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocesses(),
+        "REDIS_URL": settings.REDIS_URL,
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+    # Set in this process only for Playwright's sake (tests/ui); servers keep Django's check.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return env
+
+
+def stop_process(proc: subprocess.Popen | None) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 15 s."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+@dataclass
+class WebServer:
+    """``manage.py run_web`` (uvicorn: HTTP, static files and the websocket on one port)."""
+
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> None:
+        env = subprocess_env(PORT=str(self.port), HOST="127.0.0.1", DEBUG="true", WEB_WORKERS="1")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "manage.py", "run_web"], cwd=ROOT, env=env, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/v1/ping", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        stop_process(self.proc)
+        raise RuntimeError(f"web server did not start; log:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def web_server(demo_markets, redis_conn, tmp_path) -> Iterator[WebServer]:
+    """A real web server on the test database and Redis, serving the demo markets."""
+    server = WebServer(tmp_path / "web.log")
+    server.start()
+    yield server
+    stop_process(server.proc)
 
 
 @pytest.fixture(autouse=True)

@@ -13,21 +13,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from tests.conftest import ROOT, database_url_for_subprocesses
+from tests.conftest import ROOT, stop_process, subprocess_env
 
 CHROMIUM = os.environ.get("UI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,81 +39,6 @@ CHROMIUM_ARGS = [
 UI_TIMEOUT_MS = 15_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _subprocess_env(**extra: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_subprocesses(),
-        "REDIS_URL": settings.REDIS_URL,
-        "PYTHONUNBUFFERED": "1",
-        **extra,
-    }
-    # Set in this process only for Playwright's sake (see ``browser``); servers keep Django's check.
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    return env
-
-
-def _stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-
-
-@dataclass
-class WebServer:
-    """``manage.py run_web`` (uvicorn: HTTP, static files and the websocket on one port)."""
-
-    log_path: Path
-    port: int = field(default_factory=_free_port)
-    proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60) -> None:
-        env = _subprocess_env(PORT=str(self.port), HOST="127.0.0.1", DEBUG="true", WEB_WORKERS="1")
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "manage.py", "run_web"], cwd=ROOT, env=env, stdout=log, stderr=log
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/v1/ping", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.2)
-        _stop(self.proc)
-        raise RuntimeError(f"web server did not start; log:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
-
-
-@pytest.fixture
-def web_server(demo_markets, redis_conn, tmp_path) -> Iterator[WebServer]:
-    """A real web server on the test database and Redis, serving the demo markets."""
-    server = WebServer(tmp_path / "web.log")
-    server.start()
-    yield server
-    _stop(server.proc)
-
-
 @pytest.fixture
 def celery_worker(engine_process, tmp_path) -> Iterator[subprocess.Popen]:
     """A real Celery worker on the default queue, where the engine sends its batches: it
@@ -129,10 +48,10 @@ def celery_worker(engine_process, tmp_path) -> Iterator[subprocess.Popen]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "exchange_site", "worker", "--pool", "solo",
              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=_subprocess_env(), stdout=log, stderr=log,
+            cwd=ROOT, env=subprocess_env(), stdout=log, stderr=log,
         )  # fmt: skip
     yield proc
-    _stop(proc)
+    stop_process(proc)
 
 
 @pytest.fixture(scope="package")
@@ -219,11 +138,11 @@ class SimulatorProcess:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "manage.py", "simulate_market", "--url", url, *args],
-                cwd=ROOT, env=_subprocess_env(), stdout=log, stderr=log,
+                cwd=ROOT, env=subprocess_env(), stdout=log, stderr=log,
             )  # fmt: skip
 
     def stop(self) -> int | None:
-        _stop(self.proc)
+        stop_process(self.proc)
         return None if self.proc is None else self.proc.returncode
 
     def log(self) -> str:
