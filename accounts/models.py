@@ -61,6 +61,10 @@ class Order(models.Model):
     # The rate its reserve was locked with (what rebuilding the engine's state from the database
     # needs); empty for orders written by a release before it.
     fee_bps = models.IntegerField(null=True, blank=True)
+    trigger_price = models.BigIntegerField(null=True, blank=True, help_text="ticks; trigger orders only")
+    # Its place in time priority: its id, or for a trigger order the id drawn when it was placed
+    # on the book (empty while it waits, and for orders written by a release before it).
+    priority = models.BigIntegerField(null=True, blank=True)
     last_seq = models.BigIntegerField()
 
     class Meta:

@@ -194,6 +194,7 @@ def _order_fields(row: Order) -> dict:
         "executed_quote_quantity": row.executed_quote_quantity,
         "status": row.status,
         "self_trade_prevention": row.self_trade_prevention,
+        "trigger_price": row.trigger_price,
     }
 
 

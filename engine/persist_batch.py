@@ -21,7 +21,9 @@ from typing import Any
 from engine.core.codec import EVENT_TYPES
 
 FORMAT = 2
-ORDER_EVENTS = frozenset({"OrderAccepted", "OrderFilled", "OrderCancelled", "OrderExpired"})
+ORDER_EVENTS = frozenset(
+    {"OrderAccepted", "OrderFilled", "OrderCancelled", "OrderExpired", "OrderTriggered", "OrderTriggerFailed"}
+)
 PERSISTED_EVENTS = ORDER_EVENTS | {"Trade", "Deposited", "Withdrawn"}
 
 _FIELDS = {name: [f.name for f in fields(EVENT_TYPES[name])] for name in PERSISTED_EVENTS}

@@ -179,6 +179,8 @@ _ORDER_FIELDS = (
     "status",
     "created_ts",
     "fee_bps",
+    "trigger_price",
+    "priority",
 )
 _FILL_FIELDS = (
     "trade_id",
@@ -191,8 +193,8 @@ _FILL_FIELDS = (
     "ts",
 )
 _TRANSFER_FIELDS = ("seq", "ts", "account", "asset", "amount", "tx_id")
-# Batches packed by an engine of a release before order events carried their fee rate.
-_OPTIONAL_ORDER_FIELDS = frozenset({"fee_bps"})
+# Batches packed by an engine of a release before order events carried these.
+_OPTIONAL_ORDER_FIELDS = frozenset({"fee_bps", "trigger_price", "priority"})
 
 
 LEDGER_IDS_PER_EVENT = 8  # an event writes at most seven ledger entries (a trade with fees)
@@ -272,9 +274,9 @@ def _collect(batch: persist_batch.Packed) -> _Rows:
             if seq > order_seq.get(oid, -1):
                 order_seq[oid] = seq
                 # _ORDER_COLUMNS: the order's fields with the market's id, seq last
-                orders[oid] = (oid, account, m.id, *ev[4:18], seq)
+                orders[oid] = (oid, account, m.id, *ev[4:20], seq)
             if filled:
-                trade_id, price, quantity, quote, fee, fee_asset, is_maker, ts = ev[18:]
+                trade_id, price, quantity, quote, fee, fee_asset, is_maker, ts = ev[20:]
                 fills.append(
                     (
                         seq,
@@ -427,6 +429,8 @@ _ORDER_COLUMNS = [
     ("status", "text"),
     ("created_ts", "bigint"),
     ("fee_bps", "integer"),
+    ("trigger_price", "bigint"),
+    ("priority", "bigint"),
     ("last_seq", "bigint"),
 ]
 _FILL_COLUMNS = [

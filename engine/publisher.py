@@ -46,6 +46,7 @@ from engine.core.messages import (
     BID,
     NEW,
     PARTIALLY_FILLED,
+    TRIGGER_PENDING,
     AssetAdded,
     BalanceChanged,
     DepthChanged,
@@ -54,6 +55,8 @@ from engine.core.messages import (
     OrderCancelled,
     OrderExpired,
     OrderFilled,
+    OrderTriggered,
+    OrderTriggerFailed,
     Rejected,
     Trade,
 )
@@ -84,8 +87,8 @@ PRIVATE_SUBSCRIBERS_KEY = "streams.private_subscribers"
 PRIVATE_SUBSCRIBERS_VERSION_KEY = "streams.private_subscribers.version"
 REPLY_TTL_S = 60
 
-ORDER_EVENTS = (OrderAccepted, OrderFilled, OrderCancelled, OrderExpired)
-OPEN_STATUSES = {NEW, PARTIALLY_FILLED}
+ORDER_EVENTS = (OrderAccepted, OrderFilled, OrderCancelled, OrderExpired, OrderTriggered, OrderTriggerFailed)
+OPEN_STATUSES = {NEW, PARTIALLY_FILLED, TRIGGER_PENDING}
 # Events a reply leaves out: the caller reads balances and the book from the cache instead.
 NOT_IN_REPLY = (DepthChanged, BalanceChanged)
 

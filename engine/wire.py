@@ -138,8 +138,10 @@ def order_object(fmt: MarketFormat, o: dict) -> dict:
         "executedQuoteQuantity": fmt.quote_amount(o["executed_quote_quantity"]),
         "status": o["status"],
         "selfTradePrevention": o["self_trade_prevention"],
-        "triggerPrice": None,
-        "triggerQuantity": None,
+        # A trigger order's quantity is the quantity it is placed with (Backpack's
+        # ``triggerQuantity``), shown as both.
+        "triggerPrice": fmt.price(o.get("trigger_price")),
+        "triggerQuantity": None if o.get("trigger_price") is None else fmt.quantity(o["quantity"]),
         "relatedOrderId": None,
     }
 
@@ -236,6 +238,8 @@ def order_update_stream(fmt: MarketFormat, event: dict) -> dict:
         "OrderFilled": "orderFill",
         "OrderCancelled": "orderCancelled",
         "OrderExpired": "orderExpired",
+        "OrderTriggered": "triggerPlaced",
+        "OrderTriggerFailed": "triggerFailed",
     }[event["type"]]
     us = event["ts"] * 1000
     data = {
@@ -254,6 +258,8 @@ def order_update_stream(fmt: MarketFormat, event: dict) -> dict:
         "Z": fmt.quote_amount(event["executed_quote_quantity"]),
         "T": us,
     }
+    if event.get("trigger_price") is not None:
+        data["P"] = fmt.price(event["trigger_price"])
     if kind == "orderFill":
         data.update(
             {

@@ -45,21 +45,20 @@ from .models import Asset, Market
 # Plain decimal notation: optional minus (so a negative value gets a clear "must be positive"),
 # ASCII digits, an optional fraction with at least one digit. ``\Z`` (not ``$``) refuses "1\n".
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?\Z")
+# What a trigger order's trigger price is compared with: the market's last trade price.
+TRIGGER_BY = "LastPrice"
 # Longer inputs are never valid prices or quantities and would only cost arithmetic.
 MAX_DECIMAL_CHARS = 40
 UINT32_MAX = 2**32 - 1
 MAX_ORDER_ID = 2**63 - 1
 
 # Backpack's order fields for what this exchange does not have: margin (lending, borrowing,
-# reduce-only), conditional and take-profit/stop-loss orders, slippage limits, brokers. Clients
-# that send them unset (null, or false for the flags) are served; a set value is refused rather
-# than ignored, since ignoring it would place another order than the one asked for.
+# reduce-only), take-profit/stop-loss orders attached to an order, slippage limits, brokers.
+# Clients that send them unset (null, or false for the flags) are served; a set value is refused
+# rather than ignored, since ignoring it would place another order than the one asked for.
 UNSUPPORTED_FLAGS = ("reduceOnly", "autoLend", "autoLendRedeem", "autoBorrow", "autoBorrowRepay")
 UNSUPPORTED_VALUES = (
     "brokerId",
-    "triggerPrice",
-    "triggerQuantity",
-    "triggerBy",
     "stopLossTriggerPrice",
     "stopLossLimitPrice",
     "stopLossTriggerBy",
@@ -81,6 +80,9 @@ ORDER_FIELDS = frozenset(
         "timeInForce",
         "postOnly",
         "selfTradePrevention",
+        "triggerPrice",
+        "triggerQuantity",
+        "triggerBy",
         *UNSUPPORTED_FLAGS,
         *UNSUPPORTED_VALUES,
     }
@@ -260,6 +262,7 @@ class ValidatedOrder:
     post_only: bool
     self_trade_prevention: str
     client_id: int | None
+    trigger_price: int | None = None  # ticks: a trigger order
 
     def command(self, account: int) -> PlaceOrder:
         # ``ts`` is a placeholder: the engine takes the time from the command's stream entry id.
@@ -276,6 +279,7 @@ class ValidatedOrder:
             post_only=self.post_only,
             self_trade_prevention=self.self_trade_prevention,
             client_id=self.client_id,
+            trigger_price=self.trigger_price,
         )
 
 
@@ -312,6 +316,11 @@ def validate_order(payload: object, rules_for=market_rules) -> ValidatedOrder:
     elif not isinstance(post_only, bool):
         raise errors.wrong_type("postOnly", "a boolean")
     _refuse_unsupported(payload)
+    trigger_price = _trigger(payload, rules)
+    if _present(payload, "triggerQuantity"):
+        if _present(payload, "quantity"):
+            raise errors.invalid_order("Give either quantity or triggerQuantity, not both")
+        payload = {**payload, "quantity": payload["triggerQuantity"]}  # what the trigger places
 
     if order_type == LIMIT:
         order = _limit(payload, rules, side, post_only)
@@ -324,8 +333,29 @@ def validate_order(payload: object, rules_for=market_rules) -> ValidatedOrder:
         self_trade_prevention=stp,
         client_id=client_id,
         post_only=post_only,
+        trigger_price=trigger_price,
         **order,
     )
+
+
+def _trigger(payload: dict, rules: MarketRules) -> int | None:
+    """A trigger order's trigger price in ticks; None for an order placed at once."""
+    if not _present(payload, "triggerPrice"):
+        if _present(payload, "triggerQuantity") or _present(payload, "triggerBy"):
+            raise errors.invalid_order(
+                "triggerQuantity and triggerBy are for trigger orders: give triggerPrice"
+            )
+        return None
+    trigger_by = payload.get("triggerBy")
+    if trigger_by is not None and trigger_by != TRIGGER_BY:
+        raise errors.invalid_order(f"triggerBy: only {TRIGGER_BY} (the last trade price) on this exchange")
+    value = parse_positive_decimal(payload["triggerPrice"], "triggerPrice", errors.INVALID_PRICE)
+    ticks = on_grid(value, rules.tick_size, "triggerPrice", errors.INVALID_PRICE)
+    if not rules.min_price <= value <= rules.max_price:
+        raise errors.invalid_price(
+            f"Invalid triggerPrice: must be between {_plain(rules.min_price)} and {_plain(rules.max_price)}"
+        )
+    return ticks
 
 
 def _quantity(payload: dict, rules: MarketRules) -> tuple[Decimal, int]:

@@ -41,6 +41,8 @@ ORDER_VIEW_FIELDS = (
     "status",
     "created_ts",
     "fee_bps",
+    "trigger_price",
+    "priority",
 )
 
 
@@ -48,6 +50,8 @@ class Order:
     """One order. ``remaining`` is in lots (``None`` only for a market buy by quote budget, which
     never rests). ``fee_bps`` is the fee rate the order's reserve was computed with; the fee it
     pays on a fill is never above it, so a later fee increase cannot make its lock insufficient.
+    ``priority`` orders a level: the order's id, or for a trigger order the id drawn when it was
+    placed (``None`` while its trigger is pending; ``trigger_price`` then says where it fires).
     """
 
     __slots__ = (
@@ -69,6 +73,8 @@ class Order:
         "status",
         "created_ts",
         "fee_bps",
+        "trigger_price",
+        "priority",
     )
 
     def __init__(
@@ -91,6 +97,8 @@ class Order:
         status: str,
         created_ts: int,
         fee_bps: int,
+        trigger_price: int | None,
+        priority: int | None,
     ) -> None:
         self.order_id = order_id
         self.account = account
@@ -110,6 +118,8 @@ class Order:
         self.status = status
         self.created_ts = created_ts
         self.fee_bps = fee_bps
+        self.trigger_price = trigger_price
+        self.priority = priority
 
     def view(self) -> dict:
         """The order as ``OrderEvent``'s fields (minus ``seq``/``ts``)."""
@@ -142,6 +152,8 @@ def order_view(o: Order) -> dict:
         "status": o.status,
         "created_ts": o.created_ts,
         "fee_bps": o.fee_bps,
+        "trigger_price": o.trigger_price,
+        "priority": o.priority,
     }
 
 
@@ -235,9 +247,27 @@ class BookSide:
 
 
 class Book:
-    """A market's two sides and its counters (trade ids, depth update ids)."""
+    """A market's two sides, its counters (trade ids, depth update ids), the price of its last
+    trade, and its pending trigger orders.
 
-    __slots__ = ("market", "symbol", "bids", "asks", "last_trade_id", "update_id")
+    A trigger fires when the last price reaches its trigger price from the side the last price
+    was on when it was placed. While it is pending the last price has not reached it, so that
+    side is still the side the last price is on: triggers above the last price wait in
+    ``triggers_above`` (keys ``(trigger price, order id)``: the lowest fires first, as a rising
+    price reaches it first), those below in ``triggers_below`` (keys ``(-trigger price, order
+    id)``: the highest first)."""
+
+    __slots__ = (
+        "market",
+        "symbol",
+        "bids",
+        "asks",
+        "last_trade_id",
+        "update_id",
+        "last_price",
+        "triggers_above",
+        "triggers_below",
+    )
 
     def __init__(self, market: Market) -> None:
         self.market = market  # the engine's Market object (updated in place)
@@ -246,3 +276,38 @@ class Book:
         self.asks = BookSide(ASK)
         self.last_trade_id = 0
         self.update_id = 0
+        self.last_price: int | None = None  # ticks; None until the market's first trade
+        self.triggers_above = SortedList()
+        self.triggers_below = SortedList()
+
+    def add_trigger(self, order: Order) -> None:
+        """A pending trigger order, on the side of the last price its trigger price is on."""
+        tp: int = order.trigger_price  # type: ignore[assignment]
+        last: int = self.last_price  # type: ignore[assignment]  # a trigger needs a last price
+        if tp > last:
+            self.triggers_above.add((tp, order.order_id))
+        else:
+            self.triggers_below.add((-tp, order.order_id))
+
+    def remove_trigger(self, order: Order) -> None:
+        tp: int = order.trigger_price  # type: ignore[assignment]
+        key = (tp, order.order_id)
+        above = self.triggers_above
+        if key in above:
+            above.remove(key)
+        else:
+            self.triggers_below.remove((-tp, order.order_id))
+
+    def next_fired(self) -> int | None:
+        """The id of the next trigger the last price has reached, taken off its list; None when
+        none has."""
+        last = self.last_price
+        if last is None:
+            return None
+        above = self.triggers_above
+        if above and above[0][0] <= last:
+            return above.pop(0)[1]
+        below = self.triggers_below
+        if below and -below[0][0] >= last:
+            return below.pop(0)[1]
+        return None

@@ -47,6 +47,8 @@ EVENT_TYPES = {
         M.OrderFilled,
         M.OrderCancelled,
         M.OrderExpired,
+        M.OrderTriggered,
+        M.OrderTriggerFailed,
         M.Trade,
         M.DepthChanged,
         M.BalanceChanged,

@@ -17,8 +17,14 @@ so after each fill the reserve is recomputed as ``R(r - f)`` and the (non-negati
 unlocked; that excess is the price improvement plus the fee rounding. A sell order's reserve is
 ``r * base_per_lot`` in the base asset.
 
+Trigger orders rest off the book (status ``TriggerPending``) with what they will need locked
+(``trigger_reserve``) until the market's last trade price reaches their trigger price; they are
+then placed as any order is, within the command whose trade moved the price, one at a time in
+the order the price reached them, each able to move the price on to others (``Engine._fire``).
+One that cannot be placed then (funds, the market's filters) closes ``TriggerFailed``.
+
 Invariant after every command: for each account and asset, ``locked`` equals the sum of the
-reserves (``order_reserve``) of the account's open orders in that asset.
+reserves (``order_reserve``) of the account's open orders (resting or pending) in that asset.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ from .messages import (
     REJECT_BOTH,
     REJECT_MAKER,
     REJECT_TAKER,
+    TRIGGER_FAILED,
+    TRIGGER_PENDING,
     AddAsset,
     AddMarket,
     AssetAdded,
@@ -72,6 +80,8 @@ from .messages import (
     OrderCancelled,
     OrderExpired,
     OrderFilled,
+    OrderTriggered,
+    OrderTriggerFailed,
     PlaceOrder,
     Rejected,
     Trade,
@@ -82,7 +92,7 @@ from .messages import (
 from .snapshot import SnapshotError, dump, encode_payload, load
 from .units import MAX_AMOUNT
 
-__all__ = ["Engine", "SnapshotError", "order_reserve", "order_view"]
+__all__ = ["Engine", "SnapshotError", "order_reserve", "order_view", "trigger_reserve"]
 
 # API error codes (shared/API.md)
 INVALID_CLIENT_REQUEST: Final = "INVALID_CLIENT_REQUEST"
@@ -119,14 +129,31 @@ def _enum(table: dict, value):
 
 
 def order_reserve(order: Order, market: Market) -> tuple[str, int]:
-    """``(asset, amount)`` a resting order keeps locked: for a buy ``R(remaining)`` in quote (see
-    the module docstring), for a sell ``remaining * base_per_lot`` in base."""
+    """``(asset, amount)`` an open order keeps locked: for a resting buy ``R(remaining)`` in
+    quote (see the module docstring), for a resting sell ``remaining * base_per_lot`` in base;
+    for a pending trigger order what it will need when placed (``trigger_reserve``)."""
+    if order.status is TRIGGER_PENDING:
+        return trigger_reserve(order, market)
     rem: int = order.remaining  # type: ignore[assignment]  # a resting order has both
     if order.side is BID:
         price: int = order.price  # type: ignore[assignment]
         n = price * rem * market.quote_per_tick_lot
         return market.quote, n + n * order.fee_bps // 10000
     return market.base, rem * market.base_per_lot
+
+
+def trigger_reserve(order: Order, market: Market) -> tuple[str, int]:
+    """What a pending trigger order locks: a sell its quantity in base; a buy its budget, or
+    ``R(quantity)`` at its limit price (a market buy: at its trigger price, the price it is
+    expected to meet) with its fee rate."""
+    qty: int = order.quantity  # type: ignore[assignment]  # None only with a budget
+    if order.side is ASK:
+        return market.base, qty * market.base_per_lot
+    if order.quote_quantity is not None:
+        return market.quote, order.quote_quantity
+    price: int = order.price if order.price is not None else order.trigger_price  # type: ignore[assignment]
+    n = price * qty * market.quote_per_tick_lot
+    return market.quote, n + n * order.fee_bps // 10000
 
 
 def _affordable(unit: int, budget: int, bps: int) -> int:
@@ -169,6 +196,8 @@ _ORDER_ATTRS = {
     "status": "status",
     "created_ts": "created_ts",
     "fee_bps": "fee_bps",
+    "trigger_price": "trigger_price",
+    "priority": "priority",
 }
 
 
@@ -226,6 +255,8 @@ def _ev_accepted(seq: int, ts: int, o: Order) -> OrderAccepted:
         status=o.status,
         created_ts=o.created_ts,
         fee_bps=o.fee_bps,
+        trigger_price=o.trigger_price,
+        priority=o.priority,
     )
 
 
@@ -250,6 +281,8 @@ def _ev_cancelled(seq: int, ts: int, o: Order, reason: str) -> OrderCancelled:
         status=o.status,
         created_ts=o.created_ts,
         fee_bps=o.fee_bps,
+        trigger_price=o.trigger_price,
+        priority=o.priority,
         reason=reason,
     )
 
@@ -275,6 +308,61 @@ def _ev_expired(seq: int, ts: int, o: Order, reason: str) -> OrderExpired:
         status=o.status,
         created_ts=o.created_ts,
         fee_bps=o.fee_bps,
+        trigger_price=o.trigger_price,
+        priority=o.priority,
+        reason=reason,
+    )
+
+
+def _ev_triggered(seq: int, ts: int, o: Order) -> OrderTriggered:
+    return OrderTriggered(
+        seq=seq,
+        ts=ts,
+        order_id=o.order_id,
+        account=o.account,
+        market=o.market,
+        side=o.side,
+        order_type=o.order_type,
+        time_in_force=o.time_in_force,
+        post_only=o.post_only,
+        self_trade_prevention=o.stp,
+        client_id=o.client_id,
+        price=o.price,
+        quantity=o.quantity,
+        quote_quantity=o.quote_quantity,
+        executed_quantity=o.executed,
+        executed_quote_quantity=o.executed_quote,
+        status=o.status,
+        created_ts=o.created_ts,
+        fee_bps=o.fee_bps,
+        trigger_price=o.trigger_price,
+        priority=o.priority,
+    )
+
+
+def _ev_trigger_failed(seq: int, ts: int, o: Order, reason: str) -> OrderTriggerFailed:
+    return OrderTriggerFailed(
+        seq=seq,
+        ts=ts,
+        order_id=o.order_id,
+        account=o.account,
+        market=o.market,
+        side=o.side,
+        order_type=o.order_type,
+        time_in_force=o.time_in_force,
+        post_only=o.post_only,
+        self_trade_prevention=o.stp,
+        client_id=o.client_id,
+        price=o.price,
+        quantity=o.quantity,
+        quote_quantity=o.quote_quantity,
+        executed_quantity=o.executed,
+        executed_quote_quantity=o.executed_quote,
+        status=o.status,
+        created_ts=o.created_ts,
+        fee_bps=o.fee_bps,
+        trigger_price=o.trigger_price,
+        priority=o.priority,
         reason=reason,
     )
 
@@ -311,6 +399,8 @@ def _ev_filled(
         status=o.status,
         created_ts=o.created_ts,
         fee_bps=o.fee_bps,
+        trigger_price=o.trigger_price,
+        priority=o.priority,
         trade_id=trade_id,
         fill_price=fill_price,
         fill_quantity=fill_quantity,
@@ -376,10 +466,23 @@ if not COMPILED:
         _ev_cancelled=order_event_factory(OrderCancelled),
         _ev_expired=order_event_factory(OrderExpired),
         _ev_filled=order_event_factory(OrderFilled),
+        _ev_triggered=order_event_factory(OrderTriggered),
+        _ev_trigger_failed=order_event_factory(OrderTriggerFailed),
         _mk_trade=positional_factory(Trade),
         _mk_depth=positional_factory(DepthChanged),
         _mk_balance=positional_factory(BalanceChanged),
     )
+
+
+def _limit_error(m: Market, price: Any, qty: Any) -> tuple[str, str] | None:
+    """What is wrong with a limit order's price and quantity on market ``m`` (code, message)."""
+    if type(price) is not int or not m.min_price <= price <= m.max_price:
+        return INVALID_PRICE, f"price must be an integer in [{m.min_price}, {m.max_price}] ticks"
+    if type(qty) is not int or not m.min_quantity <= qty <= m.max_quantity:
+        return INVALID_QUANTITY, f"quantity must be an integer in [{m.min_quantity}, {m.max_quantity}] lots"
+    if price * qty * m.quote_per_tick_lot < m.min_notional:
+        return INVALID_ORDER, f"order value is below the min notional of {m.min_notional}"
+    return None
 
 
 class Engine:
@@ -404,6 +507,7 @@ class Engine:
         self._supply: dict[str, int] = {}
         self._seq = 0
         self._last_order_id = 0
+        self._firing = False  # placing triggered orders (``_fire``): nested placements leave it the loop
         self.snapshot_extra: Any = None  # set by ``restore`` from ``snapshot(extra=...)``
         self._handlers: dict[type, Callable[[Any], list]] = {
             PlaceOrder: self._place,  # a TypeError in its validation is a rejection (see apply)
@@ -462,6 +566,10 @@ class Engine:
 
     def last_trade_id(self, market: str) -> int:
         return self._books[market].last_trade_id
+
+    def last_price(self, market: str) -> int | None:
+        """The price of the market's last trade (ticks); None before its first."""
+        return self._books[market].last_price
 
     def book_counters(self, market: str) -> tuple[int, int]:
         """``(last trade id, depth update id)`` of the market's book."""
@@ -711,7 +819,10 @@ class Engine:
         tlevels: dict[Level, None],
         touched: dict[Balance, None],
     ) -> int:
-        """Cancels a resting order: takes it off the book, unlocks its reserve, emits the event."""
+        """Cancels an open order: takes it off the book (or its trigger list), unlocks its
+        reserve, emits the event."""
+        if o.status is TRIGGER_PENDING:
+            return self._cancel_trigger(o, book, reason, seq, ts, events, touched)
         m = self.markets[o.market]
         side = book.bids if o.side is BID else book.asks
         level = side.levels[o.price]  # type: ignore[index]
@@ -719,6 +830,21 @@ class Engine:
         o.status = CANCELLED
         side.unlink(o, level)
         tlevels[level] = None
+        b = self.ledger.accounts[o.account][asset]
+        b.locked -= amount
+        b.available += amount
+        touched[b] = None
+        self._drop(o)
+        seq += 1
+        events.append(_ev_cancelled(seq, ts, o, reason))
+        return seq
+
+    def _cancel_trigger(
+        self, o: Order, book: Book, reason: str, seq: int, ts: int, events: list, touched: dict[Balance, None]
+    ) -> int:
+        asset, amount = trigger_reserve(o, book.market)
+        o.status = CANCELLED
+        book.remove_trigger(o)
         b = self.ledger.accounts[o.account][asset]
         b.locked -= amount
         b.available += amount
@@ -758,6 +884,11 @@ class Engine:
         if o is None or o.account != acct or o.market != c.market:
             # the same answer for an unknown order and for another account's order
             return self._reject(c, RESOURCE_NOT_FOUND, "order not found")
+        if o.status is TRIGGER_PENDING:
+            events: list = []
+            touched: dict = {}
+            seq = self._cancel_trigger(o, book, REASON_USER, self._seq, c.ts, events, touched)
+            return self._finish(events, seq, c.ts, None, None, touched)
         # -- accepted: take it off the book, unlock its reserve
         m = book.market
         price: int = o.price  # type: ignore[assignment]  # a resting order has both
@@ -824,7 +955,9 @@ class Engine:
             )
         return self._reject(c, INVALID_ORDER, "post_only must be a boolean")
 
-    def _place(self, c: Any) -> list:  # noqa: C901 - one flat validation sequence (c: PlaceOrder)
+    def _place(self, c: Any, trigger: Order | None = None) -> list:  # noqa: C901 - one flat validation sequence
+        """Places ``c`` (a PlaceOrder); ``trigger``: the pending trigger order it places (its id,
+        creation time and trigger price carry over), taken off its list and unlocked already."""
         book = self._books.get(c.market)
         if book is None:
             return self._reject(c, INVALID_MARKET, f"unknown market {c.market!r}")
@@ -872,6 +1005,8 @@ class Engine:
                 return self._reject(c, INVALID_ORDER, "client_id must be a uint32")
             if (acct << 32 | cid) in self._client_ids:
                 return self._reject(c, INVALID_ORDER, f"client_id {cid} is already used by an open order")
+        if c.trigger_price is not None:
+            return self._place_trigger(c, book, acct, side, otype, tif, stp, post_only, cid)
         price = c.price
         qty = c.quantity
         qq = c.quote_quantity
@@ -882,21 +1017,10 @@ class Engine:
         if otype is LIMIT:
             if qq is not None:
                 return self._reject(c, INVALID_ORDER, "quote_quantity is only for market buy orders")
-            if type(price) is not int or not m.min_price <= price <= m.max_price:
-                return self._reject(
-                    c, INVALID_PRICE, f"price must be an integer in [{m.min_price}, {m.max_price}] ticks"
-                )
-            if type(qty) is not int or not m.min_quantity <= qty <= m.max_quantity:
-                return self._reject(
-                    c,
-                    INVALID_QUANTITY,
-                    f"quantity must be an integer in [{m.min_quantity}, {m.max_quantity}] lots",
-                )
+            err = _limit_error(m, price, qty)
+            if err is not None:
+                return self._reject(c, err[0], err[1])
             n = price * qty * k
-            if n < m.min_notional:
-                return self._reject(
-                    c, INVALID_ORDER, f"order value is below the min notional of {m.min_notional}"
-                )
             if post_only:
                 if tif is not GTC:
                     return self._reject(c, INVALID_ORDER, "post-only orders must be GTC")
@@ -979,8 +1103,16 @@ class Engine:
 
         # ---- accepted: from here on nothing can fail ----------------------------------------
         ts = c.ts
-        oid = self._last_order_id + 1
-        self._last_order_id = oid
+        prio = self._last_order_id + 1
+        self._last_order_id = prio
+        if trigger is None:
+            oid = prio
+            created = ts
+            trigger_price = None
+        else:
+            oid = trigger.order_id
+            created = trigger.created_ts
+            trigger_price = trigger.trigger_price
         o = Order(
             oid,
             acct,
@@ -998,11 +1130,13 @@ class Engine:
             0,
             0,
             NEW,
-            ts,
+            created,
             fee_bps,
+            trigger_price,
+            prio,
         )
         seq = self._seq + 1
-        events: list = [_ev_accepted(seq, ts, o)]
+        events: list = [_ev_accepted(seq, ts, o) if trigger is None else _ev_triggered(seq, ts, o)]
         if bal is None:
             bal = self._entry(acct, asset)
         bal.available -= need
@@ -1044,6 +1178,7 @@ class Engine:
             ]
         touched = {bal: None}
         tlevels: dict = {}
+        traded_before = book.last_trade_id
         if is_bid:
             seq, reserve, stopped = self._take_asks(
                 book, m, o, price, budget, need, seq, ts, events, touched, tlevels
@@ -1053,6 +1188,7 @@ class Engine:
                 book, m, o, price, need, seq, ts, events, touched, tlevels
             )
         # ---- the taker's fate ------------------------------------------------------------------
+        rests = False
         if stopped is not None:  # self-trade prevention stopped it
             o.status = EXPIRED
             seq += 1
@@ -1060,6 +1196,7 @@ class Engine:
         elif o.status is not FILLED:
             if tif is GTC:
                 # rests; its remaining reserve stays locked
+                rests = True
                 tlevels[(book.bids if is_bid else book.asks).add(o)] = None
                 self._orders[oid] = o
                 ao = self._acct_orders.get(acct)
@@ -1069,14 +1206,156 @@ class Engine:
                     ao[oid] = o
                 if cid is not None:
                     self._client_ids[acct << 32 | cid] = o
-                return self._finish(events, seq, ts, book, tlevels, touched)
-            o.status = EXPIRED
-            seq += 1
-            events.append(_ev_expired(seq, ts, o, REASON_UNFILLED))
-        if reserve:
+            else:
+                o.status = EXPIRED
+                seq += 1
+                events.append(_ev_expired(seq, ts, o, REASON_UNFILLED))
+        if reserve and not rests:
             bal.locked -= reserve
             bal.available += reserve
-        return self._finish(events, seq, ts, book, tlevels, touched)
+        events = self._finish(events, seq, ts, book, tlevels, touched)
+        if book.last_trade_id != traded_before and (book.triggers_above or book.triggers_below):
+            if not self._firing:
+                self._fire(book, events, ts)
+        return events
+
+    def _place_trigger(
+        self,
+        c: Any,
+        book: Book,
+        acct: int,
+        side: str,
+        otype: str,
+        tif: str,
+        stp: str,
+        post_only: bool,
+        cid: int | None,
+    ) -> list:
+        """A trigger order: checked as far as it can be before its trigger price is reached
+        (what depends on the book then, such as post-only or fill-or-kill, is checked when it is
+        placed), its reserve locked, set aside on its book's trigger list."""
+        m = book.market
+        tp = c.trigger_price
+        if type(tp) is not int or not m.min_price <= tp <= m.max_price:
+            return self._reject(
+                c, INVALID_PRICE, f"trigger price must be an integer in [{m.min_price}, {m.max_price}] ticks"
+            )
+        last = book.last_price
+        if last is None:
+            return self._reject(c, INVALID_ORDER, f"no trade in {m.symbol} yet: a trigger needs a last price")
+        if tp == last:
+            return self._reject(c, INVALID_ORDER, "the trigger price is the last price: place the order")
+        price = c.price
+        qty = c.quantity
+        qq = c.quote_quantity
+        is_bid = side is BID
+        if otype is LIMIT:
+            if qq is not None:
+                return self._reject(c, INVALID_ORDER, "quote_quantity is only for market buy orders")
+            err = _limit_error(m, price, qty)
+            if err is not None:
+                return self._reject(c, err[0], err[1])
+            if post_only and tif is not GTC:
+                return self._reject(c, INVALID_ORDER, "post-only orders must be GTC")
+            fee_bps = m.maker_fee_bps if m.maker_fee_bps > m.taker_fee_bps else m.taker_fee_bps
+        else:
+            if price is not None:
+                return self._reject(c, INVALID_ORDER, "price is not allowed on a market order")
+            if post_only:
+                return self._reject(c, INVALID_ORDER, "a market order cannot be post-only")
+            fee_bps = m.taker_fee_bps
+            if qq is not None:
+                if qty is not None:
+                    return self._reject(c, INVALID_ORDER, "give either quantity or quote_quantity, not both")
+                if not is_bid:
+                    return self._reject(c, INVALID_ORDER, "quote_quantity is only for market buy orders")
+                if tif is FOK:
+                    return self._reject(c, INVALID_ORDER, "FOK is not supported with quote_quantity")
+                if type(qq) is not int or qq <= 0:
+                    return self._reject(c, INVALID_QUANTITY, "quote_quantity must be a positive integer")
+                if qq < m.min_notional:
+                    return self._reject(
+                        c, INVALID_ORDER, f"order value is below the min notional of {m.min_notional}"
+                    )
+            else:
+                err = _limit_error(m, tp, qty)  # valued at its trigger price
+                if err is not None:
+                    return self._reject(c, err[0], err[1])
+            if tif is not FOK:
+                tif = IOC  # market orders are immediate-or-cancel
+        # ---- accepted
+        ts = c.ts
+        o = Order(0, acct, m.symbol, side, otype, tif, post_only, stp, cid, price, qty, qq, qty, 0, 0,
+                  TRIGGER_PENDING, ts, fee_bps, tp, None)  # fmt: skip
+        asset, need = trigger_reserve(o, m)
+        acc = self.ledger.accounts.get(acct)
+        bal = None if acc is None else acc.get(asset)
+        if bal is None or bal.available < need:
+            return self._reject(c, INSUFFICIENT_FUNDS, f"insufficient available {asset}")
+        oid = self._last_order_id + 1
+        self._last_order_id = oid
+        o.order_id = oid
+        bal.available -= need
+        bal.locked += need
+        self._orders[oid] = o
+        ao = self._acct_orders.get(acct)
+        if ao is None:
+            self._acct_orders[acct] = {oid: o}
+        else:
+            ao[oid] = o
+        if cid is not None:
+            self._client_ids[acct << 32 | cid] = o
+        book.add_trigger(o)
+        seq = self._seq
+        self._seq = seq + 2
+        balance = _mk_balance(seq + 2, ts, acct, asset, bal.available, bal.locked)
+        return [_ev_accepted(seq + 1, ts, o), balance]
+
+    def _fire(self, book: Book, events: list, ts: int) -> None:
+        """Places the trigger orders of ``book`` that its last price has reached, appending their
+        events to ``events`` (the command's, after its own): one at a time, in the order the price
+        reached them, each of which may trade and move the price on to others."""
+        self._firing = True
+        try:
+            while True:
+                oid = book.next_fired()
+                if oid is None:
+                    break
+                o = self._orders[oid]
+                asset, amount = trigger_reserve(o, book.market)
+                bal = self.ledger.accounts[o.account][asset]
+                bal.locked -= amount
+                bal.available += amount
+                self._drop(o)
+                command = PlaceOrder(
+                    ts=ts,
+                    account=o.account,
+                    market=o.market,
+                    side=o.side,
+                    order_type=o.order_type,
+                    quantity=o.quantity,
+                    price=o.price,
+                    quote_quantity=o.quote_quantity,
+                    time_in_force=o.time_in_force,
+                    post_only=o.post_only,
+                    self_trade_prevention=o.stp,
+                    client_id=o.client_id,
+                )
+                placed = self._place(command, o)
+                first = placed[0]
+                if type(first) is Rejected:
+                    # Refused (funds, filters, the market's state): it closes, its funds unlocked.
+                    # Its event takes the seq the refusal took.
+                    o.status = TRIGGER_FAILED
+                    seq = self._seq
+                    events.append(_ev_trigger_failed(seq, ts, o, first.code))
+                    seq += 1
+                    events.append(_mk_balance(seq, ts, o.account, asset, bal.available, bal.locked))
+                    self._seq = seq
+                else:
+                    events.extend(placed)
+        finally:
+            self._firing = False
 
     def _walk(
         self, opp: BookSide, acct: int, stp: str, limit: int | None, qty: int, k: int, t_bps: int
@@ -1158,6 +1437,7 @@ class Engine:
         rem: int = 0 if budget else o.remaining  # type: ignore[assignment]  # None for a budget order
         oid = o.order_id
         trade_id = book.last_trade_id
+        last_px = 0  # the price of the last trade made here
         orders_index = self._orders
         stopped = None
         done = False
@@ -1282,6 +1562,7 @@ class Engine:
                     else:
                         o.status = PARTIALLY_FILLED
                 trade_id += 1
+                last_px = best
                 events.append(
                     _mk_trade(
                         seq + 1,
@@ -1316,6 +1597,8 @@ class Engine:
             if next_best is None or (has_limit and next_best > lim):
                 break
             best = next_best
+        if trade_id != book.last_trade_id:
+            book.last_price = last_px
         book.last_trade_id = trade_id
         return seq, reserve, stopped
 
@@ -1360,6 +1643,7 @@ class Engine:
         rem: int = o.remaining  # type: ignore[assignment]  # a sell always has a quantity
         oid = o.order_id
         trade_id = book.last_trade_id
+        last_px = 0  # the price of the last trade made here
         orders_index = self._orders
         stopped = None
         done = False
@@ -1463,6 +1747,7 @@ class Engine:
                 else:
                     o.status = PARTIALLY_FILLED
                 trade_id += 1
+                last_px = best
                 events.append(
                     _mk_trade(
                         seq + 1,
@@ -1497,6 +1782,8 @@ class Engine:
             if next_best is None or (has_limit and next_best < lim):
                 break
             best = next_best
+        if trade_id != book.last_trade_id:
+            book.last_price = last_px
         book.last_trade_id = trade_id
         return seq, reserve, stopped
 

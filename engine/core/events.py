@@ -23,6 +23,8 @@ __all__ = [
     "OrderFilled",
     "OrderCancelled",
     "OrderExpired",
+    "OrderTriggered",
+    "OrderTriggerFailed",
     "Trade",
     "DepthChanged",
     "BalanceChanged",
@@ -159,6 +161,10 @@ class OrderEvent:
     status: str
     created_ts: int
     fee_bps: int  # the fee rate its reserve is computed with (``engine.core.engine``)
+    trigger_price: int | None  # ticks: a trigger order's, pending (TriggerPending) or placed
+    # Its place in time priority, drawn from the order ids: its id, or for a trigger order the
+    # id drawn when it was placed on the book (None while pending).
+    priority: int | None
 
     def __init__(
         self,
@@ -182,6 +188,8 @@ class OrderEvent:
         status: str,
         created_ts: int,
         fee_bps: int,
+        trigger_price: int | None,
+        priority: int | None,
     ) -> None:
         self.seq = seq
         self.ts = ts
@@ -202,6 +210,8 @@ class OrderEvent:
         self.status = status
         self.created_ts = created_ts
         self.fee_bps = fee_bps
+        self.trigger_price = trigger_price
+        self.priority = priority
 
 
 @dataclass(slots=True, kw_only=True, init=False)
@@ -241,6 +251,8 @@ class OrderFilled(OrderEvent):
         status: str,
         created_ts: int,
         fee_bps: int,
+        trigger_price: int | None,
+        priority: int | None,
         trade_id: int,
         fill_price: int,
         fill_quantity: int,
@@ -268,6 +280,8 @@ class OrderFilled(OrderEvent):
         self.status = status
         self.created_ts = created_ts
         self.fee_bps = fee_bps
+        self.trigger_price = trigger_price
+        self.priority = priority
         self.trade_id = trade_id
         self.fill_price = fill_price
         self.fill_quantity = fill_quantity
@@ -303,6 +317,8 @@ class OrderCancelled(OrderEvent):
         status: str,
         created_ts: int,
         fee_bps: int,
+        trigger_price: int | None,
+        priority: int | None,
         reason: str,
     ) -> None:
         self.seq = seq
@@ -324,6 +340,8 @@ class OrderCancelled(OrderEvent):
         self.status = status
         self.created_ts = created_ts
         self.fee_bps = fee_bps
+        self.trigger_price = trigger_price
+        self.priority = priority
         self.reason = reason
 
 
@@ -353,6 +371,8 @@ class OrderExpired(OrderEvent):
         status: str,
         created_ts: int,
         fee_bps: int,
+        trigger_price: int | None,
+        priority: int | None,
         reason: str,
     ) -> None:
         self.seq = seq
@@ -374,6 +394,71 @@ class OrderExpired(OrderEvent):
         self.status = status
         self.created_ts = created_ts
         self.fee_bps = fee_bps
+        self.trigger_price = trigger_price
+        self.priority = priority
+        self.reason = reason
+
+
+@dataclass(slots=True, kw_only=True, init=False)
+class OrderTriggered(OrderEvent):
+    """A trigger order's trigger price was reached and it was placed (status ``New``; its fills
+    and fate follow as any order's)."""
+
+
+@dataclass(slots=True, kw_only=True, init=False)
+class OrderTriggerFailed(OrderEvent):
+    """A trigger order whose trigger price was reached but that could not be placed then (funds,
+    the market's filters or state): it is closed, its funds unlocked."""
+
+    reason: str  # the API error code of what kept it from being placed (INSUFFICIENT_FUNDS, ...)
+
+    def __init__(
+        self,
+        *,
+        seq: int,
+        ts: int,
+        order_id: int,
+        account: int,
+        market: str,
+        side: str,
+        order_type: str,
+        time_in_force: str,
+        post_only: bool,
+        self_trade_prevention: str,
+        client_id: int | None,
+        price: int | None,
+        quantity: int | None,
+        quote_quantity: int | None,
+        executed_quantity: int,
+        executed_quote_quantity: int,
+        status: str,
+        created_ts: int,
+        fee_bps: int,
+        trigger_price: int | None,
+        priority: int | None,
+        reason: str,
+    ) -> None:
+        self.seq = seq
+        self.ts = ts
+        self.order_id = order_id
+        self.account = account
+        self.market = market
+        self.side = side
+        self.order_type = order_type
+        self.time_in_force = time_in_force
+        self.post_only = post_only
+        self.self_trade_prevention = self_trade_prevention
+        self.client_id = client_id
+        self.price = price
+        self.quantity = quantity
+        self.quote_quantity = quote_quantity
+        self.executed_quantity = executed_quantity
+        self.executed_quote_quantity = executed_quote_quantity
+        self.status = status
+        self.created_ts = created_ts
+        self.fee_bps = fee_bps
+        self.trigger_price = trigger_price
+        self.priority = priority
         self.reason = reason
 
 

@@ -41,6 +41,8 @@ PARTIALLY_FILLED: Final = "PartiallyFilled"
 FILLED: Final = "Filled"
 CANCELLED: Final = "Cancelled"
 EXPIRED: Final = "Expired"
+TRIGGER_PENDING: Final = "TriggerPending"  # a trigger order waiting for its trigger price
+TRIGGER_FAILED: Final = "TriggerFailed"  # reached its trigger price but could not be placed
 
 # Market state, as the wire's ``orderBookState``.
 OPEN: Final = "Open"
@@ -138,6 +140,9 @@ class PlaceOrder:
     post_only: bool = False
     self_trade_prevention: str = REJECT_TAKER
     client_id: int | None = None  # uint32, unique among the account's open orders
+    # ticks: rest off the book (TriggerPending, its funds locked) until the market's last trade
+    # price reaches this from the side it is on now, then be placed as the order described
+    trigger_price: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -176,6 +181,8 @@ from .events import (  # noqa: E402, F401 - re-exported: part of this module's c
     OrderEvent,
     OrderExpired,
     OrderFilled,
+    OrderTriggered,
+    OrderTriggerFailed,
     Trade,
     Withdrawn,
 )
@@ -206,6 +213,8 @@ Event = (
     | OrderFilled
     | OrderCancelled
     | OrderExpired
+    | OrderTriggered
+    | OrderTriggerFailed
     | Trade
     | DepthChanged
     | BalanceChanged

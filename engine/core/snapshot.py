@@ -18,7 +18,13 @@ order; and it is the order the ``Order`` objects were allocated in, so reading t
 walks memory roughly sequentially (walking them in book order instead costs a cache miss per
 field). A resting order is always a GTC limit order with no quote quantity, its executed
 quantity is ``quantity - remaining`` and its status follows from that, so those fields are not
-stored; market, side, post-only and STP mode are packed into one small "kind" code.
+stored; market, side, post-only and STP mode are packed into one small "kind" code. The order
+is the orders' priority: their id, but for a trigger order placed on the book the id drawn then.
+Pending trigger orders (few) follow as one tuple each, in id order, and each market's last trade
+price, which they wait for.
+
+Version 3 (before trigger orders) is still read: no pending triggers, no last prices (the next
+trade sets them), each order's priority its id.
 Loading runs with the cyclic garbage collector paused: allocating a million long-lived objects
 otherwise triggers repeated full collections that cost more than the loading itself.
 """
@@ -29,6 +35,7 @@ import gc
 import hashlib
 import marshal
 import struct
+from collections.abc import Sequence
 from operator import attrgetter
 
 from sortedcontainers import SortedList
@@ -39,23 +46,30 @@ from .market import Market
 from .messages import (
     ASK,
     BID,
+    FOK,
     GTC,
+    IOC,
     LIMIT,
+    MARKET,
     NEW,
     PARTIALLY_FILLED,
     REJECT_BOTH,
     REJECT_MAKER,
     REJECT_TAKER,
+    TRIGGER_PENDING,
 )
 
 __all__ = ["MAGIC", "VERSION", "dump", "load", "encode_payload", "compose", "SnapshotError"]
 
 MAGIC = b"XENGSNAP"
-VERSION = 3
+VERSION = 4
+READABLE = (3, 4)
 _HEADER = struct.Struct(">8sHQ32s")
 
 _STP_CODES = {REJECT_TAKER: 0, REJECT_MAKER: 1, REJECT_BOTH: 2}
 _STPS = (REJECT_TAKER, REJECT_MAKER, REJECT_BOTH)
+# The engine compares these by identity: the ones read back must be its own objects.
+_VOCABULARY = {v: v for v in (BID, ASK, LIMIT, MARKET, GTC, IOC, FOK, *_STPS)}
 
 
 class SnapshotError(ValueError):
@@ -75,9 +89,30 @@ _COLUMNS = (
     "executed_quote",
     "created_ts",
     "fee_bps",
+    "trigger_price",
+    "priority",
 )
+_V3_COLUMNS = _COLUMNS[:-2]
 _COLUMN_GETTERS = tuple(attrgetter(name) for name in _COLUMNS)
 _get_kind = attrgetter("market", "side", "post_only", "stp", "order_type", "time_in_force", "quote_quantity")
+_TRIGGER_FIELDS = (
+    "order_id",
+    "account",
+    "market",
+    "side",
+    "order_type",
+    "time_in_force",
+    "post_only",
+    "stp",
+    "client_id",
+    "price",
+    "quantity",
+    "quote_quantity",
+    "created_ts",
+    "fee_bps",
+    "trigger_price",
+)
+_get_trigger = attrgetter(*_TRIGGER_FIELDS)
 
 
 def _kinds(symbols: list[str]) -> list[tuple]:
@@ -95,13 +130,20 @@ def _kinds(symbols: list[str]) -> list[tuple]:
 def _state(engine, extra) -> tuple:
     symbols = list(engine.markets)
     codes = {(*k, LIMIT, GTC, None): i for i, k in enumerate(_kinds(symbols))}
-    orders = list(engine._orders.values())  # order-id order (see the module docstring)
+    pending = sorted((o for o in engine._orders.values() if o.status is TRIGGER_PENDING), key=_order_id)
+    # Priority order: orders join ``_orders`` when they are placed (see the module docstring).
+    orders = [o for o in engine._orders.values() if o.status is not TRIGGER_PENDING]
     try:
         kinds = list(map(codes.__getitem__, map(_get_kind, orders)))
     except KeyError:
         raise ValueError("cannot snapshot a resting order that is not a GTC limit order") from None
     markets = [
-        (engine.markets[sym].to_tuple(), engine._books[sym].last_trade_id, engine._books[sym].update_id)
+        (
+            engine.markets[sym].to_tuple(),
+            engine._books[sym].last_trade_id,
+            engine._books[sym].update_id,
+            engine._books[sym].last_price,
+        )
         for sym in symbols
     ]
     balances = list(engine.ledger.iter_all())
@@ -118,7 +160,12 @@ def _state(engine, extra) -> tuple:
         [b[3] for b in balances],
         sorted(engine._tx_ids),
         extra,
+        list(map(_get_trigger, pending)),
     )
+
+
+def _order_id(o: Order) -> int:
+    return o.order_id
 
 
 def encode_payload(engine, extra=None) -> bytes:
@@ -138,23 +185,25 @@ def compose(
     seq: int,
     last_order_id: int,
     assets: dict[str, int],
-    markets: list[tuple[dict, int, int]],
+    markets: list[tuple[dict, int, int, int | None]],
     orders: list[dict],
     balances: list[tuple[int, str, int, int]],
     tx_ids: list[str],
+    triggers: Sequence[dict] = (),
 ) -> bytes:
     """Snapshot bytes of a state assembled outside the engine (rebuilt from the database): the
     format ``dump`` writes, to be restored, and so checked, like any snapshot.
 
-    ``markets``: (definition as ``MarketChanged`` carries it, last trade id, depth update id);
-    ``orders``: the resting orders, each a dict of ``_COLUMNS`` plus ``market``, ``side``,
-    ``post_only`` and ``stp``; ``balances``: (account, asset, available, locked)."""
+    ``markets``: (definition as ``MarketChanged`` carries it, last trade id, depth update id,
+    last trade price); ``orders``: the resting orders, each a dict of ``_COLUMNS`` plus
+    ``market``, ``side``, ``post_only`` and ``stp``; ``balances``: (account, asset, available,
+    locked); ``triggers``: the pending trigger orders, dicts of ``_TRIGGER_FIELDS``."""
     from .market import Market
     from .messages import AddMarket
 
-    built = [(Market.from_command(AddMarket(ts=0, **d), assets), tid, uid) for d, tid, uid in markets]
-    codes = {k: i for i, k in enumerate(_kinds([m.symbol for m, _, _ in built]))}
-    orders = sorted(orders, key=lambda o: o["order_id"])
+    built = [(Market.from_command(AddMarket(ts=0, **d), assets), tid, uid, px) for d, tid, uid, px in markets]
+    codes = {k: i for i, k in enumerate(_kinds([m.symbol for m, _, _, _ in built]))}
+    orders = sorted(orders, key=lambda o: o["priority"])
     columns = [[o[name] for o in orders] for name in _COLUMNS]
     columns.append([codes[(o["market"], o["side"], o["post_only"], o["stp"])] for o in orders])
     balances = sorted(balances)
@@ -163,7 +212,7 @@ def compose(
         seq,
         last_order_id,
         list(assets.items()),
-        [(m.to_tuple(), tid, uid) for m, tid, uid in built],
+        [(m.to_tuple(), tid, uid, px) for m, tid, uid, px in built],
         columns,
         [b[0] for b in balances],
         [b[1] for b in balances],
@@ -171,6 +220,7 @@ def compose(
         [b[3] for b in balances],
         sorted(tx_ids),
         None,
+        [tuple(t[name] for name in _TRIGGER_FIELDS) for t in sorted(triggers, key=lambda t: t["order_id"])],
     )
     return _framed(marshal.dumps(state, 0))
 
@@ -187,7 +237,7 @@ def load(cls, data: bytes):
     magic, version, length, digest = _HEADER.unpack_from(view)
     if magic != MAGIC:
         raise SnapshotError("not an engine snapshot (bad magic)")
-    if version != VERSION:
+    if version not in READABLE:
         raise SnapshotError(f"unsupported snapshot version {version}")
     payload = view[_HEADER.size :]
     if len(payload) != length:
@@ -210,10 +260,15 @@ def load(cls, data: bytes):
             gc.enable()
 
 
-def _load_orders(eng, symbols: list[str], cols: list) -> None:
+def _load_orders(eng, symbols: list[str], cols: list, version: int) -> None:
+    if version == 3:  # no trigger orders yet: none placed by a trigger, priorities the ids
+        if len(cols) != len(_V3_COLUMNS) + 1:
+            raise SnapshotError("wrong number of order columns")
+        cols = [*cols[:-1], [None] * len(cols[0]), cols[0], cols[-1]]
     if len(cols) != len(_COLUMNS) + 1:
         raise SnapshotError("wrong number of order columns")
     ids, _accounts, _cids, _prices, quantities, remainings = cols[:6]
+    priorities = cols[-2]
     kinds = cols[-1]
     n = len(ids)
     for col in cols:
@@ -225,8 +280,10 @@ def _load_orders(eng, symbols: list[str], cols: list) -> None:
             raise SnapshotError("resting order with nothing remaining")
         if any(map(int.__gt__, remainings, quantities)):
             raise SnapshotError("resting order with more remaining than its quantity")
-        if not all(map(int.__lt__, ids, ids[1:])):
-            raise SnapshotError("order ids not strictly increasing")
+        if not all(map(int.__lt__, priorities, priorities[1:])):
+            raise SnapshotError("order priorities not strictly increasing")
+        if len(set(ids)) != n:
+            raise SnapshotError("order ids not unique")
         if min(kinds) < 0 or max(kinds) >= len(kind_table):
             raise SnapshotError("bad order kind")
     sides = []
@@ -244,9 +301,9 @@ def _load_orders(eng, symbols: list[str], cols: list) -> None:
     acct_orders = eng._acct_orders
     get_account = acct_orders.get
     client_ids = eng._client_ids
-    # One pass, in id order: build each order, append it to its level (id order is the level's
-    # time priority), index it by id, account and client id.
-    for oid, account, cid, price, qty, rem, exq, ts, fee, kind in zip(*cols, strict=True):
+    # One pass, in priority order: build each order, append it to its level (that is the
+    # level's time priority), index it by id, account and client id.
+    for oid, account, cid, price, qty, rem, exq, ts, fee, tp, prio, kind in zip(*cols, strict=True):
         market, side, post_only, stp = kind_table[kind]
         ex = qty - rem
         levels = levels_of_kind[kind]
@@ -275,6 +332,8 @@ def _load_orders(eng, symbols: list[str], cols: list) -> None:
             o.status = partially_filled if ex else new_status
             o.created_ts = ts
             o.fee_bps = fee
+            o.trigger_price = tp
+            o.priority = prio
         else:
             o = Order(
                 oid,
@@ -295,6 +354,8 @@ def _load_orders(eng, symbols: list[str], cols: list) -> None:
                 partially_filled if ex else new_status,
                 ts,
                 fee,
+                tp,
+                prio,
             )
         level.orders.append(o)
         level.total += rem
@@ -313,7 +374,39 @@ def _load_orders(eng, symbols: list[str], cols: list) -> None:
             side.best = side.prices[-1] if side.is_bid else side.prices[0]
 
 
+def _load_triggers(eng, triggers: list) -> None:
+    """The pending trigger orders, onto their books' trigger lists (by the last prices)."""
+    previous = 0
+    for fields in triggers:
+        oid, account, market, side, otype, tif, post_only, stp, cid, price, qty, qq, ts, fee, tp = fields
+        if oid <= previous:
+            raise SnapshotError("trigger order ids not strictly increasing")
+        previous = oid
+        book = eng._books[market]
+        if book.last_price is None or tp == book.last_price:
+            raise SnapshotError(f"pending trigger order {oid} without a last price on its side")
+        words = _VOCABULARY
+        o = Order(oid, account, book.symbol, words[side], words[otype], words[tif], post_only, words[stp],
+                  cid, price, qty, qq, qty, 0, 0, TRIGGER_PENDING, ts, fee, tp, None)  # fmt: skip
+        if oid in eng._orders:
+            raise SnapshotError(f"order id {oid} twice")
+        eng._orders[oid] = o
+        ao = eng._acct_orders.get(account)
+        if ao is None:
+            eng._acct_orders[account] = {oid: o}
+        else:
+            ao[oid] = o
+        if cid is not None:
+            eng._client_ids[account << 32 | cid] = o
+        book.add_trigger(o)
+
+
 def _rebuild(cls, state):
+    version = state[0] if isinstance(state, tuple) and state else None
+    if version == 3:
+        state = (*state, [])  # no pending triggers
+    if version not in READABLE or len(state) != 13:
+        raise SnapshotError(f"unsupported payload version {version}")
     (
         version,
         seq,
@@ -327,23 +420,25 @@ def _rebuild(cls, state):
         b_locked,
         tx_ids,
         extra,
+        triggers,
     ) = state
-    if version != VERSION:
-        raise SnapshotError(f"unsupported payload version {version}")
     eng = cls()
     eng._seq = seq
     eng._last_order_id = last_oid
     for sym, dec in assets:
         eng.assets[sym] = dec
-    for mt, last_trade_id, update_id in markets:
+    for entry in markets:
+        mt, last_trade_id, update_id = entry[:3]
         m = Market.from_tuple(mt)
         m.validate()  # also interns the state string
         eng.markets[m.symbol] = m
         book = Book(m)
         book.last_trade_id = last_trade_id
         book.update_id = update_id
+        book.last_price = entry[3] if version > 3 else None
         eng._books[m.symbol] = book
-    _load_orders(eng, list(eng.markets), order_cols)
+    _load_orders(eng, list(eng.markets), order_cols, version)
+    _load_triggers(eng, triggers)
     accounts = eng.ledger.accounts
     for account, asset, available, locked in zip(b_acc, b_asset, b_avail, b_locked, strict=True):
         a = accounts.get(account)

@@ -1260,8 +1260,16 @@
   // reconnection, and the events received while it loaded are applied again on top (each
   // carries the whole state of its order or balance, and older ones cannot undo newer ones).
 
-  const FINAL = new Set(["Filled", "Cancelled", "Expired"]);
-  const STATUS_RANK = { New: 0, PartiallyFilled: 1, Filled: 2, Cancelled: 2, Expired: 2 };
+  const FINAL = new Set(["Filled", "Cancelled", "Expired", "TriggerFailed"]);
+  const STATUS_RANK = {
+    TriggerPending: -1,
+    New: 0,
+    PartiallyFilled: 1,
+    Filled: 2,
+    Cancelled: 2,
+    Expired: 2,
+    TriggerFailed: 2,
+  };
 
   /** Whether `next` may replace `cur` (same order): never backwards in filled quantity or status. */
   function newer(next, cur) {
@@ -1377,6 +1385,7 @@
         executedQuantity: d.z,
         executedQuoteQuantity: d.Z,
         status: d.X,
+        triggerPrice: d.P ?? (known ? known.triggerPrice : null),
       };
     },
 
@@ -1518,6 +1527,11 @@
     return el("td", { class: side === "Bid" ? "up" : "down" }, side === "Bid" ? "Buy" : "Sell");
   }
 
+  /** A trigger order shows where it is placed: "Limit · trigger 105". */
+  function typeText(o) {
+    return o.triggerPrice ? `${o.orderType} · trigger ${fmtPriceOf(o.symbol, o.triggerPrice)}` : o.orderType;
+  }
+
   function tifText(o) {
     return o.postOnly ? `${o.timeInForce} · Post` : o.timeInForce || "–";
   }
@@ -1554,7 +1568,7 @@
           el("td", { class: "time" }, localDateTime(timeMs(o.createdAt))),
           el("td", {}, el("a", { href: `/trade/${encodeURIComponent(o.symbol)}` }, o.symbol)),
           sideCell(o.side),
-          el("td", {}, o.orderType),
+          el("td", { class: "type" }, typeText(o)),
           el("td", { class: "num price" }, o.price === null ? "Market" : fmtPriceOf(o.symbol, o.price)),
           el("td", { class: "num quantity" }, quantityText(o)),
           el("td", { class: "num filled" }, fmtQtyOf(o.symbol, o.executedQuantity)),
@@ -1624,7 +1638,7 @@
           el("td", { class: "time" }, localDateTime(timeMs(o.createdAt))),
           el("td", {}, o.symbol),
           sideCell(o.side),
-          el("td", {}, o.orderType),
+          el("td", { class: "type" }, typeText(o)),
           el("td", { class: "num price" }, o.price === null ? "Market" : fmtPriceOf(o.symbol, o.price)),
           el("td", { class: "num quantity" }, quantityText(o)),
           el("td", { class: "num filled" }, fmtQtyOf(o.symbol, o.executedQuantity)),
@@ -1930,6 +1944,8 @@
       body.timeInForce = $("order-tif").value;
       if ($("order-post-only").checked) body.postOnly = true;
     }
+    const trigger = $("order-trigger").value.trim();
+    if (trigger) body.triggerPrice = trigger;
     const submit = $("order-submit");
     submit.disabled = true;
     showResult("pending", "", "Sending…");

@@ -170,6 +170,15 @@ def bob(make_trader) -> Trader:
     return make_trader("bob")
 
 
+@pytest.fixture
+def traders(engine_process, make_trader, fund):
+    """With the real engine: alice holds 1000 USDC, bob holds 10 SOL."""
+    alice, bob = make_trader("alice"), make_trader("bob")
+    fund(alice.user, "USDC", "1000")
+    fund(bob.user, "SOL", "10")
+    return alice, bob
+
+
 def make_market(symbol: str, base: Asset, quote: Asset, **overrides) -> Market:
     fields = {
         "tick_size": Decimal("0.01"),

@@ -237,11 +237,29 @@ def test_a_margin_flag_that_is_not_a_boolean_is_invalid_client_request(place):
 
 @pytest.mark.parametrize(
     "field, value",
-    [("triggerPrice", "99"), ("triggerQuantity", "1"), ("stopLossTriggerPrice", "90"),
-     ("takeProfitLimitPrice", "110"), ("slippageTolerance", "0.5"), ("brokerId", 7)],
+    [("stopLossTriggerPrice", "90"), ("takeProfitLimitPrice", "110"), ("slippageTolerance", "0.5"),
+     ("brokerId", 7)],
 )  # fmt: skip
-def test_a_conditional_or_broker_field_set_is_invalid_order_not_ignored(place, field, value):
+def test_an_attached_take_profit_stop_loss_or_broker_field_set_is_invalid_order_not_ignored(
+    place, field, value
+):
     assert place({**LIMIT, field: value}) == (400, "INVALID_ORDER")
+
+
+@pytest.mark.parametrize(
+    "fields, code",
+    [
+        ({"triggerPrice": "99.999"}, "INVALID_PRICE"),  # off the tick
+        ({"triggerPrice": "-1"}, "INVALID_PRICE"),
+        ({"triggerPrice": "2000000"}, "INVALID_PRICE"),  # above the market's maximum price
+        ({"triggerPrice": "99", "triggerBy": "MarkPrice"}, "INVALID_ORDER"),
+        ({"triggerQuantity": "1"}, "INVALID_ORDER"),  # without a trigger price
+        ({"triggerBy": "LastPrice"}, "INVALID_ORDER"),  # likewise
+        ({"triggerPrice": "99", "triggerQuantity": "1"}, "INVALID_ORDER"),  # besides quantity
+    ],
+)
+def test_a_bad_trigger_order_is_refused_with_the_code_of_what_is_wrong(place, fields, code):
+    assert place({**LIMIT, **fields}) == (400, code)
 
 
 def test_a_batch_of_more_than_20_orders_is_invalid_client_request(alice, sol_usdc, engine_calls):

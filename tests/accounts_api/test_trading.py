@@ -14,15 +14,6 @@ BID = {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "100"
 ASK = {"symbol": "SOL_USDC", "side": "Ask", "orderType": "Limit", "price": "100", "quantity": "2"}
 
 
-@pytest.fixture
-def traders(engine_process, make_trader, fund):
-    """alice holds 1000 USDC, bob holds 10 SOL."""
-    alice, bob = make_trader("alice"), make_trader("bob")
-    fund(alice.user, "USDC", "1000")
-    fund(bob.user, "SOL", "10")
-    return alice, bob
-
-
 def order_object(order_id: str, created_at: int, **fields) -> dict:
     base = {
         "id": order_id,

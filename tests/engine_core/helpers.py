@@ -12,6 +12,7 @@ from engine.core import (
     MARKET,
     NEW,
     PARTIALLY_FILLED,
+    TRIGGER_PENDING,
     AddAsset,
     AddMarket,
     BalanceChanged,
@@ -21,6 +22,8 @@ from engine.core import (
     Deposited,
     DepthChanged,
     Engine,
+    OrderTriggered,
+    OrderTriggerFailed,
     PlaceOrder,
     Rejected,
     Trade,
@@ -181,7 +184,8 @@ class Harness:
 
 
 def check_invariants(engine: Engine, net: dict) -> None:
-    """Conservation, no negatives, locks == reserves, uncrossed consistent books."""
+    """Conservation, no negatives, locks == reserves, uncrossed consistent books, pending
+    triggers not reached by their market's last price."""
     totals = defaultdict(int)
     for account, asset, available, locked in engine.iter_balances():
         assert available >= 0 and locked >= 0, (account, asset, available, locked)
@@ -191,6 +195,15 @@ def check_invariants(engine: Engine, net: dict) -> None:
     reserves = defaultdict(int)
     per_level = defaultdict(int)
     for o in engine.all_open_orders():
+        if o.status == TRIGGER_PENDING:
+            book = engine._books[o.market]
+            assert book.last_price is not None and o.trigger_price != book.last_price, (o, book.last_price)
+            above = o.trigger_price > book.last_price
+            assert ((o.trigger_price, o.order_id) in book.triggers_above) is above, o
+            assert ((-o.trigger_price, o.order_id) in book.triggers_below) is not above, o
+            asset, amount = engine.order_reserve(o)
+            reserves[(o.account, asset)] += amount
+            continue
         assert o.status in (NEW, PARTIALLY_FILLED), o
         assert o.order_type == LIMIT
         assert o.remaining > 0 and o.executed + o.remaining == o.quantity, o
@@ -222,6 +235,11 @@ def check_invariants(engine: Engine, net: dict) -> None:
         assert best_bid == (bids[0][0] if bids else None)
         assert best_ask == (asks[0][0] if asks else None)
     assert seen == len(per_level)
+    pending = {o.order_id for o in engine.all_open_orders() if o.status == TRIGGER_PENDING}
+    listed = {
+        oid for book in engine._books.values() for _, oid in (*book.triggers_above, *book.triggers_below)
+    }
+    assert listed == pending
 
 
 class EventChecker:
@@ -258,13 +276,23 @@ class EventChecker:
         for (sym, side, price), qty in last_depth.items():
             bids, asks, _ = engine.depth(sym)
             assert dict(bids if side == BID else asks).get(price, 0) == qty
-        bal = [ev for ev in events if isinstance(ev, BalanceChanged)]
-        keys = [(ev.account, ev.asset) for ev in bal]
-        assert keys == sorted(set(keys)), keys
-        if bal:  # balance events come last
-            assert all(isinstance(ev, BalanceChanged) for ev in events[len(events) - len(bal) :])
-        for ev in bal:
-            assert engine.balance(ev.account, ev.asset) == (ev.available, ev.locked)
+        # The command's own events, then each triggered order's (from its OrderTriggered or
+        # OrderTriggerFailed): each part ends with its balance changes, sorted, one per balance.
+        parts: list[list] = [[]]
+        for ev in events:
+            if isinstance(ev, OrderTriggered | OrderTriggerFailed):
+                parts.append([])
+            parts[-1].append(ev)
+        final = {}
+        for part in parts:
+            bal = [ev for ev in part if isinstance(ev, BalanceChanged)]
+            keys = [(ev.account, ev.asset) for ev in bal]
+            assert keys == sorted(set(keys)), keys
+            if bal:  # balance events come last
+                assert all(isinstance(ev, BalanceChanged) for ev in part[len(part) - len(bal) :])
+            final.update(((ev.account, ev.asset), (ev.available, ev.locked)) for ev in bal)
+        for key, value in final.items():
+            assert engine.balance(*key) == value
 
 
 def digest_ignoring_seq(engine: Engine) -> str:

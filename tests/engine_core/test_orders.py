@@ -406,6 +406,8 @@ def test_open_order_view_has_order_event_fields():
         "status": NEW,
         "created_ts": o.created_ts,
         "fee_bps": 20,  # the higher of the harness market's maker (10) and taker (20) fees
+        "trigger_price": None,
+        "priority": 1,
     }
     assert h.e.get_order(1) is o
     assert h.e.find_order_by_client_id(BUYER, "SOL_USD", 5) is o

@@ -1,8 +1,8 @@
 """Property tests: random command sequences over three markets and several accounts, with every
-command kind (orders of every type/TIF/STP, cancels, cancel-all, deposits, withdrawals, market
-updates, and deliberately bad commands). After every command the invariants hold; replaying the
-same commands gives the same events; a snapshot taken at any point, restored and fed the rest,
-gives the same events and final state.
+command kind (orders of every type/TIF/STP, trigger orders of each, cancels, cancel-all,
+deposits, withdrawals, market updates, and deliberately bad commands). After every command the
+invariants hold; replaying the same commands gives the same events; a snapshot taken at any
+point, restored and fed the rest, gives the same events and final state.
 
 ``ENGINE_CORE_EXAMPLES`` (default 120) sets the number of examples: the default run takes a few
 seconds; use e.g. ``ENGINE_CORE_EXAMPLES=3000`` for a thorough one.
@@ -41,6 +41,8 @@ from engine.core import (
     OrderAccepted,
     OrderExpired,
     OrderFilled,
+    OrderTriggered,
+    OrderTriggerFailed,
     PlaceOrder,
     Rejected,
     Trade,
@@ -106,6 +108,11 @@ stps = st.sampled_from((REJECT_TAKER, REJECT_MAKER, REJECT_BOTH))
 client_ids = st.one_of(st.none(), st.none(), st.integers(0, 3))
 
 
+def trigger_prices(mid: int):
+    """Mostly none; else near the market's prices, where trades move the last price across it."""
+    return st.one_of(st.none(), st.none(), st.none(), st.integers(mid - 4, mid + 4))
+
+
 @st.composite
 def limit_orders(draw):
     sym = draw(markets)
@@ -122,6 +129,7 @@ def limit_orders(draw):
         post_only=draw(st.integers(0, 5)) == 0,
         self_trade_prevention=draw(stps),
         client_id=draw(client_ids),
+        trigger_price=draw(trigger_prices(mid)),
     )
 
 
@@ -141,6 +149,7 @@ def market_orders(draw):
         time_in_force=draw(st.sampled_from((GTC, IOC, FOK))) if not by_budget else IOC,
         self_trade_prevention=draw(stps),
         client_id=draw(client_ids),
+        trigger_price=draw(trigger_prices(MARKETS[sym][4])),
     )
 
 
@@ -160,6 +169,7 @@ def bad_orders(draw):
         time_in_force=draw(st.sampled_from((GTC, IOC, FOK, "GTD"))),
         post_only=draw(st.booleans()),
         client_id=draw(st.one_of(st.none(), st.integers(-1, 2**32))),
+        trigger_price=draw(st.one_of(st.none(), st.none(), st.integers(-5, 1005))),
     )
 
 
@@ -218,7 +228,14 @@ def _stamp(cmds: list) -> list:
 
 def _check_taker(engine: Engine, events: list) -> None:
     """Per accepted order: trades in price priority then time priority, at the maker's price,
-    within the taker's limit; an unfilled remainder left nothing it could have traded with."""
+    within the taker's limit; an unfilled remainder left nothing it could have traded with.
+    (The command's own order: the orders it triggered follow it, checked by the invariants.)"""
+    fired = next(
+        (i for i, e in enumerate(events) if isinstance(e, OrderTriggered | OrderTriggerFailed)), None
+    )
+    if fired is not None:
+        events = events[:fired]
+        engine = None  # the book has moved on since
     acc = [e for e in events if isinstance(e, OrderAccepted)]
     if not acc:
         return
@@ -237,10 +254,10 @@ def _check_taker(engine: Engine, events: list) -> None:
             lp, lid = last
             assert (t.price >= lp) if is_bid else (t.price <= lp)  # best price first
             if t.price == lp:
-                assert m.order_id > lid  # FIFO within a level
-        last = (t.price, m.order_id)
+                assert m.priority > lid  # FIFO within a level (a trigger order's: when it was placed)
+        last = (t.price, m.priority)
     exp = [e for e in events if isinstance(e, OrderExpired) and e.order_id == taker.order_id]
-    if exp and exp[0].reason == REASON_UNFILLED and taker.quote_quantity is None:
+    if exp and exp[0].reason == REASON_UNFILLED and taker.quote_quantity is None and engine is not None:
         bids, asks, _ = engine.depth(taker.market)
         opp = asks if is_bid else bids
         if taker.order_type == MARKET:

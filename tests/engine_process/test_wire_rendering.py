@@ -79,3 +79,34 @@ def test_a_depth_snapshot_is_the_same_bytes_rendered_anew_or_from_memory(monkeyp
 
         assert wire.depth_snapshot(fmt, bids, asks, 9, 123) == jsonfast.dumps(expected)
         assert len(fmt._level_texts) <= 50
+
+
+def trigger_event(kind: str, status: str) -> dict:
+    from engine.core import OrderTriggered, OrderTriggerFailed, event_to_dict
+
+    cls = {"OrderTriggered": OrderTriggered, "OrderTriggerFailed": OrderTriggerFailed}[kind]
+    extra = {"reason": "INSUFFICIENT_FUNDS"} if cls is OrderTriggerFailed else {}
+    fields = dict(
+        seq=9, ts=1_700_000_000_000, order_id=7, account=1, market="SOL_USDC", side="Bid",
+        order_type="Limit", time_in_force="GTC", post_only=False, self_trade_prevention="RejectTaker",
+        client_id=None, price=11000, quantity=1000, quote_quantity=None, executed_quantity=0,
+        executed_quote_quantity=0, status=status, created_ts=1_699_999_999_000, fee_bps=5,
+        trigger_price=10500, priority=12,
+    )  # fmt: skip
+    return event_to_dict(cls(**fields, **extra))
+
+
+def test_a_trigger_order_shows_its_trigger_price_and_quantity():
+    order = wire.order_object(market_format(), trigger_event("OrderTriggered", "New"))
+
+    assert (order["triggerPrice"], order["triggerQuantity"], order["quantity"]) == ("105", "1", "1")
+
+
+def test_trigger_events_are_trigger_placed_and_trigger_failed_on_the_order_update_stream():
+    placed = wire.order_update_stream(market_format(), trigger_event("OrderTriggered", "New"))
+    failed = wire.order_update_stream(market_format(), trigger_event("OrderTriggerFailed", "TriggerFailed"))
+
+    assert [(placed["e"], placed["X"]), (failed["e"], failed["X"])] == [
+        ("triggerPlaced", "New"),
+        ("triggerFailed", "TriggerFailed"),
+    ]

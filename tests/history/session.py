@@ -93,6 +93,16 @@ class Exchange:
                 )  # fmt: skip
             elif roll < 0.27:
                 self.apply(Withdraw(ts=0, account=account, asset="USDC", amount=10**6, tx_id=f"w-{i}"))
+            elif roll < 0.35:  # a trigger order, limit or market, near the prices traded
+                side, market_order = rng.choice((BID, ASK)), rng.random() < 0.5
+                self.apply(
+                    PlaceOrder(
+                        ts=0, account=account, market="SOL_USDC", side=side,
+                        order_type=MARKET if market_order else LIMIT,
+                        price=None if market_order else 15_000 + rng.randint(-20, 20),
+                        quantity=rng.randint(1, 300), trigger_price=15_000 + rng.randint(-15, 15),
+                    )
+                )  # fmt: skip
             else:
                 side = rng.choice((BID, ASK))
                 price = 15_000 + rng.randint(-20, 20)

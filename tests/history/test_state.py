@@ -44,6 +44,9 @@ def test_the_rebuilt_state_has_the_engines_balances_open_orders_and_counters(exc
     assert balances(rebuilt) == balances(engine)
     assert [o.view() for o in rebuilt.all_open_orders()] == [o.view() for o in engine.all_open_orders()]
     assert len(engine.all_open_orders()) > 10
+    pending = [o for o in engine.all_open_orders() if o.status == "TriggerPending"]
+    placed = [o for o in engine.all_open_orders() if o.trigger_price is not None and o.priority != o.order_id]
+    assert (len(pending) > 0, len(placed) > 0) == (True, True)  # trigger orders waiting and placed
     assert (rebuilt.last_seq, rebuilt.last_order_id) == (engine.last_seq, engine.last_order_id)
     assert rebuilt.book_counters("SOL_USDC") == engine.book_counters("SOL_USDC")
     assert engine.last_trade_id("SOL_USDC") > 20

@@ -79,6 +79,8 @@ class Events:
             "status": M.NEW,
             "created_ts": 1_000,
             "fee_bps": 5,
+            "trigger_price": None,
+            "priority": order_id,
         }
         if kind == "OrderFilled":
             base.update(
@@ -92,6 +94,8 @@ class Events:
             )
         elif kind in ("OrderCancelled", "OrderExpired"):
             base["reason"] = M.REASON_USER if kind == "OrderCancelled" else M.REASON_UNFILLED
+        elif kind == "OrderTriggerFailed":
+            base["reason"] = "INSUFFICIENT_FUNDS"
         base.update(fields)
         return event_to_dict(getattr(M, kind)(**base))
 

@@ -150,6 +150,8 @@ def test_order_row_carries_every_field_of_the_event(sol_usdc, traders):
         quantity=7,
         created_ts=T0,
         fee_bps=12,
+        trigger_price=14_000,
+        priority=11,
     )
 
     persistence.persist_events([ev])
@@ -173,6 +175,8 @@ def test_order_row_carries_every_field_of_the_event(sol_usdc, traders):
         "status": "New",
         "created_ts": T0,
         "fee_bps": 12,
+        "trigger_price": 14_000,
+        "priority": 11,
         "last_seq": 3,
     }
 

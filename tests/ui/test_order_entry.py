@@ -216,3 +216,51 @@ def test_book_grouping_the_mid_price_and_the_depth_readout(page, traders):
     expect(readout).to_have_text("Asks at or below 140.12: 2.00 SOL · 280.106 USDC")
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] - 40)  # away
     expect(readout).to_have_text("Hover the depth chart for the size up to a price")
+
+
+def test_a_trigger_order_waits_in_the_open_orders_and_is_cancelled_from_the_page(
+    page, traders, fund, make_user
+):
+    maker, taker = traders
+    user = make_user("tara")
+    fund(user, "USDC", "1000")
+    place(maker, "Ask", 14000, 100)
+    place(taker, "Bid", 14000, 100)  # the last price: 140
+    log_in(page, "tara", "pw-tara")
+    wait_live(page)
+
+    page.fill("#order-price", "150")
+    page.fill("#order-quantity", "1")
+    page.fill("#order-trigger", "145")
+    page.click("#order-submit")
+
+    expect(page.locator("#order-result .msg")).to_have_text(re.compile(r"^Order \d+ TriggerPending$"))
+    row = page.locator("#orders-body tr[data-order-id]")
+    expect(row.locator("td.type")).to_have_text("Limit · trigger 145.00")
+    expect(row.locator("td.status")).to_have_text("TriggerPending")
+    expect(page.locator("#book-bids .level")).to_have_count(0)  # off the book while it waits
+    expect(page.locator('.balances-mini [data-balance="USDC"] .locked')).to_have_text("150.075")
+    row.locator("button.cancel").click()
+    expect(page.locator("#orders-body")).to_have_text("No open orders")
+    expect(page.locator('.balances-mini [data-balance="USDC"] .locked')).to_have_text("0")
+
+
+def test_a_trigger_order_reached_by_another_traders_trade_fills_on_the_page(page, traders, fund, make_user):
+    maker, taker = traders
+    user = make_user("uma")
+    fund(user, "USDC", "1000")
+    place(maker, "Ask", 14000, 100)
+    place(taker, "Bid", 14000, 100)  # the last price: 140
+    log_in(page, "uma", "pw-uma")
+    wait_live(page)
+    page.fill("#order-price", "150")
+    page.fill("#order-quantity", "1")
+    page.fill("#order-trigger", "145")
+    page.click("#order-submit")
+    expect(page.locator("#orders-body td.status")).to_have_text("TriggerPending")
+
+    place(maker, "Ask", 14500, 300)
+    place(taker, "Bid", 14500, 100)  # trades at 145: uma's order is placed and buys 1 SOL at 145
+
+    expect(page.locator("#orders-body")).to_have_text("No open orders")
+    expect(page.locator('.balances-mini [data-balance="SOL"] .available')).to_have_text("1")
