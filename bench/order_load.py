@@ -360,7 +360,6 @@ class Load:
     ) -> tuple[int, bytes] | None:
         """One signed request on one of the client's idle connections (a new one if none is
         idle); the latency counts from ``due``, when the request should have been sent."""
-        stats = self.stats
         async with client.slots:
             return await self._request(client, method, path, instruction, body, kind, due)
 
