@@ -88,6 +88,9 @@ from markets.models import Market  # noqa: E402
 # Funds per client: far more than the run can lock, so no order is refused for funds.
 FUNDS = {"USDC": "100000000", "SOL": "1000000", "BTC": "10000", "ETH": "100000"}
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
+# A keep-alive connection idle for longer is not used again: uvicorn closes idle connections after
+# 5 s, and a request sent as it does so would be lost (as any HTTP client, this one stays under it).
+KEEP_ALIVE_S = 4.0
 
 
 def now_ms() -> int:
@@ -131,7 +134,7 @@ class Client:
     believed_open: set[int] = field(default_factory=set)  # acknowledged resting, not cancelled
     to_cancel: deque = field(default_factory=deque)  # (order id, symbol), oldest first
     next_client_id: int = 1
-    idle: list[Connection] = field(default_factory=list)  # keep-alive connections not in use
+    idle: list[tuple[Connection, float]] = field(default_factory=list)  # (connection, last used)
     slots: asyncio.Semaphore | None = None  # at most --connections requests in flight
 
     def headers(self, instruction: str, params) -> dict[str, str]:
@@ -367,7 +370,12 @@ class Load:
         self, client: Client, method: str, path: str, instruction: str, body, kind: str, due: float
     ) -> tuple[int, bytes] | None:
         stats = self.stats
-        http = client.idle.pop() if client.idle else None
+        http = None
+        while client.idle and http is None:
+            http, last_used = client.idle.pop()
+            if time.perf_counter() - last_used > KEEP_ALIVE_S:
+                http.close()  # the server may be closing it right now
+                http = None
         try:
             if http is None:
                 http = Connection(self.host, self.port)
@@ -383,7 +391,7 @@ class Load:
                 http.close()
             await asyncio.sleep(0.1)
             return None
-        client.idle.append(http)
+        client.idle.append((http, time.perf_counter()))
         elapsed = time.perf_counter() - due
         stats.answered += 1
         stats.latencies.append(elapsed)
@@ -560,7 +568,7 @@ async def main_async(args, base_url: str, meter: CpuMeter) -> dict:
     duration = time.perf_counter() - start
     cpu_after = meter.read()
     for client in clients:
-        for http in client.idle:
+        for http, _ in client.idle:
             http.close()
     cpu = {name: cpu_after[name] - cpu_before[name] for name in cpu_before}
 
