@@ -105,6 +105,10 @@ SIGNED_HEADERS = {
     b"x-window": "HTTP_X_WINDOW",
     b"x-signature": "HTTP_X_SIGNATURE",
 }
+# The other headers this path reads (and the proxy's HTTPS header, SECURE_PROXY_SSL_HEADER).
+READ_HEADERS = frozenset(
+    {b"host", b"content-length", b"content-type", b"accept", b"transfer-encoding", b"x-forwarded-proto"}
+)
 _renderer = JSONRenderer()
 
 
@@ -308,8 +312,8 @@ class OrderEntry:
             return None
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
-            if name in headers and (name in SIGNED_HEADERS or name in (b"host", b"content-length")):
-                return None  # Django would join them with commas: leave that to it
+            if name in headers and (name in SIGNED_HEADERS or name in READ_HEADERS):
+                return None  # a header this path reads, twice: Django joins them with commas
             headers[name] = value
         if not headers.get(b"x-api-key") or b"transfer-encoding" in headers:
             return None
