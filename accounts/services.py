@@ -10,6 +10,7 @@ events become the wire's order objects. Requests are fully validated first
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -17,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from engine import client as engine_client
-from engine.core.messages import CancelAll, CancelOrder, Deposit, Withdraw
+from engine.core.messages import CancelAll, CancelOrder, Command, Deposit, Withdraw
 from engine.wire import MarketFormat, order_object
 from exchange_site.api_errors import ApiError
 from markets import order_input
@@ -47,10 +48,14 @@ def _rejection(events: list[dict]) -> ApiError | None:
 
 def _submit(command) -> list[dict]:
     events = engine_client.submit(command)
+    raise_rejection(events)
+    return events
+
+
+def raise_rejection(events: list[dict]) -> None:
     rejection = _rejection(events)
     if rejection is not None:
         raise rejection
-    return events
 
 
 def _unexpected_reply(what: str) -> ApiError:
@@ -69,24 +74,45 @@ def _new_order(fmt: MarketFormat, account: int, events: list[dict]) -> dict:
 
 
 # --- orders ------------------------------------------------------------------------------------
+# Each operation is a validated request (``prepare_*``: every check that needs no engine, done
+# before anything is sent) and its commands, plus how the engine's replies become the answer.
+# The views run them with the blocking ``engine_client.submit`` (``Submission.run``); the order
+# entry path on the event loop (``accounts.api.fast``) awaits the same commands instead.
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    commands: list[Command]  # sent one after the other, each once the previous one was answered
+    # The answer to the i-th command, from its events, made as soon as they are there (it may
+    # raise, refusing the request before the next command is sent).
+    answer_one: Callable[[int, list[dict]], object]
+    batch: bool = False  # the answer is the list of the commands' answers, else the one's
+
+    def answer(self, answers: list) -> object:
+        return answers if self.batch else answers[0]
+
+    def run(self) -> object:
+        return self.answer(
+            [self.answer_one(i, engine_client.submit(command)) for i, command in enumerate(self.commands)]
+        )
+
+
+def prepare_place_order(user: AbstractBaseUser, payload: object) -> Submission:
+    order = order_input.validate_order(payload)
+
+    def answer(_: int, events: list[dict]) -> dict:
+        raise_rejection(events)
+        return _new_order(order.rules.format, user.pk, events)
+
+    return Submission([order.command(user.pk)], answer)
 
 
 def place_order(user: AbstractBaseUser, payload: object) -> dict:
     """Validate and place one order; returns its order object as it stands after matching."""
-    order = order_input.validate_order(payload)
-    events = _submit(order.command(user.pk))
-    return _new_order(order.rules.format, user.pk, events)
+    return prepare_place_order(user, payload).run()
 
 
-def place_orders(user: AbstractBaseUser, payloads: object) -> list[dict]:
-    """A batch of at most 20 orders, placed in the given order.
-
-    The whole batch is validated before anything is sent, so a malformed order refuses the
-    batch and changes nothing. An order the engine refuses (funds, a duplicate client id...)
-    takes its place in the answer as ``{"operation": "Err", "code", "message"}`` while the others
-    stand, each tagged ``"operation": "Ok"``: Backpack's batch result, which tells a client
-    which kind each element is.
-    """
+def prepare_place_orders(user: AbstractBaseUser, payloads: object) -> Submission:
     if not isinstance(payloads, list):
         raise errors.bad_request("The request body must be a JSON array of orders")
     if not payloads:
@@ -99,15 +125,26 @@ def place_orders(user: AbstractBaseUser, payloads: object) -> list[dict]:
             orders.append(order_input.validate_order(payload))
         except ApiError as exc:
             raise ApiError(exc.code, f"Order {index}: {exc.message}", exc.status_code) from None
-    results = []
-    for order in orders:
-        events = engine_client.submit(order.command(user.pk))
+
+    def answer(index: int, events: list[dict]) -> dict:
         rejection = _rejection(events)
         if rejection is not None:
-            results.append({"operation": "Err", "code": rejection.code, "message": rejection.message})
-        else:
-            results.append({"operation": "Ok", **_new_order(order.rules.format, user.pk, events)})
-    return results
+            return {"operation": "Err", "code": rejection.code, "message": rejection.message}
+        return {"operation": "Ok", **_new_order(orders[index].rules.format, user.pk, events)}
+
+    return Submission([order.command(user.pk) for order in orders], answer, batch=True)
+
+
+def place_orders(user: AbstractBaseUser, payloads: object) -> list[dict]:
+    """A batch of at most 20 orders, placed in the given order.
+
+    The whole batch is validated before anything is sent, so a malformed order refuses the
+    batch and changes nothing. An order the engine refuses (funds, a duplicate client id...)
+    takes its place in the answer as ``{"operation": "Err", "code", "message"}`` while the others
+    stand, each tagged ``"operation": "Ok"``: Backpack's batch result, which tells a client
+    which kind each element is.
+    """
+    return prepare_place_orders(user, payloads).run()
 
 
 def _check_fields(payload: object, allowed: frozenset[str], required: tuple[str, ...]) -> dict:
@@ -128,29 +165,46 @@ def _symbol_format(symbol: object) -> MarketFormat:
     return market_selectors.market_format(symbol)
 
 
-def cancel_order(user: AbstractBaseUser, payload: object) -> dict:
-    """Cancel one of the user's open orders by ``orderId`` or ``clientId``."""
+def prepare_cancel_order(user: AbstractBaseUser, payload: object) -> Submission:
     body = _check_fields(payload, frozenset({"symbol", "orderId", "clientId"}), ("symbol",))
     fmt = _symbol_format(body["symbol"])
     order_id = order_input.parse_order_id(body["orderId"]) if body.get("orderId") is not None else None
     client_id = order_input.parse_client_id(body["clientId"]) if body.get("clientId") is not None else None
     if order_id is None and client_id is None:
         raise errors.missing_field("orderId or clientId")
-    events = _submit(
-        CancelOrder(ts=0, account=user.pk, market=fmt.symbol, order_id=order_id, client_id=client_id)
-    )
-    cancelled = [e for e in events if e["type"] == "OrderCancelled" and e["account"] == user.pk]
-    if not cancelled:
-        raise _unexpected_reply("cancellation")
-    return order_object(fmt, cancelled[-1])
+
+    def answer(_: int, events: list[dict]) -> dict:
+        raise_rejection(events)
+        cancelled = [e for e in events if e["type"] == "OrderCancelled" and e["account"] == user.pk]
+        if not cancelled:
+            raise _unexpected_reply("cancellation")
+        return order_object(fmt, cancelled[-1])
+
+    command = CancelOrder(ts=0, account=user.pk, market=fmt.symbol, order_id=order_id, client_id=client_id)
+    return Submission([command], answer)
+
+
+def cancel_order(user: AbstractBaseUser, payload: object) -> dict:
+    """Cancel one of the user's open orders by ``orderId`` or ``clientId``."""
+    return prepare_cancel_order(user, payload).run()
+
+
+def prepare_cancel_all(user: AbstractBaseUser, payload: object) -> Submission:
+    body = _check_fields(payload, frozenset({"symbol"}), ("symbol",))
+    fmt = _symbol_format(body["symbol"])
+
+    def answer(_: int, events: list[dict]) -> list[dict]:
+        raise_rejection(events)
+        return [
+            order_object(fmt, e) for e in events if e["type"] == "OrderCancelled" and e["account"] == user.pk
+        ]
+
+    return Submission([CancelAll(ts=0, account=user.pk, market=fmt.symbol)], answer)
 
 
 def cancel_all(user: AbstractBaseUser, payload: object) -> list[dict]:
     """Cancel every open order of the user in one market; returns the cancelled orders."""
-    body = _check_fields(payload, frozenset({"symbol"}), ("symbol",))
-    fmt = _symbol_format(body["symbol"])
-    events = _submit(CancelAll(ts=0, account=user.pk, market=fmt.symbol))
-    return [order_object(fmt, e) for e in events if e["type"] == "OrderCancelled" and e["account"] == user.pk]
+    return prepare_cancel_all(user, payload).run()
 
 
 # --- deposits and withdrawals -------------------------------------------------------------------

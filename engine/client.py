@@ -24,23 +24,46 @@ from engine.core.messages import Command
 from engine.lease import ACCEPTING_KEY, STATUS_KEY
 from engine.metrics import APPENDED_KEY
 from exchange_site.api_errors import ApiError
-from exchange_site.redis_client import get_redis
+from exchange_site.redis_client import get_async_redis, get_redis
 
 REPLY_KEY_PREFIX = "engine.reply."
 REPLY_TTL_S = 60
 MAINTENANCE = "MAINTENANCE"
 
-# KEYS: the stream, the count of appends (``engine.metrics.APPENDED_KEY``) and, to append only
-# while the engine takes commands, its permission. ARGV: field, value, ... The new entry's id;
-# nil when there is no log (NOMKSTREAM: only the engine creates it, ``engine.commandlog``).
+# KEYS: the stream, the count of appends (``engine.metrics.APPENDED_KEY``), to append only while
+# the engine takes commands its permission (or none), then any rate-limit counters. ARGV: the
+# number of counters, their limits, their lifetimes in seconds, then the entry's field, value, ...
+# Each counter is counted (INCR, EXPIRE) first; if one is above its limit nothing is appended
+# (the request is refused: ``accounts.api.throttling.wait_after`` compares the same way). Returns
+# {entry id, counts...}: the id is nil when a counter refused or when there is no log (NOMKSTREAM:
+# only the engine creates it, ``engine.commandlog``). Counting and appending in one script is one
+# round trip where a rate-limit pipeline and then the append were two.
 APPEND_SCRIPT = """
+local n = tonumber(ARGV[1])
+local counts = {}
+local over = false
+for i = 1, n do
+  local key = KEYS[3 + i]
+  counts[i] = redis.call('INCR', key)
+  redis.call('EXPIRE', key, ARGV[1 + n + i])
+  if counts[i] > tonumber(ARGV[1 + i]) then over = true end
+end
+if over then return {false, unpack(counts)} end
 if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 0 then
   return redis.error_reply('MAINTENANCE')
 end
-local id = redis.call('XADD', KEYS[1], 'NOMKSTREAM', '*', unpack(ARGV))
+local id = redis.call('XADD', KEYS[1], 'NOMKSTREAM', '*', unpack(ARGV, 2 + 2 * n))
 if id then redis.call('INCR', KEYS[2]) end
-return id
+return {id, unpack(counts)}
 """
+
+
+class OverLimit(Exception):
+    """A rate-limit counter given to ``submit_async`` was over its limit: nothing was appended."""
+
+    def __init__(self, counts: list[int]):
+        super().__init__("over a rate limit")
+        self.counts = counts
 
 
 class EngineUnavailable(ApiError):
@@ -85,14 +108,34 @@ def append(command: Command) -> str | None:
     client = get_redis()
     fields = encode(command, None)
     try:
-        entry_id = _append_script(client)(keys=(COMMAND_STREAM, APPENDED_KEY), args=_flat(fields))
+        reply = _append_script(client)(keys=(COMMAND_STREAM, APPENDED_KEY), args=_script_args(fields, ()))
     except redis.RedisError as exc:
         raise EngineUnavailable(f"Redis unreachable: {exc}") from None
-    return entry_id.decode() if entry_id else None
+    return reply[0].decode() if reply[0] else None
 
 
-def _flat(fields: dict) -> list:
-    return [x for kv in fields.items() for x in kv]
+def _script_args(fields: dict, counters) -> list:
+    """ARGV of ``APPEND_SCRIPT``: ``counters`` are ``(key, limit, ttl)``."""
+    return [
+        len(counters),
+        *(limit for _, limit, _ in counters),
+        *(ttl for _, _, ttl in counters),
+        *(x for kv in fields.items() for x in kv),
+    ]
+
+
+def _append_refused(exc: redis.RedisError) -> ApiError:
+    if isinstance(exc, redis.ResponseError):
+        if str(exc).startswith(MAINTENANCE):
+            return EngineMaintenance()
+        return EngineUnavailable(f"Redis refused the command: {exc}")
+    return EngineUnavailable(f"Redis unreachable: {exc}")
+
+
+def _reply_events(popped) -> list[dict]:
+    if popped is None:
+        raise EngineTimeout()
+    return jsonfast.loads(popped[1])["events"]
 
 
 def submit(command: Command, timeout: float | None = None) -> list[dict]:
@@ -103,24 +146,55 @@ def submit(command: Command, timeout: float | None = None) -> list[dict]:
     fields = encode(command, reply_to)
     try:
         appended = _append_script(client)(
-            keys=(COMMAND_STREAM, APPENDED_KEY, ACCEPTING_KEY), args=_flat(fields)
+            keys=(COMMAND_STREAM, APPENDED_KEY, ACCEPTING_KEY), args=_script_args(fields, ())
         )
-    except redis.ResponseError as exc:
-        if str(exc).startswith(MAINTENANCE):
-            raise EngineMaintenance() from None
-        raise EngineUnavailable(f"Redis refused the command: {exc}") from None
     except redis.RedisError as exc:
-        raise EngineUnavailable(f"Redis unreachable: {exc}") from None
-    if appended is None:  # no log yet: the engine has never run
+        raise _append_refused(exc) from None
+    if appended[0] is None:  # no log yet: the engine has never run
         raise EngineMaintenance()
     # Appended: from here on the command will be applied, whatever becomes of its reply.
     try:
         popped = client.blpop([reply_to], timeout=max(timeout, 0.01))
     except redis.RedisError:
         raise EngineTimeout() from None
-    if popped is None:
-        raise EngineTimeout()
-    return jsonfast.loads(popped[1])["events"]
+    return _reply_events(popped)
+
+
+async def submit_async(
+    command: Command, timeout: float | None = None, counters: tuple | list = ()
+) -> list[dict]:
+    """``submit`` on the process's asyncio Redis client, for the order entry path that runs on
+    the web server's event loop (``accounts.api.fast``): no thread waits for the reply.
+
+    ``counters`` (``(key, limit, ttl)`` each) are rate-limit counters counted in the same script
+    as the append; when one is over its limit nothing is appended and ``OverLimit`` carries the
+    counts."""
+    timeout = settings.ENGINE_REPLY_TIMEOUT_S if timeout is None else timeout
+    reply_to = REPLY_KEY_PREFIX + uuid.uuid4().hex
+    client = get_async_redis()
+    fields = encode(command, reply_to)
+    try:
+        appended = await _async_append_script(client)(
+            keys=(COMMAND_STREAM, APPENDED_KEY, ACCEPTING_KEY, *(key for key, _, _ in counters)),
+            args=_script_args(fields, counters),
+        )
+    except redis.RedisError as exc:
+        raise _append_refused(exc) from None
+    counts = appended[1:]
+    if any(number > limit for number, (_, limit, _) in zip(counts, counters, strict=True)):
+        raise OverLimit(counts)
+    if appended[0] is None:  # no log yet: the engine has never run
+        raise EngineMaintenance()
+    try:
+        popped = await client.blpop([reply_to], timeout=max(timeout, 0.01))
+    except redis.RedisError:
+        raise EngineTimeout() from None
+    return _reply_events(popped)
+
+
+@functools.cache
+def _async_append_script(client):
+    return client.register_script(APPEND_SCRIPT)
 
 
 @functools.cache

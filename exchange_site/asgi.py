@@ -21,11 +21,15 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import get_resolver, path  # noqa: E402
 
+from accounts.api.fast import OrderEntry  # noqa: E402
 from streams.consumers import StreamConsumer  # noqa: E402
 
+django_http = WSGIMiddleware(wsgi_app, workers=settings.WEB_HTTP_THREADS)
 application = ProtocolTypeRouter(
     {
-        "http": WSGIMiddleware(wsgi_app, workers=settings.WEB_HTTP_THREADS),
+        # Signed order entry and cancels on the event loop, the rest through Django on the
+        # threads (accounts.api.fast says why and which requests).
+        "http": OrderEntry(django_http, django_http.executor),
         # No session middleware: the consumer reads the session cookie itself, only for a
         # private subscription without a signature (streams.auth.session_account), and only
         # from our own origin. No origin validator on the whole endpoint: third-party Backpack

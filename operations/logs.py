@@ -37,17 +37,24 @@ class AccessLogMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
-        access_log.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                "client": request.META.get("REMOTE_ADDR"),
-            },
+        log_request(
+            request.method, request.path, response.status_code, started, request.META.get("REMOTE_ADDR")
         )
         return response
+
+
+def log_request(method: str, path: str, status: int, started: float, client: str | None) -> None:
+    """The access log line of one request (``started``: its ``time.perf_counter()``)."""
+    access_log.info(
+        "%s %s %s",
+        method,
+        path,
+        status,
+        extra={
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "client": client,
+        },
+    )

@@ -149,6 +149,12 @@ class RequestMetricsMiddleware:
         response = self.get_response(request)
         match = request.resolver_match
         route = f"/{match.route}" if match is not None else "unmatched"
-        HTTP_SECONDS.labels(route).observe(time.perf_counter() - started)
-        HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        record_request(route, request.method, response.status_code, time.perf_counter() - started)
         return response
+
+
+def record_request(route: str, method: str, status: int, seconds: float) -> None:
+    """Count and time one answered request (the middleware's, and the order entry path's, which
+    answers its requests without Django's middleware: ``accounts.api.fast``)."""
+    HTTP_SECONDS.labels(route).observe(seconds)
+    HTTP_REQUESTS.labels(route, method, str(status)).inc()

@@ -16,12 +16,13 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
-from exchange_site.redis_client import get_redis
+from exchange_site.redis_client import get_async_redis, get_redis
 
 log = logging.getLogger(__name__)
 
@@ -60,42 +61,98 @@ def rate(scope: str) -> tuple[int, int]:
     return parse_rate(rates[scope])
 
 
-def count(identities: list[tuple[str, str]]) -> float | None:
-    """Count one request against each ``(scope, identity)`` in one Redis round trip; the seconds
-    to wait if any of them is over its rate, else ``None``."""
-    now = time.time()
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """One fixed-window counter of a request: its Redis key, its limit and its window."""
+
+    key: str
+    limit: int
+    period: int
+    window: int
+
+    @property
+    def ttl(self) -> int:
+        return self.period + 1  # the key outlives its window by a second, then goes
+
+
+def counters(identities: list[tuple[str, str]], now: float) -> list[Counter]:
+    """The counters one request counts against, one per ``(scope, identity)``."""
     plans = []
-    try:
-        pipe = get_redis().pipeline(transaction=False)
-        for scope, ident in identities:
-            limit, period = rate(scope)
-            window = int(now // period)
-            key = f"throttle:{scope}:{ident}:{period}:{window}"
-            pipe.incr(key)
-            pipe.expire(key, period + 1)
-            plans.append((limit, period, window))
-        replies = pipe.execute()
-    except redis.RedisError as exc:
-        # Throttling is protection, not a reason to refuse trading: let the request through.
-        log.warning("rate limiter unavailable: %s", exc)
-        return None
+    for scope, ident in identities:
+        limit, period = rate(scope)
+        window = int(now // period)
+        plans.append(Counter(f"throttle:{scope}:{ident}:{period}:{window}", limit, period, window))
+    return plans
+
+
+def wait_after(plans: list[Counter], counted: list[int], now: float) -> float | None:
+    """Seconds to wait if any counter is over its limit once counted (``counted``), else None.
+    A count above the limit is refused (the counting script of ``engine.client`` compares the
+    same way, so that it appends nothing for a request refused here)."""
     waits = [
-        (window + 1) * period - now
-        for (limit, period, window), counted in zip(plans, replies[::2], strict=True)
-        if counted > limit
+        (plan.window + 1) * plan.period - now
+        for plan, number in zip(plans, counted, strict=True)
+        if number > plan.limit
     ]
     return max(waits) if waits else None
 
 
-def account_identity(request) -> str | None:
-    """The API key of the request, or the user of a browser session."""
-    key = getattr(request, "auth", None)
+def _queue(pipe, plans: list[Counter]):
+    for plan in plans:
+        pipe.incr(plan.key)
+        pipe.expire(plan.key, plan.ttl)
+    return pipe
+
+
+def count(identities: list[tuple[str, str]]) -> float | None:
+    """Count one request against each ``(scope, identity)`` in one Redis round trip; the seconds
+    to wait if any of them is over its rate, else ``None``."""
+    now = time.time()
+    plans = counters(identities, now)
+    try:
+        replies = _queue(get_redis().pipeline(transaction=False), plans).execute()
+    except redis.RedisError as exc:
+        # Throttling is protection, not a reason to refuse trading: let the request through.
+        log.warning("rate limiter unavailable: %s", exc)
+        return None
+    return wait_after(plans, replies[::2], now)
+
+
+async def count_async(identities: list[tuple[str, str]]) -> float | None:
+    """``count`` on the process's asyncio Redis client (the order entry path's event loop)."""
+    now = time.time()
+    plans = counters(identities, now)
+    try:
+        replies = await _queue(get_async_redis().pipeline(transaction=False), plans).execute()
+    except redis.RedisError as exc:
+        log.warning("rate limiter unavailable: %s", exc)
+        return None
+    return wait_after(plans, replies[::2], now)
+
+
+def identities_of(ip: str, key, user) -> list[tuple[str, str]]:
+    """What an authenticated request counts against: its IP, its API key (or, without one, its
+    session's user) and its user over all their keys."""
+    identities = [("ip", ip)]
+    account = account_identity_of(key, user)
+    if account is not None:
+        identities.append(("key", account))
+    if user is not None and user.is_authenticated:
+        identities.append(("user", f"u{user.pk}"))
+    return identities
+
+
+def account_identity_of(key, user) -> str | None:
     if key is not None and getattr(key, "pk", None) is not None:
         return f"k{key.pk}"
-    user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"u{user.pk}"
     return None
+
+
+def account_identity(request) -> str | None:
+    """The API key of the request, or the user of a browser session."""
+    return account_identity_of(getattr(request, "auth", None), getattr(request, "user", None))
 
 
 def count_ip(request) -> float | None:
@@ -110,13 +167,9 @@ class PrivateApiThrottle(BaseThrottle):
         self._wait: float | None = None
 
     def allow_request(self, request, view) -> bool:
-        identities = [("ip", client_ip(request))]
-        account = account_identity(request)
-        if account is not None:
-            identities.append(("key", account))
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            identities.append(("user", f"u{user.pk}"))
+        identities = identities_of(
+            client_ip(request), getattr(request, "auth", None), getattr(request, "user", None)
+        )
         self._wait = count(identities)
         return self._wait is None
 

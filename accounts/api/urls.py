@@ -35,7 +35,9 @@ def by_method(**view_classes):
                 return response
         return handler(request, *args, **kwargs)
 
-    # For the OpenAPI schema, which lists one operation per method (accounts.api.schema).
+    # Which view serves which method: for the OpenAPI schema, which lists one operation per
+    # method (accounts.api.schema), and for the order entry path (accounts.api.fast), which
+    # answers the hot routes' signed requests itself.
     route.view_classes = {method.upper(): cls for method, cls in view_classes.items()}
     return route
 
