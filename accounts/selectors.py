@@ -21,6 +21,7 @@ from django.db.models import Q, QuerySet
 from engine import md_cache, wire
 from exchange_site.api_errors import ApiError
 from exchange_site.redis_client import get_redis
+from markets import selectors as market_selectors
 from markets.models import Asset, Market
 
 from . import error_codes as errors
@@ -324,6 +325,8 @@ def asset_decimals(symbol: object) -> int:
     """Decimals of an asset; ``INVALID_SYMBOL`` if there is no such asset."""
     if not isinstance(symbol, str):
         raise errors.wrong_type("symbol", "a string")
+    if not market_selectors.is_symbol_shaped(symbol):
+        raise errors.unknown_asset(symbol)
     decimals = Asset.objects.filter(symbol=symbol).values_list("decimals", flat=True).first()
     if decimals is None:
         raise errors.unknown_asset(symbol)

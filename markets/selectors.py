@@ -35,6 +35,11 @@ SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$"
 _SYMBOL_SHAPE = re.compile(SYMBOL_PATTERN[:-1] + r"\Z")
 
 
+def is_symbol_shaped(symbol: str) -> bool:
+    """Whether ``symbol`` can name a market or an asset; what cannot is refused without a query."""
+    return _SYMBOL_SHAPE.match(symbol) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class _MarketRef:
     id: int
@@ -88,7 +93,7 @@ def _remember(market: Market) -> _MarketRef:
 
 
 def _load(symbol: str) -> Market:
-    if not _SYMBOL_SHAPE.match(symbol):
+    if not is_symbol_shaped(symbol):
         raise error_codes.unknown_symbol(symbol)
     try:
         return Market.objects.select_related("base", "quote").get(symbol=symbol)

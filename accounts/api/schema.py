@@ -329,7 +329,9 @@ class OrderExecuteSerializer(serializers.Serializer):
     autoBorrow = _unset_flag()
     autoBorrowRepay = _unset_flag()
     brokerId = _unset_value()
-    triggerBy = _unset_value()
+    triggerBy = serializers.CharField(
+        required=False, allow_null=True, help_text="LastPrice, the only trigger reference here, or absent"
+    )
     stopLossTriggerPrice = _unset_value()
     stopLossLimitPrice = _unset_value()
     stopLossTriggerBy = _unset_value()

@@ -142,3 +142,14 @@ def test_a_leverage_limit_of_one_written_with_a_fraction_is_accepted(alice, sol_
     response = alice.api.patch("/api/v1/account", {"leverageLimit": "1.00"})
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/account/limits/borrow", "/api/v1/account/limits/withdrawal"])
+def test_an_asset_symbol_with_a_nul_byte_is_invalid_symbol_not_a_server_error(alice, sol_usdc, path):
+    response = alice.api.get(path, {"symbol": "USDC\x00"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "INVALID_SYMBOL",
+        "message": "Invalid symbol: 'USDC\\x00' is not an asset",
+    }

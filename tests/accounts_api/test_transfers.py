@@ -116,3 +116,14 @@ def test_the_withdraw_command_reports_a_refusal_as_an_error(alice):
 def test_the_deposit_command_refuses_an_unknown_user(alice):
     with pytest.raises(CommandError, match="no such user"):
         call_command("deposit", "nobody", "BTC", "1", stdout=StringIO())
+
+
+def test_a_withdrawal_of_a_symbol_with_a_nul_byte_is_invalid_symbol_not_a_server_error(alice, engine_calls):
+    response = alice.api.post("/wapi/v1/capital/withdrawals", {"symbol": "USDC\x00", "quantity": "1"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "INVALID_SYMBOL",
+        "message": "Invalid symbol: 'USDC\\x00' is not an asset",
+    }
+    assert engine_calls == []
