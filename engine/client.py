@@ -11,7 +11,6 @@ what was appended is the truth and will be applied.
 
 from __future__ import annotations
 
-import functools
 import uuid
 
 import redis
@@ -31,15 +30,27 @@ REPLY_TTL_S = 60
 MAINTENANCE = "MAINTENANCE"
 
 # KEYS: the stream, the count of appends (``engine.metrics.APPENDED_KEY``), to append only while
-# the engine takes commands its permission (or none), then any rate-limit counters. ARGV: the
-# number of counters, their limits, their lifetimes in seconds, then the entry's field, value, ...
+# the engine takes commands its permission (or none), then any rate-limit counters, then the key of
+# the reply the caller waits for (or none). ARGV: the number of counters, their limits, their
+# lifetimes in seconds, then the entry's field, value, ...
 # Each counter is counted (INCR, EXPIRE) first; if one is above its limit nothing is appended
 # (the request is refused: ``accounts.api.throttling.wait_after`` compares the same way). Returns
 # {entry id, counts...}: the id is nil when a counter refused or when there is no log (NOMKSTREAM:
 # only the engine creates it, ``engine.commandlog``). Counting and appending in one script is one
 # round trip where a rate-limit pipeline and then the append were two.
+# The caller's BLPOP for the reply follows this script in the same round trip, on the same
+# connection: whenever nothing is appended, the script pushes an empty marker onto the reply key
+# so that the BLPOP returns at once instead of waiting out its timeout.
 APPEND_SCRIPT = """
 local n = tonumber(ARGV[1])
+local reply_key = KEYS[4 + n]
+local function refused(reply)
+  if reply_key then
+    redis.call('RPUSH', reply_key, '')
+    redis.call('EXPIRE', reply_key, 60)
+  end
+  return reply
+end
 local counts = {}
 local over = false
 for i = 1, n do
@@ -48,12 +59,14 @@ for i = 1, n do
   redis.call('EXPIRE', key, ARGV[1 + n + i])
   if counts[i] > tonumber(ARGV[1 + i]) then over = true end
 end
-if over then return {false, unpack(counts)} end
+if over then return refused({false, unpack(counts)}) end
 if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 0 then
-  return redis.error_reply('MAINTENANCE')
+  return refused(redis.error_reply('MAINTENANCE'))
 end
-local id = redis.call('XADD', KEYS[1], 'NOMKSTREAM', '*', unpack(ARGV, 2 + 2 * n))
-if id then redis.call('INCR', KEYS[2]) end
+local id = redis.pcall('XADD', KEYS[1], 'NOMKSTREAM', '*', unpack(ARGV, 2 + 2 * n))
+if type(id) == 'table' and id.err then return refused(id) end
+if not id then return refused({false, unpack(counts)}) end
+redis.call('INCR', KEYS[2])
 return {id, unpack(counts)}
 """
 
@@ -105,13 +118,24 @@ def append(command: Command) -> str | None:
     """Append without waiting for a reply, whether the engine runs or not (reference data the
     engine applies when it comes up; it also adds any it lacks when it starts). None when there
     is no log yet: the engine's first start creates it and adds the reference data."""
-    client = get_redis()
-    fields = encode(command, None)
-    try:
-        reply = _append_script(client)(keys=(COMMAND_STREAM, APPENDED_KEY), args=_script_args(fields, ()))
-    except redis.RedisError as exc:
-        raise EngineUnavailable(f"Redis unreachable: {exc}") from None
-    return reply[0].decode() if reply[0] else None
+    (appended,) = _round_trip(_commands(encode(command, None), (), None))
+    if isinstance(appended, redis.ResponseError):
+        raise EngineUnavailable(f"Redis refused the command: {appended}")
+    return appended[0].decode() if appended[0] else None
+
+
+def _commands(fields: dict, counters, reply_to: str | None, timeout: float = 0.0) -> list[tuple]:
+    """The append script and, with ``reply_to``, the wait for the reply (``timeout`` seconds),
+    sent together: one round trip. Only a command that waits for its reply is appended on the
+    engine's permission (``ACCEPTING_KEY``) and counted by ``counters`` (``(key, limit, ttl)``)."""
+    if reply_to is None:
+        keys: tuple = (COMMAND_STREAM, APPENDED_KEY)
+    else:
+        keys = (COMMAND_STREAM, APPENDED_KEY, ACCEPTING_KEY, *(key for key, _, _ in counters), reply_to)
+    commands = [("EVAL", APPEND_SCRIPT, len(keys), *keys, *_script_args(fields, counters))]
+    if reply_to is not None:
+        commands.append(("BLPOP", reply_to, max(timeout, 0.01)))
+    return commands
 
 
 def _script_args(fields: dict, counters) -> list:
@@ -132,7 +156,80 @@ def _append_refused(exc: redis.RedisError) -> ApiError:
     return EngineUnavailable(f"Redis unreachable: {exc}")
 
 
-def _reply_events(popped) -> list[dict]:
+# The append and the wait go over one connection taken from the pool, written at once and read
+# back reply by reply, instead of through redis-py's command methods: those retry a command whose
+# connection failed, and an append retried after Redis had taken it would be applied twice. Here
+# nothing is ever sent twice: a failure before the write is ``EngineUnavailable`` (nothing was
+# appended), one after it ``EngineTimeout`` (status unknown: it may have been appended).
+
+
+def _round_trip(commands: list[tuple]) -> list:
+    """The replies to ``commands`` (an error reply as its ``ResponseError``), on the process's
+    client."""
+    pool = get_redis().connection_pool
+    try:
+        conn = pool.get_connection()
+    except redis.RedisError as exc:
+        raise _append_refused(exc) from None
+    sent = False
+    try:
+        conn.send_packed_command(conn.pack_commands(commands))
+        sent = True
+        return [_read(conn) for _ in commands]
+    except BaseException as exc:
+        conn.disconnect()  # replies may be left unread on it
+        if isinstance(exc, redis.RedisError):
+            raise (EngineTimeout() if sent else _append_refused(exc)) from None
+        raise
+    finally:
+        pool.release(conn)
+
+
+async def _round_trip_async(commands: list[tuple]) -> list:
+    """``_round_trip`` on the process's asyncio client."""
+    pool = get_async_redis().connection_pool
+    try:
+        conn = await pool.get_connection()
+    except redis.RedisError as exc:
+        raise _append_refused(exc) from None
+    sent = False
+    try:
+        await conn.send_packed_command(conn.pack_commands(commands))
+        sent = True
+        return [await _read_async(conn) for _ in commands]
+    except BaseException as exc:
+        await conn.disconnect()
+        if isinstance(exc, redis.RedisError):
+            raise (EngineTimeout() if sent else _append_refused(exc)) from None
+        raise
+    finally:
+        await pool.release(conn)
+
+
+def _read(conn):
+    try:
+        return conn.read_response()
+    except redis.ResponseError as exc:
+        return exc
+
+
+async def _read_async(conn):
+    try:
+        return await conn.read_response()
+    except redis.ResponseError as exc:
+        return exc
+
+
+def _replied(appended, popped, counters) -> list[dict]:
+    """The events of the reply, or the refusal the script answered with."""
+    if isinstance(appended, redis.ResponseError):
+        raise _append_refused(appended)
+    counts = appended[1:]
+    if any(number > limit for number, (_, limit, _) in zip(counts, counters, strict=True)):
+        raise OverLimit(counts)
+    if appended[0] is None:  # no log yet: the engine has never run
+        raise EngineMaintenance()
+    # Appended: from here on the command will be applied, whatever becomes of its reply.
     if popped is None:
         raise EngineTimeout()
     return jsonfast.loads(popped[1])["events"]
@@ -142,22 +239,8 @@ def submit(command: Command, timeout: float | None = None) -> list[dict]:
     """Append ``command`` and return the events it produced (``event_to_dict`` form)."""
     timeout = settings.ENGINE_REPLY_TIMEOUT_S if timeout is None else timeout
     reply_to = REPLY_KEY_PREFIX + uuid.uuid4().hex
-    client = get_redis()
-    fields = encode(command, reply_to)
-    try:
-        appended = _append_script(client)(
-            keys=(COMMAND_STREAM, APPENDED_KEY, ACCEPTING_KEY), args=_script_args(fields, ())
-        )
-    except redis.RedisError as exc:
-        raise _append_refused(exc) from None
-    if appended[0] is None:  # no log yet: the engine has never run
-        raise EngineMaintenance()
-    # Appended: from here on the command will be applied, whatever becomes of its reply.
-    try:
-        popped = client.blpop([reply_to], timeout=max(timeout, 0.01))
-    except redis.RedisError:
-        raise EngineTimeout() from None
-    return _reply_events(popped)
+    appended, popped = _round_trip(_commands(encode(command, reply_to), (), reply_to, timeout))
+    return _replied(appended, popped, ())
 
 
 async def submit_async(
@@ -171,35 +254,10 @@ async def submit_async(
     counts."""
     timeout = settings.ENGINE_REPLY_TIMEOUT_S if timeout is None else timeout
     reply_to = REPLY_KEY_PREFIX + uuid.uuid4().hex
-    client = get_async_redis()
-    fields = encode(command, reply_to)
-    try:
-        appended = await _async_append_script(client)(
-            keys=(COMMAND_STREAM, APPENDED_KEY, ACCEPTING_KEY, *(key for key, _, _ in counters)),
-            args=_script_args(fields, counters),
-        )
-    except redis.RedisError as exc:
-        raise _append_refused(exc) from None
-    counts = appended[1:]
-    if any(number > limit for number, (_, limit, _) in zip(counts, counters, strict=True)):
-        raise OverLimit(counts)
-    if appended[0] is None:  # no log yet: the engine has never run
-        raise EngineMaintenance()
-    try:
-        popped = await client.blpop([reply_to], timeout=max(timeout, 0.01))
-    except redis.RedisError:
-        raise EngineTimeout() from None
-    return _reply_events(popped)
-
-
-@functools.cache
-def _async_append_script(client):
-    return client.register_script(APPEND_SCRIPT)
-
-
-@functools.cache
-def _append_script(client: redis.Redis):
-    return client.register_script(APPEND_SCRIPT)  # EVALSHA, loaded again after a Redis restart
+    appended, popped = await _round_trip_async(
+        _commands(encode(command, reply_to), counters, reply_to, timeout)
+    )
+    return _replied(appended, popped, counters)
 
 
 def engine_status() -> tuple[bool, str | None]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import redis
 from django.test import Client
 
 from engine.commandlog import COMMAND_STREAM
@@ -98,6 +99,39 @@ def test_an_order_the_engine_does_not_answer_is_504_status_unknown(alice, sol_us
     assert (response.status_code, response.json()["code"]) == (504, "SERVER_ERROR")
     assert "clientId" in response.json()["message"]
     assert redis_conn.xlen(COMMAND_STREAM) == 2  # it was appended: it will be applied
+
+
+def test_an_order_whose_connection_is_lost_after_the_append_is_504_and_appended_only_once(
+    alice, sol_usdc, redis_conn, monkeypatch
+):
+    redis_conn.set(ACCEPTING_KEY, "an engine")
+    redis_conn.xadd(COMMAND_STREAM, {"cmd": "{}"})
+    # Redis takes the append; the connection is lost before its answer arrives (once: a
+    # connection made again works).
+    send, read = redis.connection.Connection.send_packed_command, redis.connection.Connection.read_response
+    appends_sent = []
+
+    def send_then_lose(self, command, *args, **kwargs):
+        send(self, command, *args, **kwargs)
+        if any(COMMAND_STREAM.encode() in bytes(part) for part in command):
+            appends_sent.append(self)
+
+    def read_lost(self, *args, **kwargs):
+        if appends_sent[:1] == [self] and not getattr(self, "lost", False):
+            self.lost = True
+            raise redis.ConnectionError("Connection reset by peer")
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", send_then_lose)
+    monkeypatch.setattr(redis.connection.Connection, "read_response", read_lost)
+    order = {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "100", "quantity": "1"}
+
+    response = alice.api.post("/api/v1/order", order)
+    monkeypatch.undo()
+
+    assert (response.status_code, response.json()["code"]) == (504, "SERVER_ERROR")
+    assert redis_conn.xlen(COMMAND_STREAM) == 2  # appended once: never sent again
+    assert len(appends_sent) == 1
 
 
 def test_with_no_engine_running_an_order_is_refused_at_once_and_not_appended(alice, sol_usdc, redis_conn):

@@ -93,7 +93,6 @@ def asgi_call(method: str, path: str, body: bytes, headers: dict[str, str]) -> t
         asyncio.run(run())
     finally:
         get_async_redis.cache_clear()
-        engine_client._async_append_script.cache_clear()
     start = next(m for m in sent if m["type"] == "http.response.start")
     content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     headers_out = {k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"]}
