@@ -204,7 +204,7 @@ def test_filled_event_carries_the_whole_order_after_the_fill():
 def test_generated_event_constructors_build_the_same_objects_as_the_dataclasses():
     import dataclasses
 
-    from engine.core import engine as core
+    from engine.core import emit
 
     h = Harness()
     h.sell(SELLER, 100, 2, client_id=4)
@@ -216,8 +216,8 @@ def test_generated_event_constructors_build_the_same_objects_as_the_dataclasses(
         assert rebuilt == ev
         assert repr(rebuilt) == repr(ev)
     o = h.e.open_orders(SELLER)[0]
-    assert core._ev_cancelled(1, 2, o, "user") == OrderCancelled(seq=1, ts=2, **o.view(), reason="user")
-    assert core._mk_depth(1, 2, SYM, ASK, 5, 6, 7) == DepthChanged(
+    assert emit.ev_cancelled(1, 2, o, "user") == OrderCancelled(seq=1, ts=2, **o.view(), reason="user")
+    assert emit.mk_depth(1, 2, SYM, ASK, 5, 6, 7) == DepthChanged(
         seq=1, ts=2, market=SYM, side=ASK, price=5, quantity=6, update_id=7
     )
 
