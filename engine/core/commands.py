@@ -15,7 +15,7 @@ from .errors import (
 )
 from .market import FIELDS as MARKET_FIELDS
 from .market import Market, MarketError
-from .messages import AssetAdded, Deposited, MarketChanged, Withdrawn
+from .messages import AssetAdded, Deposited, MarketChanged, Transfer, Withdrawn
 from .units import MAX_AMOUNT
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def withdraw(eng: Engine, c: Any) -> list:  # c: Withdraw
     return _transfer(eng, c, -c.amount, Withdrawn)
 
 
-def _transfer(eng: Engine, c: Any, change: int, event: type[Deposited] | type[Withdrawn]) -> list:
+def _transfer(eng: Engine, c: Any, change: int, event: type[Transfer]) -> list:
     """Applies an accepted deposit (``change`` > 0) or withdrawal: its event, then the balance."""
     eng._tx_ids.add(c.tx_id)
     b = eng.ledger.entry(c.account, c.asset)
