@@ -57,7 +57,6 @@ def place_trigger(
     if err is not None:
         return eng._reject(c, err[0], err[1])
     fee_bps, tif = order_terms(m, otype, tif)
-    # ---- accepted
     ts = c.ts
     o = Order(0, acct, m.symbol, side, otype, tif, post_only, stp, cid, price, qty, qq, qty, 0, 0,
               TRIGGER_PENDING, ts, fee_bps, tp, None)  # fmt: skip
@@ -66,6 +65,7 @@ def place_trigger(
     bal = None if acc is None else acc.get(asset)
     if bal is None or bal.available < need:
         return eng._reject(c, INSUFFICIENT_FUNDS, f"insufficient available {asset}")
+    # ---- accepted
     oid = eng._last_order_id + 1
     eng._last_order_id = oid
     o.order_id = oid
