@@ -52,11 +52,12 @@ def trigger_reserve(order: Order, market: Market) -> tuple[str, int]:
     """What a pending trigger order locks: a sell its quantity in base; a buy its budget, or
     ``R(quantity)`` at its limit price (a market buy: at its trigger price, the price it is
     expected to meet) with its fee rate."""
-    qty: int = order.quantity  # type: ignore[assignment]  # None only with a budget
+    if order.quote_quantity is not None:  # a market buy by budget: no quantity
+        return market.quote, order.quote_quantity
+    # (read only now: compiled, an ``int`` local refuses the budget order's None)
+    qty: int = order.quantity  # type: ignore[assignment]
     if order.side is ASK:
         return market.base, qty * market.base_per_lot
-    if order.quote_quantity is not None:
-        return market.quote, order.quote_quantity
     price: int = order.price if order.price is not None else order.trigger_price  # type: ignore[assignment]
     return market.quote, buy_reserve(price * qty * market.quote_per_tick_lot, order.fee_bps)
 
