@@ -52,23 +52,24 @@ def cancel_order(
     return seq
 
 
-def _refusal(eng: Engine, c: Any) -> list | None:
-    """The rejection of a cancel command whose market or account is wrong, else ``None``."""
-    book = eng._books.get(c.market) if type(c.market) is str else None
+def _book(eng: Engine, c: Any, market: object, account: object) -> tuple[Book | None, list | None]:
+    """``(the book, None)`` a cancel command names, or ``(None, its rejection)`` when its market
+    or account is wrong."""
+    book = eng._books.get(market) if type(market) is str else None
     if book is None:
-        return eng._reject(c, INVALID_MARKET, f"unknown market {c.market!r}")
+        return None, eng._reject(c, INVALID_MARKET, f"unknown market {market!r}")
     if book.market.state is CLOSED:
-        return eng._reject(c, TRADING_PAUSED, f"market {c.market} is halted")
-    if type(c.account) is not int or c.account <= 0:
-        return eng._reject(c, INVALID_CLIENT_REQUEST, "account must be a positive integer")
-    return None
+        return None, eng._reject(c, TRADING_PAUSED, f"market {market} is halted")
+    if type(account) is not int or account <= 0:
+        return None, eng._reject(c, INVALID_CLIENT_REQUEST, "account must be a positive integer")
+    return book, None
 
 
 def cancel(eng: Engine, c: Any) -> list:  # c: CancelOrder
-    refusal = _refusal(eng, c)
-    if refusal is not None:
-        return refusal
-    acct = c.account
+    market, acct = c.market, c.account
+    book, refusal = _book(eng, c, market, acct)
+    if book is None:
+        return refusal  # type: ignore[return-value]  # set with no book
     oid, cid = c.order_id, c.client_id
     if oid is None and cid is None:
         return eng._reject(c, INVALID_CLIENT_REQUEST, "order_id or client_id is required")
@@ -81,27 +82,27 @@ def cancel(eng: Engine, c: Any) -> list:  # c: CancelOrder
         if o is not None and cid is not None and o.client_id != cid:
             o = None
     else:
-        o = eng._client_ids.get(acct << 32 | cid)  # type: ignore[operator]  # cid is set
-    if o is None or o.account != acct or o.market != c.market:
+        o = eng._client_ids.get(acct << 32 | cid)  # type: ignore[operator]  # both ints
+    if o is None or o.account != acct or o.market != market:
         # the same answer for an unknown order and for another account's order
         return eng._reject(c, RESOURCE_NOT_FOUND, "order not found")
-    book = eng._books[c.market]
-    events: list = []
-    tlevels: dict[Level, None] = {}
-    touched: dict[Balance, None] = {}
-    seq = cancel_order(eng, o, book, REASON_USER, eng._seq, c.ts, events, tlevels, touched)
-    return eng._finish(events, seq, c.ts, book, tlevels, touched)
+    return _cancel_orders(eng, book, [o], c.ts)
 
 
 def cancel_all(eng: Engine, c: Any) -> list:  # c: CancelAll
-    refusal = _refusal(eng, c)
-    if refusal is not None:
-        return refusal
-    book = eng._books[c.market]
+    market, acct = c.market, c.account
+    book, refusal = _book(eng, c, market, acct)
+    if book is None:
+        return refusal  # type: ignore[return-value]  # set with no book
+    return _cancel_orders(eng, book, eng.open_orders(acct, market), c.ts)  # type: ignore[arg-type]
+
+
+def _cancel_orders(eng: Engine, book: Book, orders: list[Order], ts: int) -> list:
+    """Cancels ``orders`` of ``book`` at the user's request: the command's events."""
     events: list = []
     tlevels: dict[Level, None] = {}
     touched: dict[Balance, None] = {}
     seq = eng._seq
-    for o in eng.open_orders(c.account, c.market):
-        seq = cancel_order(eng, o, book, REASON_USER, seq, c.ts, events, tlevels, touched)
-    return eng._finish(events, seq, c.ts, book, tlevels, touched)
+    for o in orders:
+        seq = cancel_order(eng, o, book, REASON_USER, seq, ts, events, tlevels, touched)
+    return eng._finish(events, seq, ts, book, tlevels, touched)
