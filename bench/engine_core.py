@@ -200,25 +200,17 @@ class Generator:
             else:
                 self.ts += 1
                 kind = "market"
+                # (the draws in this order: the stream stays the one the recorded figures ran)
                 if side is BID and rng.random() < 0.3:
-                    budget = int(MID * rng.randint(1, 150) * scale) * 100  # quote units (100 per tick-lot)
-                    cmd = PlaceOrder(
-                        ts=self.ts,
-                        account=rng.randint(1, ACCOUNTS),
-                        market=SYM,
-                        side=BID,
-                        order_type=MARKET,
-                        quote_quantity=budget,
-                    )
+                    # a budget in quote units (100 per tick-lot)
+                    size = {"quote_quantity": int(MID * rng.randint(1, 150) * scale) * 100}
+                    account = rng.randint(1, ACCOUNTS)
                 else:
-                    cmd = PlaceOrder(
-                        ts=self.ts,
-                        account=rng.randint(1, ACCOUNTS),
-                        market=SYM,
-                        side=side,
-                        order_type=MARKET,
-                        quantity=max(1, int(rng.randint(1, 150) * scale)),
-                    )
+                    account = rng.randint(1, ACCOUNTS)
+                    size = {"quantity": max(1, int(rng.randint(1, 150) * scale))}
+                cmd = PlaceOrder(
+                    ts=self.ts, account=account, market=SYM, side=side, order_type=MARKET, **size
+                )
         self.kinds[kind] += 1
         self._apply(cmd)
         return cmd

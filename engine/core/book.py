@@ -18,7 +18,7 @@ from sortedcontainers import SortedList
 from .market import Market
 from .messages import ASK, BID, CANCELLED
 
-__all__ = ["Order", "Level", "BookSide", "Book", "order_view", "ORDER_VIEW_FIELDS"]
+__all__ = ["Order", "Level", "BookSide", "Book", "order_view", "ORDER_VIEW_FIELDS", "ORDER_ATTRS"]
 
 # Compact a level once it holds more than this many dead entries and they outnumber the live ones.
 _COMPACT_MIN_DEAD: Final = 32
@@ -44,6 +44,13 @@ ORDER_VIEW_FIELDS = (
     "trigger_price",
     "priority",
 )
+# ``ORDER_VIEW_FIELDS`` -> the ``Order`` attribute holding each
+_RENAMED = {
+    "self_trade_prevention": "stp",
+    "executed_quantity": "executed",
+    "executed_quote_quantity": "executed_quote",
+}
+ORDER_ATTRS = {name: _RENAMED.get(name, name) for name in ORDER_VIEW_FIELDS}
 
 
 class Order:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import MISSING, fields
+from typing import get_args
 
 from . import messages as M
 
@@ -22,38 +23,8 @@ __all__ = [
     "event_from_dict",
 ]
 
-COMMAND_TYPES = {
-    cls.__name__: cls
-    for cls in (
-        M.AddAsset,
-        M.AddMarket,
-        M.UpdateMarket,
-        M.Deposit,
-        M.Withdraw,
-        M.PlaceOrder,
-        M.CancelOrder,
-        M.CancelAll,
-    )
-}
-EVENT_TYPES = {
-    cls.__name__: cls
-    for cls in (
-        M.Rejected,
-        M.AssetAdded,
-        M.MarketChanged,
-        M.Deposited,
-        M.Withdrawn,
-        M.OrderAccepted,
-        M.OrderFilled,
-        M.OrderCancelled,
-        M.OrderExpired,
-        M.OrderTriggered,
-        M.OrderTriggerFailed,
-        M.Trade,
-        M.DepthChanged,
-        M.BalanceChanged,
-    )
-}
+COMMAND_TYPES = {cls.__name__: cls for cls in get_args(M.Command)}
+EVENT_TYPES = {cls.__name__: cls for cls in get_args(M.Event)}
 
 _SCALARS = {"int": int, "str": str, "bool": bool}
 # Short vocabulary fields, interned on decoding (a small, bounded set of values).

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 __all__ = [
     "AssetAdded",
     "MarketChanged",
+    "Transfer",
     "Deposited",
     "Withdrawn",
     "OrderEvent",
     "OrderAccepted",
     "OrderFilled",
+    "OrderClosed",
     "OrderCancelled",
     "OrderExpired",
     "OrderTriggered",
@@ -102,7 +104,9 @@ class MarketChanged:
 
 
 @dataclass(slots=True, kw_only=True, init=False)
-class Deposited:
+class Transfer:
+    """A deposit or a withdrawal of ``amount`` units of ``asset``."""
+
     seq: int
     ts: int
     account: int
@@ -120,21 +124,13 @@ class Deposited:
 
 
 @dataclass(slots=True, kw_only=True, init=False)
-class Withdrawn:
-    seq: int
-    ts: int
-    account: int
-    asset: str
-    amount: int
-    tx_id: str
+class Deposited(Transfer):
+    pass
 
-    def __init__(self, *, seq: int, ts: int, account: int, asset: str, amount: int, tx_id: str) -> None:
-        self.seq = seq
-        self.ts = ts
-        self.account = account
-        self.asset = asset
-        self.amount = amount
-        self.tx_id = tx_id
+
+@dataclass(slots=True, kw_only=True, init=False)
+class Withdrawn(Transfer):
+    pass
 
 
 @dataclass(slots=True, kw_only=True, init=False)
@@ -292,8 +288,10 @@ class OrderFilled(OrderEvent):
 
 
 @dataclass(slots=True, kw_only=True, init=False)
-class OrderCancelled(OrderEvent):
-    reason: str  # REASON_USER or REASON_SELF_TRADE
+class OrderClosed(OrderEvent):
+    """An order event that closes the order, and why."""
+
+    reason: str
 
     def __init__(
         self,
@@ -346,57 +344,13 @@ class OrderCancelled(OrderEvent):
 
 
 @dataclass(slots=True, kw_only=True, init=False)
-class OrderExpired(OrderEvent):
-    reason: str  # REASON_UNFILLED or REASON_SELF_TRADE
+class OrderCancelled(OrderClosed):
+    """Cancelled: ``reason`` is ``REASON_USER`` or ``REASON_SELF_TRADE``."""
 
-    def __init__(
-        self,
-        *,
-        seq: int,
-        ts: int,
-        order_id: int,
-        account: int,
-        market: str,
-        side: str,
-        order_type: str,
-        time_in_force: str,
-        post_only: bool,
-        self_trade_prevention: str,
-        client_id: int | None,
-        price: int | None,
-        quantity: int | None,
-        quote_quantity: int | None,
-        executed_quantity: int,
-        executed_quote_quantity: int,
-        status: str,
-        created_ts: int,
-        fee_bps: int,
-        trigger_price: int | None,
-        priority: int | None,
-        reason: str,
-    ) -> None:
-        self.seq = seq
-        self.ts = ts
-        self.order_id = order_id
-        self.account = account
-        self.market = market
-        self.side = side
-        self.order_type = order_type
-        self.time_in_force = time_in_force
-        self.post_only = post_only
-        self.self_trade_prevention = self_trade_prevention
-        self.client_id = client_id
-        self.price = price
-        self.quantity = quantity
-        self.quote_quantity = quote_quantity
-        self.executed_quantity = executed_quantity
-        self.executed_quote_quantity = executed_quote_quantity
-        self.status = status
-        self.created_ts = created_ts
-        self.fee_bps = fee_bps
-        self.trigger_price = trigger_price
-        self.priority = priority
-        self.reason = reason
+
+@dataclass(slots=True, kw_only=True, init=False)
+class OrderExpired(OrderClosed):
+    """Expired: ``reason`` is ``REASON_UNFILLED`` or ``REASON_SELF_TRADE``."""
 
 
 @dataclass(slots=True, kw_only=True, init=False)
@@ -406,60 +360,10 @@ class OrderTriggered(OrderEvent):
 
 
 @dataclass(slots=True, kw_only=True, init=False)
-class OrderTriggerFailed(OrderEvent):
+class OrderTriggerFailed(OrderClosed):
     """A trigger order whose trigger price was reached but that could not be placed then (funds,
-    the market's filters or state): it is closed, its funds unlocked."""
-
-    reason: str  # the API error code of what kept it from being placed (INSUFFICIENT_FUNDS, ...)
-
-    def __init__(
-        self,
-        *,
-        seq: int,
-        ts: int,
-        order_id: int,
-        account: int,
-        market: str,
-        side: str,
-        order_type: str,
-        time_in_force: str,
-        post_only: bool,
-        self_trade_prevention: str,
-        client_id: int | None,
-        price: int | None,
-        quantity: int | None,
-        quote_quantity: int | None,
-        executed_quantity: int,
-        executed_quote_quantity: int,
-        status: str,
-        created_ts: int,
-        fee_bps: int,
-        trigger_price: int | None,
-        priority: int | None,
-        reason: str,
-    ) -> None:
-        self.seq = seq
-        self.ts = ts
-        self.order_id = order_id
-        self.account = account
-        self.market = market
-        self.side = side
-        self.order_type = order_type
-        self.time_in_force = time_in_force
-        self.post_only = post_only
-        self.self_trade_prevention = self_trade_prevention
-        self.client_id = client_id
-        self.price = price
-        self.quantity = quantity
-        self.quote_quantity = quote_quantity
-        self.executed_quantity = executed_quantity
-        self.executed_quote_quantity = executed_quote_quantity
-        self.status = status
-        self.created_ts = created_ts
-        self.fee_bps = fee_bps
-        self.trigger_price = trigger_price
-        self.priority = priority
-        self.reason = reason
+    the market's filters or state): it is closed, its funds unlocked. ``reason`` is the API error
+    code of what kept it from being placed (``INSUFFICIENT_FUNDS``, ...)."""
 
 
 @dataclass(slots=True, kw_only=True, init=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["Balance", "Ledger"]
+__all__ = ["Balance", "Ledger", "settle_fill"]
 
 
 class Balance:
@@ -19,6 +19,14 @@ class Balance:
 
     def pair(self) -> tuple[int, int]:
         return (self.available, self.locked)
+
+    def lock(self, amount: int) -> None:
+        self.available -= amount
+        self.locked += amount
+
+    def unlock(self, amount: int) -> None:
+        self.locked -= amount
+        self.available += amount
 
     def __repr__(self) -> str:
         return f"Balance({self.account}, {self.asset}, available={self.available}, locked={self.locked})"
@@ -75,3 +83,29 @@ class Ledger:
         for account in sorted(self.accounts):
             for asset, b in sorted(self.accounts[account].items()):
                 yield (account, asset, b.available, b.locked)
+
+
+def settle_fill(
+    buyer_quote: Balance,
+    buyer_base: Balance,
+    seller_base: Balance,
+    seller_quote: Balance,
+    fees: Balance | None,
+    base_amount: int,
+    notional: int,
+    buyer_fee: int,
+    seller_fee: int,
+    buyer_unlock: int,
+) -> None:
+    """Moves the funds of one fill: ``base_amount`` from the seller's lock to the buyer;
+    ``notional`` plus the buyer's fee out of ``buyer_unlock`` taken from the buyer's quote lock
+    (the rest of it, the price improvement and fee rounding, becomes available again); the
+    notional minus the seller's fee to the seller; both fees to ``fees`` (``None`` only when
+    both are zero)."""
+    seller_base.locked -= base_amount
+    buyer_base.available += base_amount
+    buyer_quote.locked -= buyer_unlock
+    buyer_quote.available += buyer_unlock - notional - buyer_fee
+    seller_quote.available += notional - seller_fee
+    if fees is not None:
+        fees.available += buyer_fee + seller_fee

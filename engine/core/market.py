@@ -3,6 +3,8 @@ the core computes with."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from . import units
 from .messages import MARKET_STATES, AddMarket, UpdateMarket
 
@@ -36,6 +38,11 @@ FIELDS: tuple[str, ...] = (
     "state",
     "base_per_lot",
     "quote_per_tick_lot",
+)
+
+# What ``UpdateMarket`` can change.
+UPDATABLE: tuple[str, ...] = tuple(
+    f.name for f in dataclasses.fields(UpdateMarket) if f.name not in ("ts", "symbol")
 )
 
 
@@ -121,16 +128,7 @@ class Market:
     def updated(self, cmd: UpdateMarket) -> Market:
         """A validated copy with ``cmd``'s non-``None`` fields applied; raises ``MarketError``."""
         m = self.copy()
-        for name in (
-            "state",
-            "min_price",
-            "max_price",
-            "min_quantity",
-            "max_quantity",
-            "min_notional",
-            "maker_fee_bps",
-            "taker_fee_bps",
-        ):
+        for name in UPDATABLE:
             v = getattr(cmd, name)
             if v is not None:
                 setattr(m, name, v)

@@ -178,12 +178,14 @@ from .events import (  # noqa: E402, F401 - re-exported: part of this module's c
     MarketChanged,
     OrderAccepted,
     OrderCancelled,
+    OrderClosed,
     OrderEvent,
     OrderExpired,
     OrderFilled,
     OrderTriggered,
     OrderTriggerFailed,
     Trade,
+    Transfer,
     Withdrawn,
 )
 

@@ -25,7 +25,21 @@ __all__ = ["COMPILED", "BUILD_FILE", "MODE", "sources_digest", "compiled_files",
 
 PACKAGE = __name__.rpartition(".")[0]  # "engine.core"
 DIR = os.path.dirname(os.path.abspath(__file__))
-COMPILED = ("engine", "book", "ledger", "market", "events")
+COMPILED = (
+    "engine",
+    "book",
+    "ledger",
+    "market",
+    "events",
+    "emit",
+    "errors",
+    "reserves",
+    "placement",
+    "matching",
+    "cancels",
+    "triggers",
+    "commands",
+)
 BUILD_FILE = os.path.join(DIR, "_native_build.txt")
 _EXT = importlib.machinery.EXTENSION_SUFFIXES[0]  # ".cpython-311-x86_64-linux-gnu.so"
 

@@ -40,7 +40,7 @@ from operator import attrgetter
 
 from sortedcontainers import SortedList
 
-from .book import Book, Level, Order
+from .book import ORDER_ATTRS, Book, Level, Order
 from .ledger import Balance
 from .market import Market
 from .messages import (
@@ -95,22 +95,9 @@ _COLUMNS = (
 _V3_COLUMNS = _COLUMNS[:-2]
 _COLUMN_GETTERS = tuple(attrgetter(name) for name in _COLUMNS)
 _get_kind = attrgetter("market", "side", "post_only", "stp", "order_type", "time_in_force", "quote_quantity")
-_TRIGGER_FIELDS = (
-    "order_id",
-    "account",
-    "market",
-    "side",
-    "order_type",
-    "time_in_force",
-    "post_only",
-    "stp",
-    "client_id",
-    "price",
-    "quantity",
-    "quote_quantity",
-    "created_ts",
-    "fee_bps",
-    "trigger_price",
+# A pending trigger order's attributes but those it cannot have yet (fills, status, priority).
+_TRIGGER_FIELDS = tuple(
+    a for a in ORDER_ATTRS.values() if a not in ("executed", "executed_quote", "status", "priority")
 )
 _get_trigger = attrgetter(*_TRIGGER_FIELDS)
 
@@ -390,14 +377,7 @@ def _load_triggers(eng, triggers: list) -> None:
                   cid, price, qty, qq, qty, 0, 0, TRIGGER_PENDING, ts, fee, tp, None)  # fmt: skip
         if oid in eng._orders:
             raise SnapshotError(f"order id {oid} twice")
-        eng._orders[oid] = o
-        ao = eng._acct_orders.get(account)
-        if ao is None:
-            eng._acct_orders[account] = {oid: o}
-        else:
-            ao[oid] = o
-        if cid is not None:
-            eng._client_ids[account << 32 | cid] = o
+        eng._index(o)
         book.add_trigger(o)
 
 

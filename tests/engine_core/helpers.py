@@ -52,43 +52,40 @@ def one(events, cls):
     return found[0]
 
 
+def market_args(**changes) -> dict:
+    """The fields of the ``AddMarket`` of ``SOL_USD`` (``Harness``'s market, without ``ts``), with
+    ``changes``: for other markets like it."""
+    args = dict(
+        symbol=SYM,
+        base="SOL",
+        quote="USD",
+        tick_size="1",
+        step_size="1",
+        min_price=1,
+        max_price=1_000_000,
+        min_quantity=1,
+        max_quantity=1_000_000,
+        min_notional=0,
+        maker_fee_bps=10,
+        taker_fee_bps=20,
+    )
+    args.update(changes)
+    return args
+
+
 class Harness:
     """An engine with assets SOL and USD (0 decimals, so 1 unit = 1 lot = 1 tick), market
     ``SOL_USD`` (tick 1, step 1: notional = price * quantity) and funded accounts."""
 
-    def __init__(
-        self,
-        *,
-        maker_fee_bps: int = 10,
-        taker_fee_bps: int = 20,
-        min_notional: int = 0,
-        min_price: int = 1,
-        max_price: int = 1_000_000,
-        min_quantity: int = 1,
-        max_quantity: int = 1_000_000,
-        fund: bool = True,
-    ) -> None:
+    def __init__(self, *, fund: bool = True, **market) -> None:
+        """``market``: fields of ``SOL_USD``'s ``AddMarket`` other than ``market_args``'s."""
         self.e = Engine()
         self.ts = 1_000
         self._tx = 0
         self.net = defaultdict(int)  # asset -> deposits - withdrawals
         self.ok(AddAsset, symbol="SOL", decimals=0)
         self.ok(AddAsset, symbol="USD", decimals=0)
-        self.ok(
-            AddMarket,
-            symbol=SYM,
-            base="SOL",
-            quote="USD",
-            tick_size="1",
-            step_size="1",
-            min_price=min_price,
-            max_price=max_price,
-            min_quantity=min_quantity,
-            max_quantity=max_quantity,
-            min_notional=min_notional,
-            maker_fee_bps=maker_fee_bps,
-            taker_fee_bps=taker_fee_bps,
-        )
+        self.ok(AddMarket, **market_args(**market))
         if fund:
             for acct in (SELLER, BUYER, OTHER):
                 self.deposit(acct, "SOL", START_SOL)
@@ -112,24 +109,15 @@ class Harness:
         return events
 
     def deposit(self, account, asset, amount, tx_id=None):
-        self._tx += 1
-        return self.run(
-            Deposit,
-            account=account,
-            asset=asset,
-            amount=amount,
-            tx_id=f"tx{self._tx}" if tx_id is None else tx_id,
-        )
+        return self._transfer(Deposit, account, asset, amount, tx_id)
 
     def withdraw(self, account, asset, amount, tx_id=None):
+        return self._transfer(Withdraw, account, asset, amount, tx_id)
+
+    def _transfer(self, cls, account, asset, amount, tx_id):
         self._tx += 1
-        return self.run(
-            Withdraw,
-            account=account,
-            asset=asset,
-            amount=amount,
-            tx_id=f"tx{self._tx}" if tx_id is None else tx_id,
-        )
+        tx_id = f"tx{self._tx}" if tx_id is None else tx_id
+        return self.run(cls, account=account, asset=asset, amount=amount, tx_id=tx_id)
 
     def limit(self, account, side, price, quantity, market=SYM, **kw):
         return self.run(

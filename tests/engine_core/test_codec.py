@@ -22,7 +22,7 @@ from engine.core import (
     event_to_dict,
 )
 
-from .helpers import BUYER, SELLER, Harness
+from .helpers import BUYER, SELLER, Harness, market_args
 
 
 def test_command_round_trips_through_json():
@@ -42,18 +42,7 @@ def test_command_round_trips_through_json():
         Deposit(ts=7, account=1, asset="USD", amount=10**30, tx_id="x"),
         AddMarket(
             ts=1,
-            symbol="A_B",
-            base="A",
-            quote="B",
-            tick_size="0.01",
-            step_size="1",
-            min_price=1,
-            max_price=2,
-            min_quantity=1,
-            max_quantity=2,
-            min_notional=0,
-            maker_fee_bps=1,
-            taker_fee_bps=2,
+            **market_args(symbol="A_B", base="A", quote="B", tick_size="0.01", max_price=2, max_quantity=2),
         ),
     ]
     for c in cmds:

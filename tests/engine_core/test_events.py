@@ -17,7 +17,7 @@ from engine.core import (
     Trade,
 )
 
-from .helpers import BUYER, OTHER, SELLER, SYM, EventChecker, Harness, of, one, types
+from .helpers import BUYER, OTHER, SELLER, SYM, EventChecker, Harness, market_args, of, one, types
 
 
 def test_events_of_a_crossing_order_come_in_the_documented_order():
@@ -78,21 +78,7 @@ def test_seq_increases_by_one_per_event_across_commands_and_rejections():
 
 def test_trade_ids_are_sequential_per_market_from_one():
     h = Harness()
-    h.ok(
-        AddMarket,
-        symbol="ETH_USD",
-        base="SOL",
-        quote="USD",
-        tick_size="1",
-        step_size="1",
-        min_price=1,
-        max_price=10**6,
-        min_quantity=1,
-        max_quantity=10**6,
-        min_notional=0,
-        maker_fee_bps=0,
-        taker_fee_bps=0,
-    )
+    h.ok(AddMarket, **market_args(symbol="ETH_USD", maker_fee_bps=0, taker_fee_bps=0))
     h.sell(SELLER, 100, 2)
     h.sell(SELLER, 100, 1, market="ETH_USD")
     ids = [t.trade_id for t in of(h.buy(BUYER, 100, 1), Trade)]
@@ -204,7 +190,7 @@ def test_filled_event_carries_the_whole_order_after_the_fill():
 def test_generated_event_constructors_build_the_same_objects_as_the_dataclasses():
     import dataclasses
 
-    from engine.core import engine as core
+    from engine.core import emit
 
     h = Harness()
     h.sell(SELLER, 100, 2, client_id=4)
@@ -216,8 +202,8 @@ def test_generated_event_constructors_build_the_same_objects_as_the_dataclasses(
         assert rebuilt == ev
         assert repr(rebuilt) == repr(ev)
     o = h.e.open_orders(SELLER)[0]
-    assert core._ev_cancelled(1, 2, o, "user") == OrderCancelled(seq=1, ts=2, **o.view(), reason="user")
-    assert core._mk_depth(1, 2, SYM, ASK, 5, 6, 7) == DepthChanged(
+    assert emit.ev_cancelled(1, 2, o, "user") == OrderCancelled(seq=1, ts=2, **o.view(), reason="user")
+    assert emit.mk_depth(1, 2, SYM, ASK, 5, 6, 7) == DepthChanged(
         seq=1, ts=2, market=SYM, side=ASK, price=5, quantity=6, update_id=7
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.core import FEE_ACCOUNT, IOC, OrderFilled, Trade, UpdateMarket
 
-from .helpers import BUYER, SELLER, START_SOL, START_USD, Harness, of, one
+from .helpers import BUYER, SELLER, START_SOL, START_USD, Harness, market_args, of, one
 
 
 def test_fees_are_rounded_down_for_both_sides():
@@ -112,23 +112,8 @@ def test_realistic_units_sol_usdc():
     e = Engine()
     e.apply(AddAsset(ts=1, symbol="SOL", decimals=9))
     e.apply(AddAsset(ts=1, symbol="USDC", decimals=6))
-    ev = e.apply(
-        AddMarket(
-            ts=1,
-            symbol="SOL_USDC",
-            base="SOL",
-            quote="USDC",
-            tick_size="0.01",
-            step_size="0.01",
-            min_price=1,
-            max_price=10**9,
-            min_quantity=1,
-            max_quantity=10**9,
-            min_notional=0,
-            maker_fee_bps=10,
-            taker_fee_bps=20,
-        )
-    )
+    market = market_args(symbol="SOL_USDC", quote="USDC", tick_size="0.01", step_size="0.01")
+    ev = e.apply(AddMarket(ts=1, **market))
     assert ev[0].state == "Open"
     m = e.markets["SOL_USDC"]
     assert (m.base_per_lot, m.quote_per_tick_lot) == (10**7, 100)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine.core import (
     ASK,
     BID,
@@ -282,12 +284,12 @@ def test_market_buy_by_quantity_locks_the_walked_cost_and_fills():
     h.check()
 
 
-def test_market_buy_by_quantity_beyond_the_book_fills_what_exists_and_expires_the_rest():
+@pytest.mark.parametrize("size", [{"quantity": 5}, {"quote_quantity": 1000}], ids=["quantity", "budget"])
+def test_market_buy_beyond_the_book_fills_what_exists_and_expires_the_rest(size):
     h = Harness(maker_fee_bps=0, taker_fee_bps=0)
     h.sell(SELLER, 100, 2)
-    ev = h.market(BUYER, BID, quantity=5)
-    x = one(ev, OrderExpired)
-    assert (x.executed_quantity, x.quantity, x.reason) == (2, 5, REASON_UNFILLED)
+    x = one(h.market(BUYER, BID, **size), OrderExpired)
+    assert (x.executed_quantity, x.executed_quote_quantity, x.reason) == (2, 200, REASON_UNFILLED)
     assert h.bal(BUYER, "USD") == (START_USD - 200, 0)
     h.check()
 
@@ -338,16 +340,6 @@ def test_market_buy_by_budget_buys_the_most_lots_whose_cost_fits():
     assert not of(ev, OrderExpired)
     assert h.bal(BUYER, "USD") == (START_USD - 1406, 0)  # the unspent 94 is unlocked
     assert h.bal(BUYER, "SOL") == (START_SOL + 14, 0)
-    h.check()
-
-
-def test_market_buy_by_budget_expires_when_the_book_runs_out():
-    h = Harness(maker_fee_bps=0, taker_fee_bps=0)
-    h.sell(SELLER, 100, 2)
-    ev = h.market(BUYER, BID, quote_quantity=1000)
-    x = one(ev, OrderExpired)
-    assert (x.executed_quantity, x.executed_quote_quantity, x.reason) == (2, 200, REASON_UNFILLED)
-    assert h.bal(BUYER, "USD") == (START_USD - 200, 0)
     h.check()
 
 

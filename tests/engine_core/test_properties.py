@@ -332,9 +332,9 @@ def test_dense_order_flow_on_a_tight_book(body):
     bps=st.integers(0, 10000),
 )
 def test_affordable_lots_is_the_largest_quantity_whose_cost_fits(unit, budget, bps):
-    from engine.core.engine import _affordable
+    from engine.core.reserves import affordable
 
-    q = _affordable(unit, budget, bps)
+    q = affordable(unit, budget, bps)
 
     def cost(n):
         x = unit * n

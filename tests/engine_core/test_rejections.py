@@ -20,7 +20,7 @@ from engine.core import (
     UpdateMarket,
 )
 
-from .helpers import BUYER, OTHER, SELLER, SYM, Harness, assert_rejected_and_unchanged, one
+from .helpers import BUYER, OTHER, SELLER, SYM, Harness, assert_rejected_and_unchanged, market_args, one
 
 
 def _harness():
@@ -37,22 +37,8 @@ def _place(h, **kw):
 
 
 def _add_market(h, **kw):
-    args = dict(
-        symbol="X_USD",
-        base="SOL",
-        quote="USD",
-        tick_size="1",
-        step_size="1",
-        min_price=1,
-        max_price=10,
-        min_quantity=1,
-        max_quantity=10,
-        min_notional=0,
-        maker_fee_bps=0,
-        taker_fee_bps=0,
-    )
-    args.update(kw)
-    return h.run(AddMarket, **args)
+    args = market_args(symbol="X_USD", max_price=10, max_quantity=10, maker_fee_bps=0, taker_fee_bps=0)
+    return h.run(AddMarket, **{**args, **kw})
 
 
 CASES = {

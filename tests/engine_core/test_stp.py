@@ -12,6 +12,7 @@ from engine.core import (
     REJECT_BOTH,
     REJECT_MAKER,
     REJECT_TAKER,
+    DepthChanged,
     OrderCancelled,
     OrderExpired,
     Trade,
@@ -66,6 +67,17 @@ def test_reject_maker_cancels_own_maker_and_keeps_matching():
     assert [(t.seller_order_id, t.quantity) for t in of(ev, Trade)] == [(2, 4)]
     assert not of(ev, OrderExpired)
     assert h.bal(BUYER, "SOL") == (START_SOL + 4, 0)  # own ask's 3 SOL unlocked, 4 bought
+    assert h.depth() == ([], [])
+    h.check()
+
+
+def test_reject_maker_emptying_a_level_removes_it_once_and_matching_goes_on():
+    h = Harness(maker_fee_bps=0, taker_fee_bps=0)
+    h.sell(BUYER, 100, 3)  # own, alone at 100
+    h.sell(SELLER, 101, 2)
+    ev = h.buy(BUYER, 101, 2, self_trade_prevention=REJECT_MAKER)
+    assert [(d.side, d.price, d.quantity) for d in of(ev, DepthChanged)] == [(ASK, 100, 0), (ASK, 101, 0)]
+    assert [(t.price, t.quantity) for t in of(ev, Trade)] == [(101, 2)]
     assert h.depth() == ([], [])
     h.check()
 

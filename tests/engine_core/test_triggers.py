@@ -53,6 +53,17 @@ def test_a_trigger_order_waits_off_the_book_with_its_funds_locked():
     h.check()
 
 
+def test_a_market_buy_trigger_by_budget_waits_with_its_budget_locked():
+    h = traded_at(100)
+
+    events = h.market(BUYER, BID, quote_quantity=1_000, trigger_price=105)
+
+    accepted = one(events, OrderAccepted)
+    assert (accepted.status, accepted.quantity, accepted.quote_quantity) == (TRIGGER_PENDING, None, 1_000)
+    assert h.bal(BUYER) == (START_USD - 1_000, 1_000)
+    h.check()
+
+
 def test_a_buy_trigger_above_the_last_price_is_placed_when_a_trade_reaches_it():
     h = traded_at(100)
     pending = one(h.buy(BUYER, 110, 5, trigger_price=105), OrderAccepted)
