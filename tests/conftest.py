@@ -76,6 +76,21 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_manage(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 90, **overrides: str
+) -> subprocess.CompletedProcess:
+    """``manage.py <args>`` run to its end in ``env`` (by default this process's environment)
+    with ``overrides`` set, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**(os.environ if env is None else env), **overrides},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def stop_process(proc: subprocess.Popen | None) -> None:
     """SIGTERM, then SIGKILL if it has not exited within 15 s."""
     if proc is None or proc.poll() is not None:
@@ -354,6 +369,25 @@ def engine_worker(engine_process, persistence_worker) -> Worker:
     """A running persistence worker on the default queue, where the engine process sends its tasks."""
     persistence_worker.start()
     return persistence_worker
+
+
+def persistence_settled(conn, queue: str, history_counts: Callable[[], tuple]) -> Callable[[], bool]:
+    """For ``wait_until``: whether the persistence outbox is empty (every batch the engine
+    handed over is committed), the broker holds no task of ``queue`` (neither queued nor taken
+    by a worker and not yet acknowledged: tasks acknowledge after their transaction committed),
+    and ``history_counts()`` (of the history tables) is what it was at the previous look."""
+    from engine import persist_outbox
+
+    previous: list[tuple] = []
+
+    def settled() -> bool:
+        pending = conn.xlen(persist_outbox.stream()) + conn.llen(queue) + conn.hlen("unacked")
+        counts = history_counts()
+        done = pending == 0 and previous == [counts]
+        previous[:] = [counts] if pending == 0 else []
+        return done
+
+    return settled
 
 
 @pytest.fixture

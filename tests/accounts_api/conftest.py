@@ -20,19 +20,15 @@ from exchange_site.redis_client import get_redis
 from markets import order_input
 from markets import selectors as market_selectors
 from markets.models import Asset, Market
+from simulator.client import INSTRUCTIONS as SIMULATOR_INSTRUCTIONS
 
 from ..conftest import make_market
 
-# The instruction of each private operation (shared/API.md), written out here independently of
-# the server code so that the tests pin the contract.
+# The instruction of each private operation (shared/API.md), written out here (those of the
+# simulator's client as it has them) independently of the server code so that the tests pin the
+# contract.
 INSTRUCTIONS = {
-    ("GET", "/api/v1/capital"): "balanceQuery",
-    ("GET", "/api/v1/order"): "orderQuery",
-    ("POST", "/api/v1/order"): "orderExecute",
-    ("DELETE", "/api/v1/order"): "orderCancel",
-    ("GET", "/api/v1/orders"): "orderQueryAll",
-    ("POST", "/api/v1/orders"): "orderExecute",
-    ("DELETE", "/api/v1/orders"): "orderCancelAll",
+    **SIMULATOR_INSTRUCTIONS,
     ("GET", "/wapi/v1/history/orders"): "orderHistoryQueryAll",
     ("GET", "/wapi/v1/history/fills"): "fillHistoryQueryAll",
     ("GET", "/wapi/v1/capital/deposits"): "depositQueryAll",
