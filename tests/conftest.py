@@ -21,9 +21,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from markets.models import Asset, Market
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -484,7 +488,7 @@ def order_id(events: list[dict]) -> int:
 # --- reference data in the database only (no engine) ---------------------------------------------
 
 
-def asset(symbol: str):
+def asset(symbol: str) -> Asset:
     """The asset as ``seed_demo`` makes it, made if missing."""
     from markets.management.commands.seed_demo import ASSETS
     from markets.models import Asset
@@ -496,7 +500,7 @@ def asset(symbol: str):
     return made
 
 
-def make_market(symbol: str, base=None, quote=None, **overrides):
+def make_market(symbol: str, base: Asset | None = None, quote: Asset | None = None, **overrides) -> Market:
     """A market in the database only, of ``base`` and ``quote`` (by default the assets its
     symbol names, made if missing): tick, step and minimum quantity 0.01, prices up to
     1,000,000, quantities up to 100,000, no minimum notional, no fees; ``overrides`` set any
@@ -520,21 +524,21 @@ def make_market(symbol: str, base=None, quote=None, **overrides):
 
 
 @pytest.fixture
-def usdc(db):
+def usdc(db) -> Asset:
     return asset("USDC")
 
 
 @pytest.fixture
-def sol(db):
+def sol(db) -> Asset:
     return asset("SOL")
 
 
 @pytest.fixture
-def btc(db):
+def btc(db) -> Asset:
     return asset("BTC")
 
 
 @pytest.fixture
-def sol_usdc(sol, usdc):
+def sol_usdc(sol: Asset, usdc: Asset) -> Market:
     """SOL_USDC in the database only (no engine), as ``make_market`` makes it."""
     return make_market("SOL_USDC", sol, usdc)
