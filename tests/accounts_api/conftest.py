@@ -20,17 +20,15 @@ from exchange_site.redis_client import get_redis
 from markets import order_input
 from markets import selectors as market_selectors
 from markets.models import Asset, Market
+from simulator.client import INSTRUCTIONS as SIMULATOR_INSTRUCTIONS
 
-# The instruction of each private operation (shared/API.md), written out here independently of
-# the server code so that the tests pin the contract.
+from ..conftest import make_market
+
+# The instruction of each private operation (shared/API.md), written out here (those of the
+# simulator's client as it has them) independently of the server code so that the tests pin the
+# contract.
 INSTRUCTIONS = {
-    ("GET", "/api/v1/capital"): "balanceQuery",
-    ("GET", "/api/v1/order"): "orderQuery",
-    ("POST", "/api/v1/order"): "orderExecute",
-    ("DELETE", "/api/v1/order"): "orderCancel",
-    ("GET", "/api/v1/orders"): "orderQueryAll",
-    ("POST", "/api/v1/orders"): "orderExecute",
-    ("DELETE", "/api/v1/orders"): "orderCancelAll",
+    **SIMULATOR_INSTRUCTIONS,
     ("GET", "/wapi/v1/history/orders"): "orderHistoryQueryAll",
     ("GET", "/wapi/v1/history/fills"): "fillHistoryQueryAll",
     ("GET", "/wapi/v1/capital/deposits"): "depositQueryAll",
@@ -179,32 +177,8 @@ def traders(engine_process, make_trader, fund):
     return alice, bob
 
 
-def make_market(symbol: str, base: Asset, quote: Asset, **overrides) -> Market:
-    fields = {
-        "tick_size": Decimal("0.01"),
-        "step_size": Decimal("0.01"),
-        "min_price": Decimal("0.01"),
-        "max_price": Decimal("1000000"),
-        "min_quantity": Decimal("0.01"),
-        "max_quantity": Decimal("100000"),
-        "min_notional": Decimal("0"),
-    }
-    fields.update(overrides)
-    return Market.objects.create(symbol=symbol, base=base, quote=quote, **fields)
-
-
 @pytest.fixture
-def usdc(db) -> Asset:
-    return Asset.objects.get_or_create(symbol="USDC", defaults={"display_name": "USD Coin", "decimals": 6})[0]
-
-
-@pytest.fixture
-def sol(db) -> Asset:
-    return Asset.objects.get_or_create(symbol="SOL", defaults={"display_name": "Solana", "decimals": 9})[0]
-
-
-@pytest.fixture
-def sol_usdc(sol, usdc) -> Market:
+def sol_usdc(sol: Asset, usdc: Asset) -> Market:
     """A market in the database only (no engine): tick 0.01, step 0.01, minimum notional 5 USDC."""
     return make_market("SOL_USDC", sol, usdc, min_notional=Decimal("5"))
 

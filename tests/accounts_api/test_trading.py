@@ -97,10 +97,11 @@ def test_one_open_order_is_found_by_id_or_client_id(traders):
     assert by_client_id.json() == placed
 
 
-def test_an_order_that_is_not_open_is_404(traders):
+@pytest.mark.parametrize("method", ["get", "delete"])
+def test_querying_or_cancelling_an_order_that_is_not_open_is_404(traders, method):
     alice, _ = traders
 
-    response = alice.api.get("/api/v1/order", {"symbol": "SOL_USDC", "orderId": "999999"})
+    response = getattr(alice.api, method)("/api/v1/order", {"symbol": "SOL_USDC", "orderId": "999999"})
 
     assert (response.status_code, response.json()["code"]) == (404, "RESOURCE_NOT_FOUND")
 
@@ -119,11 +120,12 @@ def test_cancelling_returns_the_cancelled_order_and_unlocks_the_funds(traders):
     assert alice.api.get("/api/v1/orders").json() == []
 
 
-def test_cancelling_by_client_id(traders):
+@pytest.mark.parametrize("client_id", [31337, "31337"], ids=["an integer", "a string of digits"])
+def test_cancelling_by_client_id(traders, client_id):
     alice, _ = traders
-    placed = alice.api.post("/api/v1/order", {**BID, "clientId": 5}).json()
+    placed = alice.api.post("/api/v1/order", {**BID, "clientId": 31337}).json()
 
-    response = alice.api.delete("/api/v1/order", {"symbol": "SOL_USDC", "clientId": 5})
+    response = alice.api.delete("/api/v1/order", {"symbol": "SOL_USDC", "clientId": client_id})
 
     assert response.json() == {**placed, "status": "Cancelled"}
 
@@ -134,23 +136,6 @@ def test_a_client_id_written_as_a_string_of_digits_is_that_integer(traders):
     placed = alice.api.post("/api/v1/order", {**BID, "clientId": "31337"})
 
     assert (placed.status_code, placed.json()["clientId"]) == (200, 31337)
-
-
-def test_cancelling_by_a_client_id_written_as_a_string(traders):
-    alice, _ = traders
-    placed = alice.api.post("/api/v1/order", {**BID, "clientId": 31337}).json()
-
-    response = alice.api.delete("/api/v1/order", {"symbol": "SOL_USDC", "clientId": "31337"})
-
-    assert response.json() == {**placed, "status": "Cancelled"}
-
-
-def test_cancelling_an_unknown_order_is_404(traders):
-    alice, _ = traders
-
-    response = alice.api.delete("/api/v1/order", {"symbol": "SOL_USDC", "orderId": "123456"})
-
-    assert (response.status_code, response.json()["code"]) == (404, "RESOURCE_NOT_FOUND")
 
 
 def test_cancel_all_returns_every_cancelled_order_of_the_market(traders):

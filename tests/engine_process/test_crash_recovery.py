@@ -49,7 +49,7 @@ from engine.publisher import NOT_IN_REPLY
 from engine.tasks import PERSIST_TASK
 from markets.candles import INTERVAL_NAMES
 from markets.models import Candle, Trade
-from tests.conftest import Worker
+from tests.conftest import Worker, persistence_settled, wait_until
 
 pytestmark = pytest.mark.services
 
@@ -93,26 +93,13 @@ def trader(account: int, seed: int, deadline: float, replies: dict, lock: thread
             client_id += 1
             side = rng.choice((BID, ASK))
             if rng.random() < 0.1:
-                command = PlaceOrder(
-                    ts=0,
-                    account=account,
-                    market="SOL_USDC",
-                    side=side,
-                    order_type=MARKET,
-                    quantity=rng.randint(1, 300),
-                    client_id=client_id,
-                )
+                terms = {"order_type": MARKET, "quantity": rng.randint(1, 300)}
             else:
-                command = PlaceOrder(
-                    ts=0,
-                    account=account,
-                    market="SOL_USDC",
-                    side=side,
-                    order_type=LIMIT,
-                    price=rng.randint(9_900, 10_100),
-                    quantity=rng.randint(1, 500),
-                    client_id=client_id,
-                )
+                price = rng.randint(9_900, 10_100)
+                terms = {"order_type": LIMIT, "price": price, "quantity": rng.randint(1, 500)}
+            command = PlaceOrder(
+                ts=0, account=account, market="SOL_USDC", side=side, client_id=client_id, **terms
+            )
             key = ("place", account, client_id)
         try:
             events = submit(command, timeout=1.0)
@@ -125,15 +112,11 @@ def trader(account: int, seed: int, deadline: float, replies: dict, lock: thread
                 mine.append(ev["order_id"])
 
 
-def wait_until_caught_up(conn, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        info = conn.xinfo_stream(COMMAND_STREAM)
-        status = conn.get(STATUS_KEY)
-        if status and json.loads(status)["stream_id"] == info["last-generated-id"].decode():
-            return
-        time.sleep(0.1)
-    raise AssertionError("engine did not catch up with the command stream")
+def caught_up(conn) -> bool:
+    """Whether the engine's heartbeat names the last entry of the command stream."""
+    status = conn.get(STATUS_KEY)
+    last = conn.xinfo_stream(COMMAND_STREAM)["last-generated-id"].decode()
+    return bool(status) and json.loads(status)["stream_id"] == last
 
 
 def replay_reference(entries):
@@ -154,15 +137,6 @@ def replay_reference(entries):
     return engine, by_key, all_events
 
 
-@pytest.fixture
-def persistence_worker(transactional_db, redis_conn, tmp_path):
-    """A stopped Celery worker on the default queue, where the engine process sends its batches."""
-    worker = Worker(tmp_path / "worker")
-    worker.log_dir.mkdir()
-    yield worker
-    worker.stop()
-
-
 def kill_9_inside_a_batch(worker: Worker, timeout: float = 10) -> set[str]:
     """``kill -9`` the worker while it is inside a batch's transaction: with the trades table
     locked (SHARE conflicts with the ROW EXCLUSIVE lock of an INSERT or COPY), its next batch
@@ -174,17 +148,17 @@ def kill_9_inside_a_batch(worker: Worker, timeout: float = 10) -> set[str]:
     not finished."""
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(f"LOCK TABLE {Trade._meta.db_table} IN SHARE MODE")
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def worker_waits_for_the_lock() -> bool:
             cur.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                 " AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
             )
-            if cur.fetchone()[0]:
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no batch came to the worker in {timeout}s; log:\n{worker.log()}")
-            time.sleep(0.005)
+            return cur.fetchone()[0] > 0
+
+        wait_until(
+            worker_waits_for_the_lock, timeout, "a batch to come to the worker", worker.log, pause=0.005
+        )
         worker.kill()
     return persist_tasks(worker, "received") - persist_tasks(worker, "succeeded")
 
@@ -228,44 +202,34 @@ def kill_9_with_events_beyond_snapshot(runner, conn, queue: str, timeout: float 
     engine runs on briefly (SIGCONT) and is looked at again. Returns the newest snapshot's seq
     and how many events beyond it the persistence outbox holds."""
     pid = runner.proc.pid
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def frozen_beyond_the_snapshot() -> tuple[int, int] | None:
         os.kill(pid, signal.SIGSTOP)
-        while snapshot_child_running(pid) and time.monotonic() < deadline:
-            time.sleep(0.005)
+        wait_until(
+            lambda: not snapshot_child_running(pid), timeout, "the snapshot child to finish", pause=0.005
+        )
         newest = snapshots.load_newest(runner.snapshot_dir)
         if newest is not None:
             covered = Engine.restore(newest.core).last_seq
             beyond = sum(1 for seq in seqs_in_outbox(conn) if seq > covered)
             if beyond:
-                runner.kill()
                 return covered, beyond
         os.kill(pid, signal.SIGCONT)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no persistence batch beyond the newest snapshot within {timeout}s")
-        time.sleep(0.02)
+        return None
+
+    found = wait_until(
+        frozen_beyond_the_snapshot,
+        timeout,
+        "a persistence batch beyond the newest snapshot",
+        runner.log,
+        pause=0.02,
+    )
+    runner.kill()
+    return found
 
 
 def history_counts() -> tuple[int, ...]:
     return tuple(m.objects.count() for m in (Order, Fill, Trade, LedgerEntry, Transfer, Candle))
-
-
-def wait_until_persisted(conn, worker: Worker, timeout: float = 60) -> None:
-    """Until the broker holds no batch (neither queued nor taken by the worker and not yet
-    acknowledged: tasks acknowledge after their transaction committed) and the tables stayed
-    the same between two looks."""
-    deadline = time.monotonic() + timeout
-    previous = None
-    while time.monotonic() < deadline:
-        # The outbox holds every batch not yet committed; the rest are kombu's Redis transport
-        # keys (a re-sent batch's task may still be queued or running).
-        pending = conn.xlen(persist_outbox.stream()) + conn.llen(worker.queue) + conn.hlen("unacked")
-        counts = history_counts()
-        if pending == 0 and counts == previous:
-            return
-        previous = counts if pending == 0 else None
-        time.sleep(0.25)
-    raise AssertionError(f"the worker did not drain its queue in {timeout}s; log:\n{worker.log()}")
 
 
 def batches_offered(worker: Worker) -> int:
@@ -347,7 +311,7 @@ def test_kill_9_under_load_loses_nothing_acknowledged(
         persistence_worker.start()
     for t in threads:
         t.join()
-    wait_until_caught_up(redis_conn)
+    wait_until(lambda: caught_up(redis_conn), 30, "the engine to catch up with the command stream")
     # SIGTERM: finish the batch, hand the last events to persistence, snapshot, exit 0
     assert engine_runner.stop() == 0, engine_runner.log_path.read_text()[-4000:]
     monitor.stop.set()
@@ -379,7 +343,8 @@ def test_kill_9_under_load_loses_nothing_acknowledged(
 
     if not PERSISTS:
         return
-    wait_until_persisted(redis_conn, persistence_worker)
+    settled = persistence_settled(redis_conn, persistence_worker.queue, history_counts)
+    wait_until(settled, 60, "the worker to drain its queue", persistence_worker.log, pause=0.25)
     # The batch the worker died in (and any it had taken besides) ran to completion after it.
     assert unfinished
     assert unfinished <= persist_tasks(persistence_worker, "succeeded"), persistence_worker.log()

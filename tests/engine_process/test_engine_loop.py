@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from engine.client import submit
 from engine.commandlog import COMMAND_STREAM
 from engine.core.messages import Deposit
-from tests.conftest import ROOT
+from tests.conftest import run_manage
 
 pytestmark = pytest.mark.services
 
@@ -30,13 +27,7 @@ def test_an_engine_refuses_to_start_on_a_redis_that_lost_its_log(engine_process,
     assert engine_process.stop() == 0  # a final snapshot
     redis_conn.flushdb()
 
-    started = subprocess.run(
-        [sys.executable, "manage.py", "run_engine"],
-        cwd=ROOT,
-        env=engine_process.env,
-        capture_output=True,
-        text=True,
-    )
+    started = run_manage("run_engine", env=engine_process.env)
 
     assert started.returncode == 2
     line = started.stderr.splitlines()[-1]  # after the engine's log lines

@@ -45,17 +45,16 @@ STREAM_CLIENTS = {
 
 
 @pytest.fixture
-def trader(web_server, engine_process, make_user, fund) -> dict[str, str]:
+def trader(web_server, engine_process, make_funded_user) -> dict[str, str]:
     """A user with 1000 USDC and an API key: the examples' environment."""
     from accounts.services import create_api_key
 
-    user = make_user("example-trader")
-    fund(user, "USDC", "1000")
+    user = make_funded_user("example-trader", USDC="1000")
     key, secret = create_api_key(user, "examples")
     return {
         **os.environ,
         "API_URL": web_server.url,
-        "WS_URL": web_server.url.replace("http://", "ws://") + "/",
+        "WS_URL": web_server.ws_url,
         "API_KEY": key.public_key,
         "API_SECRET": secret,
     }

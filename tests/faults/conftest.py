@@ -40,7 +40,15 @@ import httpx
 import pytest
 import redis
 
-from tests.conftest import ROOT, database_url_for_subprocesses, free_port, wait_until
+from tests.conftest import (
+    ROOT,
+    celery_worker_argv,
+    database_url_for_subprocesses,
+    free_port,
+    persistence_settled,
+    run_manage,
+    wait_until,
+)
 
 SYMBOL = "SOL_USDC"
 FUNDS = {"USDC": "1000000", "SOL": "10000"}  # per trader, through `manage.py deposit`
@@ -426,14 +434,7 @@ class Cluster:
 
     def start_web_and_worker(self) -> None:
         self.web = self._spawn("web", [sys.executable, "manage.py", "run_web", "--port", str(self.web_port)])
-        self.worker = self._spawn(
-            "worker",
-            [
-                *(sys.executable, "-m", "celery", "-A", "tests.persistence.worker_app", "worker"),
-                *("--pool", "solo", "--concurrency", "1", "--loglevel", "INFO"),
-                *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-            ],
-        )
+        self.worker = self._spawn("worker", celery_worker_argv())
         self.wait_until(self._web_answers, 60, "the web to answer /api/v1/ping")
         self.wait_until(lambda: "ready." in self.worker.stdout() + self.worker.stderr(), 60, "the worker")
 
@@ -467,14 +468,7 @@ class Cluster:
 
     def manage(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
         """``manage.py <args>`` in the cluster's environment, run to its end."""
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return run_manage(*args, env=self.env, timeout=timeout)
 
     def fund(self) -> None:
         """``manage.py deposit <trader> <asset> <amount>`` for each trader and asset, side by side."""
@@ -565,17 +559,11 @@ class Cluster:
         from engine import persist_outbox
         from markets.models import Trade
 
-        outbox = persist_outbox.stream()
-        previous: list[tuple] = [()]
+        def counts() -> tuple[int, ...]:
+            return tuple(m.objects.count() for m in (Order, Fill, Trade, LedgerEntry, Transfer))
 
-        def written() -> bool:
-            pending = self.r.xlen(outbox) + self.r.llen("celery") + self.r.hlen("unacked")
-            counts = tuple(m.objects.count() for m in (Order, Fill, Trade, LedgerEntry, Transfer))
-            settled = pending == 0 and counts == previous[0]
-            previous[0] = counts if pending == 0 else ()
-            return settled
-
-        self.wait_until(written, timeout, f"persistence to empty {outbox}", pause=0.25)
+        settled = persistence_settled(self.r, "celery", counts)
+        self.wait_until(settled, timeout, f"persistence to empty {persist_outbox.stream()}", pause=0.25)
 
 
 @pytest.fixture

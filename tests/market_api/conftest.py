@@ -14,6 +14,8 @@ from exchange_site.redis_client import get_redis
 from markets import selectors
 from markets.models import Asset, Candle, Market, Trade
 
+from ..conftest import make_market
+
 SYMBOLS = ("SOL_USDC", "BTC_USDC", "ETH_USDC")
 
 
@@ -59,40 +61,7 @@ def push_trades(md: redis.Redis, symbol: str, trades: list[dict]) -> None:
 
 
 @pytest.fixture
-def usdc(db) -> Asset:
-    return Asset.objects.create(symbol="USDC", display_name="USD Coin", decimals=6)
-
-
-@pytest.fixture
-def sol(db) -> Asset:
-    return Asset.objects.create(symbol="SOL", display_name="Solana", decimals=9)
-
-
-@pytest.fixture
-def btc(db) -> Asset:
-    return Asset.objects.create(symbol="BTC", display_name="Bitcoin", decimals=8)
-
-
-def make_market(symbol: str, base: Asset, quote: Asset, **overrides) -> Market:
-    fields = {
-        "tick_size": Decimal("0.01"),
-        "step_size": Decimal("0.01"),
-        "min_price": Decimal("0.01"),
-        "max_price": Decimal("1000000"),
-        "min_quantity": Decimal("0.01"),
-        "max_quantity": Decimal("100000"),
-    }
-    fields.update(overrides)
-    return Market.objects.create(symbol=symbol, base=base, quote=quote, **fields)
-
-
-@pytest.fixture
-def sol_usdc(sol, usdc) -> Market:
-    return make_market("SOL_USDC", sol, usdc)
-
-
-@pytest.fixture
-def btc_usdc(btc, usdc) -> Market:
+def btc_usdc(btc: Asset, usdc: Asset) -> Market:
     return make_market(
         "BTC_USDC",
         btc,

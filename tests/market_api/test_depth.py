@@ -103,16 +103,6 @@ def test_depth_of_an_unknown_symbol_is_invalid_symbol(client, sol_usdc):
     assert response.json()["code"] == "INVALID_SYMBOL"
 
 
-def test_depth_without_a_symbol_is_invalid_client_request(client, sol_usdc):
-    response = client.get("/api/v1/depth")
-
-    assert response.status_code == 400
-    assert response.json() == {
-        "code": "INVALID_CLIENT_REQUEST",
-        "message": "Missing required parameter: symbol",
-    }
-
-
 def test_depth_when_redis_is_unreachable_is_a_503_server_error(client, sol_usdc, monkeypatch):
     selectors.market_format("SOL_USDC")
     unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)

@@ -57,6 +57,17 @@ def test_an_unknown_api_path_is_a_json_404(client):
     assert (response.status_code, response.json()["code"]) == (404, "RESOURCE_NOT_FOUND")
 
 
+@pytest.mark.parametrize("path", ["/api/v1/market", "/api/v1/depth"])
+def test_a_request_about_one_market_without_its_symbol_is_invalid_client_request(client, sol_usdc, path):
+    response = client.get(path)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "INVALID_CLIENT_REQUEST",
+        "message": "Missing required parameter: symbol",
+    }
+
+
 def test_a_symbol_with_a_nul_byte_is_invalid_symbol_not_a_database_error(client, sol_usdc):
     response = client.get("/api/v1/market", {"symbol": "SOL\x00USDC"})
 

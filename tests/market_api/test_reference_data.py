@@ -120,16 +120,6 @@ def test_market_of_an_unknown_symbol_is_invalid_symbol(client, sol_usdc):
     }
 
 
-def test_market_without_a_symbol_is_invalid_client_request(client, sol_usdc):
-    response = client.get("/api/v1/market")
-
-    assert response.status_code == 400
-    assert response.json() == {
-        "code": "INVALID_CLIENT_REQUEST",
-        "message": "Missing required parameter: symbol",
-    }
-
-
 def test_market_with_an_empty_symbol_is_a_missing_parameter(client, sol_usdc):
     response = client.get("/api/v1/market?symbol=")
 

@@ -9,7 +9,7 @@ import pytest
 from engine.wire import MarketFormat
 from exchange_site.api_errors import ApiError
 from markets import selectors
-from markets.models import Market
+from tests.conftest import make_market
 
 pytestmark = pytest.mark.django_db
 
@@ -59,17 +59,7 @@ def test_market_format_of_an_unknown_symbol_raises_invalid_symbol(db):
 def test_an_unknown_symbol_is_not_remembered_so_a_new_market_is_found(sol, usdc):
     with pytest.raises(ApiError):
         selectors.market_format("SOL_USDC")
-    Market.objects.create(
-        symbol="SOL_USDC",
-        base=sol,
-        quote=usdc,
-        tick_size=Decimal("0.01"),
-        step_size=Decimal("0.01"),
-        min_price=Decimal("0.01"),
-        max_price=Decimal("1000"),
-        min_quantity=Decimal("0.01"),
-        max_quantity=Decimal("1000"),
-    )
+    make_market("SOL_USDC", sol, usdc)
 
     assert selectors.market_format("SOL_USDC").symbol == "SOL_USDC"
 

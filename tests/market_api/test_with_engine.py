@@ -7,30 +7,11 @@ SOL_USDC as ``seed_demo`` makes it: tick 0.01 (price 14000 = 140.00), step 0.01 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from engine.client import submit
-from engine.core.messages import PlaceOrder
+from tests.conftest import place, wait_until
 
 pytestmark = pytest.mark.services
-
-
-def place(user, side: str, price: int, quantity: int) -> list[dict]:
-    return submit(
-        PlaceOrder(ts=0, account=user.pk, market="SOL_USDC", side=side, order_type="Limit", price=price,
-                   quantity=quantity)
-    )  # fmt: skip
-
-
-@pytest.fixture
-def traders(engine_process, fund, make_user):
-    users = [make_user("maker"), make_user("taker")]
-    for user in users:
-        fund(user, "USDC", "100000")
-        fund(user, "SOL", "1000")
-    return users
 
 
 def test_depth_serves_the_engines_book_with_the_update_id_of_its_last_change(client, traders):
@@ -85,10 +66,11 @@ def test_the_ticker_counts_a_trade_through_the_engine(client, traders):
     place(taker, "Bid", 14030, 100)
 
     # The engine pushes tickers at most once a second: wait for it.
-    deadline = time.monotonic() + 5
-    while (ticker := client.get("/api/v1/ticker", {"symbol": "SOL_USDC"}).json())["trades"] == "0":
-        assert time.monotonic() < deadline, "the ticker never counted the trade"
-        time.sleep(0.1)
+    ticker = wait_until(
+        lambda: (t := client.get("/api/v1/ticker", {"symbol": "SOL_USDC"}).json())["trades"] != "0" and t,
+        5,
+        "the ticker to count the trade",
+    )
 
     assert ticker == {
         "symbol": "SOL_USDC",

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 
 import pytest
 
 from operations.logs import JsonFormatter
-from tests.conftest import ROOT
+from tests.conftest import run_manage
 
 
 def test_a_record_is_one_json_object_with_its_extra_fields():
@@ -49,16 +46,9 @@ def test_every_request_gets_an_access_log_line(client, settings, caplog):
 
 
 def test_the_processes_log_json_when_asked(tmp_path):
-    env = {**os.environ, "LOG_FORMAT": "json"}
     script = "import logging; logging.getLogger('engine').info('ready', extra={'stream_id': '1-0'})"
 
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    done = run_manage("shell", "-c", script, LOG_FORMAT="json")
 
     entry = json.loads(done.stderr.strip().splitlines()[-1])
     assert (entry["logger"], entry["message"], entry["stream_id"]) == ("engine", "ready", "1-0")

@@ -106,27 +106,20 @@ def test_a_running_engine_counts_its_commands_and_has_no_backlog(client, fund, d
     assert samples[("exchange_engine_up", ())] == samples[("exchange_engine_accepting", ())] == 1
 
 
-def test_every_web_process_counts_into_one_scrape(transactional_db, tmp_path):
+def test_every_web_process_counts_into_one_scrape(start_web_server, tmp_path):
     """Two uvicorn workers: whichever answers the scrape reports what both served, and the open
     websockets of both."""
     import httpx
     from websockets.sync.client import connect
 
-    from tests.streams.conftest import WebServer
-
-    server = WebServer({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}, workers=2)
     (tmp_path / "metrics").mkdir()
-    server.start(tmp_path / "web.log")
-    base = f"http://127.0.0.1:{server.port}"
-    try:
-        with httpx.Client() as http:
-            for _ in range(20):
-                assert http.get(f"{base}/livez").status_code == 200
-            with connect(server.url), connect(server.url):
-                during = http.get(f"{base}/metrics").text
-            after = http.get(f"{base}/metrics").text
-    finally:
-        server.stop()
+    server = start_web_server(workers=2, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    with httpx.Client(base_url=server.url) as http:
+        for _ in range(20):
+            assert http.get("/livez").status_code == 200
+        with connect(server.ws_url), connect(server.ws_url):
+            during = http.get("/metrics").text
+        after = http.get("/metrics").text
 
     assert 'exchange_http_requests_total{method="GET",route="/livez",status="200"} 20.0' in during
     assert "exchange_websocket_connections 2.0" in during

@@ -23,13 +23,11 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_a_trade_through_the_engine_reaches_the_database_and_the_klines(
-    engine_worker, demo_markets, make_user, fund, client, redis_conn
+    engine_worker, demo_markets, make_funded_user, client, redis_conn
 ):
     pubsub = redis_conn.pubsub()
     pubsub.subscribe("kline.1m.SOL_USDC")
-    seller, buyer = make_user("seller"), make_user("buyer")
-    fund(seller, "SOL", "10")
-    fund(buyer, "USDC", "10000")
+    seller, buyer = make_funded_user("seller", SOL="10"), make_funded_user("buyer", USDC="10000")
     # SOL_USDC: tick 0.01, step 0.01; maker 2 bps, taker 5 bps.
     ask = submit(PlaceOrder(ts=0, account=seller.pk, market="SOL_USDC", side="Ask", order_type="Limit",
                             quantity=150, price=14_055))  # fmt: skip

@@ -217,13 +217,11 @@ def test_a_worker_waits_for_the_candles_last_trade_before_publishing_its_final_f
 
 @needs_server_db
 def test_a_subscriber_receives_the_final_frame_of_a_minute_once_it_is_over(
-    engine_worker, demo_markets, make_user, fund, redis_conn
+    engine_worker, demo_markets, make_funded_user, redis_conn
 ):
     pubsub = redis_conn.pubsub()
     pubsub.subscribe(CHANNEL)
-    seller, buyer = make_user("seller"), make_user("buyer")
-    fund(seller, "SOL", "10")
-    fund(buyer, "USDC", "10000")
+    seller, buyer = make_funded_user("seller", SOL="10"), make_funded_user("buyer", USDC="10000")
     submit(PlaceOrder(ts=0, account=seller.pk, market="SOL_USDC", side="Ask", order_type="Limit",
                       quantity=150, price=14_055))  # fmt: skip
     bid = submit(PlaceOrder(ts=0, account=buyer.pk, market="SOL_USDC", side="Bid", order_type="Limit",

@@ -4,32 +4,16 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import database_url_for_subprocesses, free_port
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.conftest import database_url_for_subprocesses, free_port, run_manage
 
 
 @pytest.fixture(autouse=True)
 def reachable_database(db, monkeypatch):
     """Everything but the setting under test points at the (reachable) test database."""
     monkeypatch.setenv("DATABASE_URL", database_url_for_subprocesses())
-
-
-def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_unreachable_database_is_one_line(tmp_path):
@@ -69,14 +53,7 @@ def test_redis_password_is_never_printed():
 
 def test_run_engine_with_unreachable_redis_is_one_line():
     port = free_port()
-    result = subprocess.run(
-        [sys.executable, "manage.py", "run_engine"],
-        cwd=ROOT,
-        env={**os.environ, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "PREFLIGHT_REDIS_WAIT_S": "0"},
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    result = run_manage("run_engine", REDIS_URL=f"redis://127.0.0.1:{port}/0", PREFLIGHT_REDIS_WAIT_S="0")
     assert result.returncode == 2
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith(f"error: Redis unreachable at redis://127.0.0.1:{port}/0")
@@ -98,14 +75,7 @@ def test_a_process_started_before_migrate_says_so_in_one_line(tmp_path, command)
 def test_debug_and_with_it_the_faucet_is_off_unless_asked_for():
     env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
     show = "from django.conf import settings; print(settings.DEBUG)"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", show],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_manage("shell", "-c", show, env=env)
 
     assert result.stdout.strip().splitlines()[-1] == "False"
 

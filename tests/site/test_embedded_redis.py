@@ -15,9 +15,7 @@ import pytest
 import redis
 
 from exchange_site import config
-from tests.conftest import free_port
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.conftest import ROOT, free_port, run_manage, wait_until
 
 
 @pytest.fixture
@@ -37,14 +35,15 @@ def embedded_redis(embedded_env):
         [sys.executable, "manage.py", "run_redis"], cwd=ROOT, env=embedded_env, stdout=subprocess.DEVNULL
     )
     client = redis.Redis.from_url(url(embedded_env), socket_timeout=2)
-    deadline = time.monotonic() + 30
-    while True:
+
+    def answers() -> bool:
+        assert proc.poll() is None, "run_redis exited"
         try:
-            client.ping()
-            break
+            return client.ping()
         except redis.ConnectionError:
-            assert proc.poll() is None and time.monotonic() < deadline, "run_redis did not start"
-            time.sleep(0.05)
+            return False
+
+    wait_until(answers, 30, "run_redis to answer")
     yield proc, client
     if proc.poll() is None:
         proc.kill()
@@ -85,15 +84,12 @@ def test_every_write_is_fsynced_to_the_append_only_file_and_nothing_is_evicted(e
 def test_the_engine_preflight_accepts_it_as_a_redis_of_ones_own(embedded_redis, embedded_env, db):
     from tests.conftest import database_url_for_subprocesses
 
-    env = {**os.environ, "REDIS_URL": url(embedded_env), "DATABASE_URL": database_url_for_subprocesses()}
-
-    result = subprocess.run(
-        [sys.executable, "manage.py", "preflight", "--port", str(free_port())],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_manage(
+        "preflight",
+        "--port",
+        str(free_port()),
+        REDIS_URL=url(embedded_env),
+        DATABASE_URL=database_url_for_subprocesses(),
     )
 
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
@@ -130,13 +126,7 @@ def test_the_subscriber_receives_trades_and_nothing_private(embedded_redis, embe
 
 
 def test_the_subscriber_url_is_printed_for_programs_in_other_languages(embedded_redis, embedded_env):
-    printed = subprocess.run(
-        [sys.executable, "manage.py", "redis_subscriber_url"],
-        cwd=ROOT,
-        env=embedded_env,
-        capture_output=True,
-        text=True,
-    )
+    printed = run_manage("redis_subscriber_url", env=embedded_env)
 
     assert printed.stdout.strip() == url(embedded_env, config.SUBSCRIBER_USER)
     assert printed.stdout.startswith("redis://subscriber:")

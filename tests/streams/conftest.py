@@ -7,25 +7,15 @@ import asyncio
 import base64
 import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from asgiref.sync import sync_to_async
 from asgiref.testing import ApplicationCommunicator
-from django.conf import settings
 from django.db import connections
 from nacl.signing import SigningKey
 
 from streams import auth, markets
-from tests.conftest import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -152,65 +142,13 @@ def api_key(transactional_db, make_user):
     return make
 
 
-class WebServer:
-    """``manage.py run_web`` (uvicorn) as a subprocess on a free port of 127.0.0.1."""
-
-    def __init__(self, env_extra: dict | None = None, workers: int = 1):
-        from tests.conftest import database_url_for_subprocesses
-
-        self.workers = workers
-        self.port = free_port()
-        self.url = f"ws://127.0.0.1:{self.port}/"
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url_for_subprocesses(),
-            "REDIS_URL": settings.REDIS_URL,
-            "PYTHONUNBUFFERED": "1",
-            **(env_extra or {}),
-        }
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, log_path: Path, timeout: float = 30) -> None:
-        log = open(log_path, "ab")
-        self.log_path = log_path
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "run_web",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(self.workers),
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=log,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError(f"web server did not start; log:\n{log_path.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+@pytest.fixture
+def web_server(start_web_server):
+    """A running web server; its streams drop a client whose socket took nothing for 2 s."""
+    return start_web_server(STREAMS_MAX_PENDING_FRAMES="1000000", STREAMS_MAX_SEND_STALL_S="2")
 
 
 @pytest.fixture
-def web_server(transactional_db, tmp_path):
-    """A running web server; its streams drop a client whose socket took nothing for 2 s."""
-    server = WebServer({"STREAMS_MAX_PENDING_FRAMES": "1000000", "STREAMS_MAX_SEND_STALL_S": "2"})
-    server.start(tmp_path / "web.log")
-    yield server
-    server.stop()
+def alice(api_key) -> Key:
+    """A user with a registered API key."""
+    return api_key("alice")

@@ -41,14 +41,10 @@ async def rest_depth(symbol: str = "SOL_USDC") -> dict:
     return await sync_to_async(_rest_depth)(symbol)
 
 
-async def traders(make_user, fund, count: int) -> list:
-    users = []
-    for i in range(count):
-        user = await sync_to_async(make_user)(f"trader{i}")
-        await sync_to_async(fund)(user, "USDC", "1000000")
-        await sync_to_async(fund)(user, "SOL", "10000")
-        users.append(user)
-    return users
+async def traders(make_funded_user, count: int) -> list:
+    """``count`` users with 1,000,000 USDC and 10,000 SOL each."""
+    make = sync_to_async(make_funded_user)
+    return [await make(f"trader{i}", USDC="1000000", SOL="10000") for i in range(count)]
 
 
 class Received:
@@ -121,9 +117,9 @@ async def burst(commands: list) -> None:
 
 
 async def test_depth_events_after_a_rest_snapshot_rebuild_exactly_the_rest_book(
-    ws, engine_process, fund, make_user
+    ws, engine_process, make_funded_user
 ):
-    users = await traders(make_user, fund, 4)
+    users = await traders(make_funded_user, 4)
     rng = random.Random(20250806)
     client = await ws()
     await client.subscribe("depth.SOL_USDC")
@@ -150,8 +146,8 @@ async def test_depth_events_after_a_rest_snapshot_rebuild_exactly_the_rest_book(
     assert book.levels() == {"bids": final["bids"], "asks": final["asks"]}
 
 
-async def test_consecutive_depth_events_continue_each_others_update_ids(ws, engine_process, fund, make_user):
-    users = await traders(make_user, fund, 3)
+async def test_consecutive_depth_events_continue_each_others_update_ids(ws, engine_process, make_funded_user):
+    users = await traders(make_funded_user, 3)
     rng = random.Random(5)
     client = await ws()
     await client.subscribe("depth.SOL_USDC")
@@ -168,8 +164,8 @@ async def test_consecutive_depth_events_continue_each_others_update_ids(ws, engi
     assert all(e["U"] <= e["u"] for e in events)
 
 
-async def test_a_dropped_depth_event_is_detected_from_the_update_ids(ws, engine_process, fund, make_user):
-    users = await traders(make_user, fund, 2)
+async def test_a_dropped_depth_event_is_detected_from_the_update_ids(ws, engine_process, make_funded_user):
+    users = await traders(make_funded_user, 2)
     empty = await rest_depth()
     client = await ws()
     await client.subscribe("depth.SOL_USDC")
@@ -189,9 +185,9 @@ async def test_a_dropped_depth_event_is_detected_from_the_update_ids(ws, engine_
 
 
 async def test_aggregated_depth_streams_coalesce_over_their_interval_and_keep_the_id_chain(
-    ws, engine_process, fund, make_user
+    ws, engine_process, make_funded_user
 ):
-    users = await traders(make_user, fund, 3)
+    users = await traders(make_funded_user, 3)
     rng = random.Random(11)
     empty = await rest_depth()
     client = await ws()
@@ -231,9 +227,9 @@ async def test_aggregated_depth_streams_coalesce_over_their_interval_and_keep_th
 
 
 async def test_a_crossing_order_publishes_its_trade_and_the_new_top_of_book(
-    ws, engine_process, fund, make_user
+    ws, engine_process, make_funded_user
 ):
-    maker, taker = await traders(make_user, fund, 2)
+    maker, taker = await traders(make_funded_user, 2)
     client = await ws()
     await client.subscribe("trade.SOL_USDC", "bookTicker.SOL_USDC")
     await client.settle()
@@ -266,9 +262,9 @@ async def test_a_crossing_order_publishes_its_trade_and_the_new_top_of_book(
 
 
 async def test_the_ticker_is_pushed_at_most_once_a_second_and_ends_with_every_trade(
-    ws, engine_process, fund, make_user
+    ws, engine_process, make_funded_user
 ):
-    maker, taker = await traders(make_user, fund, 2)
+    maker, taker = await traders(make_funded_user, 2)
     client = await ws()
     await client.subscribe("ticker.SOL_USDC", "trade.SOL_USDC")
     await client.settle()
@@ -295,9 +291,9 @@ async def test_the_ticker_is_pushed_at_most_once_a_second_and_ends_with_every_tr
 
 
 async def test_a_signed_subscriber_gets_its_order_and_balance_updates_from_the_engine(
-    ws, engine_process, fund, make_user, api_key
+    ws, engine_process, make_funded_user, api_key
 ):
-    alice_user = (await traders(make_user, fund, 1))[0]
+    alice_user = (await traders(make_funded_user, 1))[0]
     alice = await sync_to_async(api_key)("alice", user=alice_user)
     client = await ws()
     await client.subscribe(

@@ -13,18 +13,14 @@ import time
 import pytest
 import websockets
 
-from tests.streams.conftest import WebServer
 from tests.streams.test_slow_clients import NeverReads
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.services]
 
 
 @pytest.fixture
-def pinging_server(transactional_db, tmp_path):
-    server = WebServer({"WS_PING_INTERVAL_S": "0.5", "WS_PING_TIMEOUT_S": "0.5"})
-    server.start(tmp_path / "web.log")
-    yield server
-    server.stop()
+def pinging_server(start_web_server):
+    return start_web_server(WS_PING_INTERVAL_S="0.5", WS_PING_TIMEOUT_S="0.5")
 
 
 def frames_until_closed(client: NeverReads) -> list[tuple[int, bytes]]:
@@ -52,7 +48,7 @@ async def test_a_client_that_never_answers_pings_is_closed_with_1011(pinging_ser
 
 
 async def test_a_client_that_answers_pings_stays_connected(pinging_server):
-    async with websockets.connect(pinging_server.url, ping_interval=None) as client:  # answers pings
+    async with websockets.connect(pinging_server.ws_url, ping_interval=None) as client:  # answers pings
         await asyncio.sleep(3)  # six ping intervals
         await client.send("not json")
         reply = json.loads(await asyncio.wait_for(client.recv(), 3))
@@ -61,7 +57,7 @@ async def test_a_client_that_answers_pings_stays_connected(pinging_server):
 
 
 async def test_a_frame_too_large_to_be_a_request_closes_the_connection_as_it_arrives(pinging_server):
-    async with websockets.connect(pinging_server.url, ping_interval=None, max_size=None) as client:
+    async with websockets.connect(pinging_server.ws_url, ping_interval=None, max_size=None) as client:
         await client.send("x" * (1024 * 1024))  # 1 MiB, against a limit of 256 KiB
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(client.recv(), 5)

@@ -310,8 +310,7 @@ async def test_a_connection_holds_at_most_50_streams(ws, markets):
 # --- private streams ---------------------------------------------------------------------
 
 
-async def test_a_signed_subscription_gets_the_accounts_order_updates(ws, markets, api_key):
-    alice = await sync_to_async(api_key)("alice")
+async def test_a_signed_subscription_gets_the_accounts_order_updates(ws, markets, alice):
     client = await ws()
     await client.subscribe("account.orderUpdate", signature=alice.signature())
     await client.settle()
@@ -320,8 +319,7 @@ async def test_a_signed_subscription_gets_the_accounts_order_updates(ws, markets
     assert await client.receive() == {"stream": "account.orderUpdate", "data": update}
 
 
-async def test_a_market_order_stream_gets_only_that_market_under_its_own_name(ws, markets, api_key):
-    alice = await sync_to_async(api_key)("alice")
+async def test_a_market_order_stream_gets_only_that_market_under_its_own_name(ws, markets, alice):
     client = await ws()
     await client.subscribe("account.orderUpdate.SOL_USDC", signature=alice.signature())
     await client.settle()
@@ -333,8 +331,7 @@ async def test_a_market_order_stream_gets_only_that_market_under_its_own_name(ws
     assert await client.nothing()
 
 
-async def test_all_markets_and_one_market_order_streams_each_get_their_frames(ws, markets, api_key):
-    alice = await sync_to_async(api_key)("alice")
+async def test_all_markets_and_one_market_order_streams_each_get_their_frames(ws, markets, alice):
     client = await ws()
     await client.subscribe("account.orderUpdate", "account.orderUpdate.SOL_USDC", signature=alice.signature())
     await client.settle()
@@ -349,8 +346,7 @@ async def test_all_markets_and_one_market_order_streams_each_get_their_frames(ws
     assert await client.nothing()
 
 
-async def test_a_signed_subscription_gets_the_accounts_balance_updates(ws, markets, api_key):
-    alice = await sync_to_async(api_key)("alice")
+async def test_a_signed_subscription_gets_the_accounts_balance_updates(ws, markets, alice):
     client = await ws()
     await client.subscribe("account.balanceUpdate", signature=alice.signature(window=60000))
     await client.settle()
@@ -358,8 +354,7 @@ async def test_a_signed_subscription_gets_the_accounts_balance_updates(ws, marke
     assert await client.receive() == {"stream": "account.balanceUpdate", "data": BALANCE}
 
 
-async def test_no_updates_of_another_account(ws, markets, api_key):
-    alice = await sync_to_async(api_key)("alice")
+async def test_no_updates_of_another_account(ws, markets, api_key, alice):
     bob = await sync_to_async(api_key)("bob")
     client = await ws()
     await client.subscribe("account.orderUpdate", "account.balanceUpdate", signature=alice.signature())
@@ -371,8 +366,7 @@ async def test_no_updates_of_another_account(ws, markets, api_key):
     assert await client.nothing()
 
 
-async def test_a_signature_may_carry_integers_for_timestamp_and_window(ws, markets, api_key):
-    alice = await sync_to_async(api_key)("alice")
+async def test_a_signature_may_carry_integers_for_timestamp_and_window(ws, markets, alice):
     key, sig, ts, window = alice.signature()
     client = await ws()
     await client.subscribe("account.balanceUpdate", signature=[key, sig, int(ts), int(window)])
@@ -402,10 +396,7 @@ async def test_a_signature_may_carry_integers_for_timestamp_and_window(ws, marke
     ],
     ids=["wrong-message", "stale", "future", "window-too-long", "not-base64", "timestamp-not-a-number"],
 )
-async def test_a_bad_or_stale_signature_is_refused_and_subscribes_nothing(
-    ws, markets, api_key, forge, message
-):
-    alice = await sync_to_async(api_key)("alice")
+async def test_a_bad_or_stale_signature_is_refused_and_subscribes_nothing(ws, markets, alice, forge, message):
     client = await ws()
     await client.subscribe("account.orderUpdate", "trade.SOL_USDC", signature=forge(alice), id=20)
     assert await client.receive() == error(message, 20)
@@ -416,10 +407,9 @@ async def test_a_bad_or_stale_signature_is_refused_and_subscribes_nothing(
     assert await client.nothing()
 
 
-async def test_an_unknown_or_revoked_key_is_refused(ws, markets, api_key, make_user):
+async def test_an_unknown_or_revoked_key_is_refused(ws, markets, alice, make_user):
     from accounts.models import ApiKey
 
-    alice = await sync_to_async(api_key)("alice")
     client = await ws()
     await sync_to_async(ApiKey.objects.filter(public_key=alice.api_key).update)(revoked=True)
     await client.subscribe("account.orderUpdate", signature=alice.signature(), id=21)
@@ -429,8 +419,7 @@ async def test_an_unknown_or_revoked_key_is_refused(ws, markets, api_key, make_u
     assert await client.receive() == error("Invalid signature: unknown API key", 22)
 
 
-async def test_one_connection_serves_one_account(ws, markets, api_key):
-    alice = await sync_to_async(api_key)("alice")
+async def test_one_connection_serves_one_account(ws, markets, api_key, alice):
     bob = await sync_to_async(api_key)("bob")
     client = await ws()
     await client.subscribe("account.orderUpdate", signature=alice.signature())
@@ -516,8 +505,7 @@ def revoke(key) -> None:
     services.revoke_api_key(key.user, ApiKey.objects.get(public_key=key.api_key).pk)
 
 
-async def test_revoking_the_key_closes_the_private_subscription_it_signed(ws, markets, api_key):
-    alice = await sync_to_async(api_key)("alice")
+async def test_revoking_the_key_closes_the_private_subscription_it_signed(ws, markets, alice):
     client = await ws()
     await client.subscribe("account.orderUpdate", signature=alice.signature())
     await client.settle()
@@ -527,8 +515,7 @@ async def test_revoking_the_key_closes_the_private_subscription_it_signed(ws, ma
     assert await closed_with(client, "Private streams ended: API key revoked")
 
 
-async def test_revoking_another_key_of_the_user_leaves_the_subscription_open(ws, markets, api_key):
-    alice = await sync_to_async(api_key)("alice")
+async def test_revoking_another_key_of_the_user_leaves_the_subscription_open(ws, markets, api_key, alice):
     spare = await sync_to_async(api_key)("alice", user=alice.user)
     client = await ws()
     await client.subscribe("account.orderUpdate", signature=alice.signature())
@@ -541,8 +528,7 @@ async def test_revoking_another_key_of_the_user_leaves_the_subscription_open(ws,
     assert await client.receive() == {"stream": "account.orderUpdate", "data": update}
 
 
-async def test_disabling_the_account_closes_its_private_subscriptions(ws, markets, api_key):
-    alice = await sync_to_async(api_key)("alice")
+async def test_disabling_the_account_closes_its_private_subscriptions(ws, markets, alice):
     client = await ws()
     await client.subscribe("account.balanceUpdate", signature=alice.signature())
     await client.settle()
@@ -570,10 +556,9 @@ async def test_logging_out_closes_the_browsers_private_subscriptions(ws, markets
     assert await closed_with(client, "Private streams ended: logged out")
 
 
-async def test_the_engine_is_told_which_accounts_have_a_private_subscriber(ws, markets, api_key, redis_conn):
+async def test_the_engine_is_told_which_accounts_have_a_private_subscriber(ws, markets, alice, redis_conn):
     from engine.publisher import PRIVATE_SUBSCRIBERS_KEY
 
-    alice = await sync_to_async(api_key)("alice")
     account = str(alice.user.pk).encode()
     first, second = await ws(), await ws()
     await first.subscribe("account.orderUpdate", "account.balanceUpdate", signature=alice.signature())

@@ -87,19 +87,17 @@ def redis_cli_events(sub: Subscriber, count: int) -> list[dict]:
 
 
 def test_a_node_subscriber_prints_the_trade_and_the_ticker_after_an_order_crosses(
-    engine_process, fund, make_user, node_client_dir
+    engine_process, make_funded_user, node_client_dir
 ):
-    crossing_order_is_printed(fund, make_user, node_client_dir)
+    crossing_order_is_printed(make_funded_user, node_client_dir)
 
 
-def test_redis_cli_subscribe_prints_the_same_trade_and_ticker(engine_process, fund, make_user):
-    crossing_order_is_printed(fund, make_user, None)
+def test_redis_cli_subscribe_prints_the_same_trade_and_ticker(engine_process, make_funded_user):
+    crossing_order_is_printed(make_funded_user, None)
 
 
-def crossing_order_is_printed(fund, make_user, node_client_dir: Path | None) -> None:
-    maker, taker = make_user("maker"), make_user("taker")
-    fund(maker, "SOL", "10")
-    fund(taker, "USDC", "10000")
+def crossing_order_is_printed(make_funded_user, node_client_dir: Path | None) -> None:
+    maker, taker = make_funded_user("maker", SOL="10"), make_funded_user("taker", USDC="10000")
     channels = ["trade.SOL_USDC", "ticker.SOL_USDC"]
     if node_client_dir is not None:
         sub = Subscriber(["node", "subscribe.js", "--count", "2", *channels], cwd=node_client_dir)

@@ -1,5 +1,5 @@
 """Fixtures of the browser tests: the real stack (engine subprocess from tests/conftest.py, a real
-``manage.py run_web`` server on a free port, optionally a Celery worker or the market simulator)
+``manage.py run_web`` server on a free port, optionally the persistence worker or the market simulator)
 and a real headless Chromium driven by Playwright.
 
 The browser is Debian's ``/usr/bin/chromium`` (``apt-get install -y chromium``), never one that
@@ -37,21 +37,6 @@ CHROMIUM_ARGS = [
 # Playwright's default of 30 s hides a hang for long; the stack answers in well under a second
 # even on a loaded machine, and the ticker is pushed at most once a second.
 UI_TIMEOUT_MS = 15_000
-
-
-@pytest.fixture
-def celery_worker(engine_process, tmp_path) -> Iterator[subprocess.Popen]:
-    """A real Celery worker on the default queue, where the engine sends its batches: it
-    persists trades and fills and publishes the kline streams."""
-    log_path = tmp_path / "worker.log"
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "exchange_site", "worker", "--pool", "solo",
-             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=subprocess_env(), stdout=log, stderr=log,
-        )  # fmt: skip
-    yield proc
-    stop_process(proc)
 
 
 @pytest.fixture(scope="package")
@@ -164,32 +149,6 @@ def private_requests(page) -> list[str]:
     seen: list[str] = []
     page.on("request", lambda r: seen.append(r.url) if PRIVATE_REST.search(r.url) else None)
     return seen
-
-
-def place(user, side: str, price: int, quantity: int, market: str = "SOL_USDC", **extra) -> list[dict]:
-    """A limit order straight into the engine (engine integers: ticks and lots), as another
-    client would place it."""
-    from engine.client import submit
-    from engine.core.messages import PlaceOrder
-
-    return submit(
-        PlaceOrder(ts=0, account=user.pk, market=market, side=side, order_type="Limit", price=price,
-                   quantity=quantity, **extra)
-    )  # fmt: skip
-
-
-def order_id(events: list[dict]) -> int:
-    return next(e["order_id"] for e in events if e["type"] == "OrderAccepted")
-
-
-@pytest.fixture
-def traders(engine_process, fund, make_user):
-    """Two other users with funds: they make the market the page shows."""
-    maker, taker = make_user("maker"), make_user("taker")
-    for user in (maker, taker):
-        fund(user, "USDC", "100000")
-        fund(user, "SOL", "1000")
-    return maker, taker
 
 
 def wait_live(page) -> None:

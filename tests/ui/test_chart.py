@@ -7,15 +7,14 @@ the library draws rather than trusting the page's own bookkeeping.
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import wait_until
+from tests.conftest import place, wait_until
 
-from .conftest import place, wait_live
+from .conftest import wait_live
 
 pytestmark = pytest.mark.services
 
@@ -48,7 +47,7 @@ def order(client, side: str, **fields) -> dict:
 
 
 def test_the_chart_is_drawn_by_lightweight_charts_and_shows_a_trade_made_through_the_api(
-    page, traders, api_client, celery_worker, chart_library
+    page, traders, api_client, engine_worker, chart_library
 ):
     maker, taker = traders
     maker_api, taker_api = api_client(maker), api_client(taker)
@@ -107,7 +106,7 @@ def test_the_chart_is_drawn_by_lightweight_charts_and_shows_a_trade_made_through
     wait_until(lambda: visible_range(page)["from"] < zoomed["from"] - 1, 5, "the drag to pan back")
 
 
-def test_every_interval_of_the_api_loads_its_candles(page, traders, celery_worker, chart_library):
+def test_every_interval_of_the_api_loads_its_candles(page, traders, engine_worker, chart_library):
     maker, taker = traders
     place(maker, "Ask", 14050, 300)
     place(taker, "Bid", 14050, 100)
@@ -157,11 +156,13 @@ def test_older_candles_load_as_the_chart_is_scrolled_back_and_gaps_stay_gaps(pag
     old_s = int(old.timestamp())
     assert all(b["time"] != old_s for b in candles(page))
 
-    deadline = time.monotonic() + 30
-    while not any(b["time"] == old_s and "open" in b for b in candles(page)):
-        assert time.monotonic() < deadline, f"the old candle never loaded; requests: {klines}"
+    def old_candle_loaded() -> bool:
+        if any(b["time"] == old_s and "open" in b for b in candles(page)):
+            return True
         page.evaluate(f"() => {LW}.chart.timeScale().setVisibleLogicalRange({{from: 0, to: 100}})")
-        page.wait_for_timeout(150)
+        return False
+
+    wait_until(old_candle_loaded, 30, "the old candle to load", lambda: f"requests: {klines}", pause=0.15)
 
     assert any("endTime=" in u for u in klines)
     data = candles(page)

@@ -13,18 +13,16 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import wait_until
+from tests.conftest import order_id, place, wait_until
 
-from .conftest import log_in, order_id, place, wait_account, wait_live
+from .conftest import log_in, wait_account, wait_live
 
 pytestmark = pytest.mark.services
 
 
-def test_percentage_buttons_fill_the_quantity_with_the_fee_reserve_counted(page, traders, fund, make_user):
+def test_percentage_buttons_fill_the_quantity_with_the_fee_reserve_counted(page, traders, make_funded_user):
     maker, _ = traders
-    user = make_user("pat")
-    fund(user, "USDC", "1000")
-    fund(user, "SOL", "3.333")
+    make_funded_user("pat", USDC="1000", SOL="3.333")
     place(maker, "Ask", 14000, 100)  # 1 SOL at 140.00
     place(maker, "Ask", 15000, 1000)  # 10 SOL at 150.00
     log_in(page, "pat", "pw-pat")
@@ -68,10 +66,9 @@ def test_percentage_buttons_fill_the_quantity_with_the_fee_reserve_counted(page,
     expect(page.locator("#order-amount")).to_have_value("750")
 
 
-def test_a_market_buy_by_quote_amount(page, traders, fund, make_user):
+def test_a_market_buy_by_quote_amount(page, traders, make_funded_user):
     maker, _ = traders
-    user = make_user("quinn")
-    fund(user, "USDC", "1000")
+    make_funded_user("quinn", USDC="1000")
     place(maker, "Ask", 14000, 200)
     log_in(page, "quinn", "pw-quinn")
     wait_live(page)
@@ -88,9 +85,8 @@ def test_a_market_buy_by_quote_amount(page, traders, fund, make_user):
     expect(page.locator("#book-asks .level .qty")).to_have_text(["1.00"])
 
 
-def test_cancel_all_empties_the_open_orders(page, traders, fund, make_user):
-    user = make_user("rosa")
-    fund(user, "USDC", "100000")
+def test_cancel_all_empties_the_open_orders(page, traders, make_funded_user):
+    user = make_funded_user("rosa", USDC="100000")
     for price in (13000, 13100):
         place(user, "Bid", price, 100)
     place(user, "Bid", 600000, 100, market="BTC_USDC")  # 0.001 BTC at 60,000.0
@@ -128,12 +124,11 @@ def test_cancel_all_empties_the_open_orders(page, traders, fund, make_user):
     expect(page.locator('.balances-mini [data-balance="USDC"] .locked')).to_have_text("0")
 
 
-def test_the_order_history_tab_lists_a_filled_order_and_pages(page, traders, fund, make_user, celery_worker):
+def test_the_order_history_tab_lists_a_filled_order_and_pages(page, traders, make_funded_user, engine_worker):
     from accounts.models import Order
 
     maker, _ = traders
-    user = make_user("sam")
-    fund(user, "USDC", "1000")
+    user = make_funded_user("sam", USDC="1000")
     place(maker, "Ask", 14050, 100)
     filled = order_id(place(user, "Bid", 14050, 100))  # sam takes 1 SOL at 140.50
     for _ in range(25):
@@ -218,22 +213,23 @@ def test_book_grouping_the_mid_price_and_the_depth_readout(page, traders):
     expect(readout).to_have_text("Hover the depth chart for the size up to a price")
 
 
-def test_a_trigger_order_waits_in_the_open_orders_and_is_cancelled_from_the_page(
-    page, traders, fund, make_user
-):
+@pytest.fixture
+def trigger_buy_sent(page, traders, make_funded_user) -> None:
+    """A trader with 1,000 USDC, logged in, has just sent a buy of 1 SOL at 150 triggered at
+    145 from the page; the last price is 140."""
     maker, taker = traders
-    user = make_user("tara")
-    fund(user, "USDC", "1000")
+    make_funded_user("tara", USDC="1000")
     place(maker, "Ask", 14000, 100)
-    place(taker, "Bid", 14000, 100)  # the last price: 140
+    place(taker, "Bid", 14000, 100)
     log_in(page, "tara", "pw-tara")
     wait_live(page)
-
     page.fill("#order-price", "150")
     page.fill("#order-quantity", "1")
     page.fill("#order-trigger", "145")
     page.click("#order-submit")
 
+
+def test_a_trigger_order_waits_in_the_open_orders_and_is_cancelled_from_the_page(page, trigger_buy_sent):
     expect(page.locator("#order-result .msg")).to_have_text(re.compile(r"^Order \d+ TriggerPending$"))
     row = page.locator("#orders-body tr[data-order-id]")
     expect(row.locator("td.type")).to_have_text("Limit · trigger 145.00")
@@ -245,22 +241,12 @@ def test_a_trigger_order_waits_in_the_open_orders_and_is_cancelled_from_the_page
     expect(page.locator('.balances-mini [data-balance="USDC"] .locked')).to_have_text("0")
 
 
-def test_a_trigger_order_reached_by_another_traders_trade_fills_on_the_page(page, traders, fund, make_user):
+def test_a_trigger_order_reached_by_another_traders_trade_fills_on_the_page(page, traders, trigger_buy_sent):
     maker, taker = traders
-    user = make_user("uma")
-    fund(user, "USDC", "1000")
-    place(maker, "Ask", 14000, 100)
-    place(taker, "Bid", 14000, 100)  # the last price: 140
-    log_in(page, "uma", "pw-uma")
-    wait_live(page)
-    page.fill("#order-price", "150")
-    page.fill("#order-quantity", "1")
-    page.fill("#order-trigger", "145")
-    page.click("#order-submit")
     expect(page.locator("#orders-body td.status")).to_have_text("TriggerPending")
 
     place(maker, "Ask", 14500, 300)
-    place(taker, "Bid", 14500, 100)  # trades at 145: uma's order is placed and buys 1 SOL at 145
+    place(taker, "Bid", 14500, 100)  # trades at 145: tara's order is placed and buys 1 SOL at 145
 
     expect(page.locator("#orders-body")).to_have_text("No open orders")
     expect(page.locator('.balances-mini [data-balance="SOL"] .available')).to_have_text("1")

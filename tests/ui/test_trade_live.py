@@ -13,14 +13,15 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import log_in, place, private_requests, wait_account, wait_live
+from tests.conftest import place
+
+from .conftest import log_in, private_requests, wait_account, wait_live
 
 pytestmark = pytest.mark.services
 
 
-def test_an_idle_logged_in_page_makes_no_private_rest_request_for_20_s(page, traders, fund, make_user):
-    user = make_user("ivy")
-    fund(user, "USDC", "1000")
+def test_an_idle_logged_in_page_makes_no_private_rest_request_for_20_s(page, traders, make_funded_user):
+    user = make_funded_user("ivy", USDC="1000")
     place(user, "Bid", 10000, 100)  # an open order: there is something to keep current
     log_in(page, "ivy", "pw-ivy")
     wait_live(page)
@@ -43,11 +44,10 @@ def test_an_idle_logged_in_page_makes_no_private_rest_request_for_20_s(page, tra
 
 
 def test_a_fill_by_another_trader_through_the_api_shows_within_3_s_without_a_reload(
-    page, traders, api_client, fund, make_user
+    page, traders, api_client, make_funded_user
 ):
     _, taker = traders
-    user = make_user("carol")
-    fund(user, "SOL", "5")
+    make_funded_user("carol", SOL="5")
     log_in(page, "carol", "pw-carol")
     wait_live(page)
     page.click("#side-sell")
@@ -118,14 +118,13 @@ def test_the_market_list_follows_the_ticker_streams(page, traders, fund):
     assert len(tickers) == loaded  # the stream, not a poll
 
 
-def test_the_page_keeps_updating_after_the_websocket_is_cut_and_restored(page, traders, fund, make_user):
+def test_the_page_keeps_updating_after_the_websocket_is_cut_and_restored(page, traders, make_funded_user):
     """The browser's socket goes through Playwright: the test cuts it and keeps the page off the
     server while the market and the user's account change, then lets it back. The page must
     say it lost the connection, reconnect, fetch every snapshot again (the events of the outage
     are lost for good), say that it did, and go on following the streams."""
     maker, taker = traders
-    user = make_user("dora")
-    fund(user, "USDC", "1000")
+    make_funded_user("dora", USDC="1000")
     sockets: list = []
     blocked = {"on": False}
 

@@ -17,8 +17,9 @@ from playwright.sync_api import expect
 
 from engine.client import submit
 from engine.core.messages import CancelOrder
+from tests.conftest import order_id, place
 
-from .conftest import UI_TIMEOUT_MS, log_in, order_id, place, wait_live
+from .conftest import UI_TIMEOUT_MS, log_in, wait_live
 
 pytestmark = pytest.mark.services
 
@@ -164,10 +165,9 @@ def test_a_trade_appears_in_the_trades_tab(page, traders):
 
 
 def test_a_logged_in_user_places_a_limit_order_sees_it_and_the_locked_funds_then_cancels_it(
-    page, engine_process, fund, make_user
+    page, engine_process, make_funded_user
 ):
-    user = make_user("carol")
-    fund(user, "USDC", "1000")
+    make_funded_user("carol", USDC="1000")
     log_in(page, "carol", "pw-carol")
     wait_live(page)
     usdc = page.locator('.balances-mini [data-balance="USDC"]')
@@ -202,10 +202,9 @@ def test_a_logged_in_user_places_a_limit_order_sees_it_and_the_locked_funds_then
 
 
 def test_the_form_warns_when_the_order_with_its_fee_reserve_exceeds_the_balance(
-    page, engine_process, fund, make_user
+    page, engine_process, make_funded_user
 ):
-    user = make_user("dave")
-    fund(user, "USDC", "1000")
+    make_funded_user("dave", USDC="1000")
     log_in(page, "dave", "pw-dave")
     wait_live(page)
     expect(page.locator('.balances-mini [data-balance="USDC"] .available')).to_have_text("1,000")
@@ -231,9 +230,8 @@ def test_the_order_forms_toggles_say_which_is_chosen(page, traders, make_user):
     expect(page.locator("#side-buy")).to_have_attribute("aria-pressed", "false")
 
 
-def test_a_rejected_order_shows_the_servers_message(page, engine_process, fund, make_user):
-    user = make_user("dave")
-    fund(user, "USDC", "1000")
+def test_a_rejected_order_shows_the_servers_message(page, engine_process, make_funded_user):
+    make_funded_user("dave", USDC="1000")
     log_in(page, "dave", "pw-dave")
 
     page.fill("#order-price", "140.005")
@@ -272,11 +270,10 @@ def test_an_unknown_market_is_a_404_page(page):
 
 
 def test_a_fill_through_the_form_shows_in_fills_and_builds_the_candle(
-    page, traders, celery_worker, fund, make_user
+    page, traders, engine_worker, make_funded_user
 ):
     maker, _ = traders
-    user = make_user("erin")
-    fund(user, "USDC", "1000")
+    make_funded_user("erin", USDC="1000")
     place(maker, "Ask", 14050, 300)
     log_in(page, "erin", "pw-erin")
     wait_live(page)
@@ -311,7 +308,7 @@ def test_a_fill_through_the_form_shows_in_fills_and_builds_the_candle(
 
 
 def test_fill_times_are_in_the_viewers_time_zone_like_the_trades(
-    browser, web_server, traders, celery_worker, fund, make_user
+    browser, web_server, traders, engine_worker, make_funded_user
 ):
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -319,8 +316,7 @@ def test_fill_times_are_in_the_viewers_time_zone_like_the_trades(
     from accounts.models import Fill
 
     maker, _ = traders
-    user = make_user("gina")
-    fund(user, "USDC", "1000")
+    user = make_funded_user("gina", USDC="1000")
     place(maker, "Ask", 14050, 100)
     place(user, "Bid", 14050, 100)  # gina takes 1 SOL
     context = browser.new_context(base_url=web_server.url, timezone_id="America/Los_Angeles")
