@@ -4,7 +4,7 @@ Every balance or order change is a command to the engine (``engine.client.submit
 here writes balances or orders to the database. The engine answers each command with its
 events: a ``Rejected`` event becomes an ``ApiError`` with the engine's code, and the order
 events become the wire's order objects. Requests are fully validated first
-(``markets.order_input``), so a bad request never reaches the engine and changes nothing.
+(``accounts.order_input``), so a bad request never reaches the engine and changes nothing.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from accounts import order_input
+from contract.wire import MarketFormat, order_object
 from engine import client as engine_client
 from engine.core.messages import CancelAll, CancelOrder, Command, Deposit, Withdraw
-from engine.wire import MarketFormat, order_object
 from exchange_site.api_errors import ApiError
-from markets import order_input
 from markets import selectors as market_selectors
 
 from . import error_codes as errors

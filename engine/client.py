@@ -17,17 +17,14 @@ import uuid
 import redis
 from django.conf import settings
 
-from engine import jsonfast
-from engine.commandlog import COMMAND_STREAM
+from contract import jsonfast
+from contract.names import ACCEPTING_KEY, APPENDED_KEY, COMMAND_STREAM, STATUS_KEY
 from engine.core.codec import command_to_dict
 from engine.core.messages import Command
-from engine.lease import ACCEPTING_KEY, STATUS_KEY
-from engine.metrics import APPENDED_KEY
 from exchange_site.api_errors import ApiError
 from exchange_site.redis_client import get_async_redis, get_redis
 
 REPLY_KEY_PREFIX = "engine.reply."
-REPLY_TTL_S = 60
 MAINTENANCE = "MAINTENANCE"
 
 # KEYS: the stream, the count of appends (``engine.metrics.APPENDED_KEY``), to append only while

@@ -135,7 +135,7 @@ def web_server(demo_markets, redis_conn, tmp_path) -> Iterator[WebServer]:
 def _fresh_persistence_directory():
     """Persistence keeps market ids for good (production never deletes a market); test databases
     make the same symbols again with new ids."""
-    from engine import persistence
+    from history import persistence
 
     persistence.directory.clear()
     yield
@@ -327,7 +327,7 @@ def engine_worker(engine_process, tmp_path):
 @pytest.fixture
 def demo_markets(transactional_db, redis_conn):
     """SOL, BTC, ETH, USDC and the three demo markets (maker 2 bps, taker 5 bps), as seed_demo makes them."""
-    from markets.management.commands.seed_demo import create_demo_markets
+    from operations.management.commands.seed_demo import create_demo_markets
 
     return create_demo_markets()
 

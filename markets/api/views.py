@@ -13,8 +13,9 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from engine import jsonfast
-from markets import candles, error_codes, selectors
+from contract import jsonfast
+from contract.intervals import INTERVAL_NAMES
+from markets import error_codes, selectors
 from markets.api import params
 from markets.api.serializers import (
     ApiErrorSerializer,
@@ -183,7 +184,7 @@ class KlinesView(APIView):
                 str,
                 OpenApiParameter.QUERY,
                 required=True,
-                enum=list(candles.INTERVAL_NAMES),
+                enum=list(INTERVAL_NAMES),
             ),
             _int_param("startTime", 0, MAX_TIME_S, "seconds since the epoch, inclusive", required=True),
             _int_param("endTime", 0, MAX_TIME_S, "seconds since the epoch, exclusive (default: now)"),

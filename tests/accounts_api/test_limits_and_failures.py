@@ -9,8 +9,8 @@ import time
 import pytest
 from django.test import Client
 
+from contract.names import ACCEPTING_KEY
 from engine.commandlog import COMMAND_STREAM
-from engine.lease import ACCEPTING_KEY
 
 pytestmark = pytest.mark.django_db
 

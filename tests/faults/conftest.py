@@ -447,7 +447,7 @@ class Cluster:
     def wait_engine_serving(self, engine: Proc, timeout: float = 45) -> None:
         """Until ``engine`` heartbeats as the engine (its pid in ``engine.status``) and lets the
         web append (``engine.accepting``)."""
-        from engine.lease import ACCEPTING_KEY
+        from contract.names import ACCEPTING_KEY
 
         def serving() -> bool:
             if not engine.running():
@@ -517,7 +517,7 @@ class Cluster:
 
     def engine_status(self) -> dict | None:
         """The heartbeat of the engine that serves (``engine.status``)."""
-        from engine.lease import STATUS_KEY
+        from contract.names import STATUS_KEY
 
         raw = self._redis(self.r.get, STATUS_KEY)
         return json.loads(raw) if raw else None
@@ -561,11 +561,10 @@ class Cluster:
         """Until the persistence outbox is empty (every batch the engine handed over is
         committed), the broker holds no task, and the history tables stayed the same between two
         looks."""
-        from accounts.models import Fill, LedgerEntry, Order, Transfer
-        from engine import persist_outbox
-        from markets.models import Trade
+        from history.models import Fill, LedgerEntry, Order, Trade, Transfer
+        from history.outbox import outbox
 
-        outbox = persist_outbox.stream()
+        outbox = outbox().name
         previous: list[tuple] = [()]
 
         def written() -> bool:
@@ -622,10 +621,10 @@ def assert_exchange_consistent(cluster: Cluster, load: Load, engine: Proc) -> No
     5. ``manage.py reconcile`` finds the engine and the database in agreement."""
     from django.db.models import Sum
 
-    from accounts.models import Fill, LedgerEntry, Order, Transfer
     from engine import snapshots
     from engine.core import Engine
-    from markets.models import Asset, Market, Trade
+    from history.models import Fill, LedgerEntry, Order, Trade, Transfer
+    from markets.models import Asset, Market
 
     assert not load.running
     cluster.wait_caught_up()

@@ -129,7 +129,7 @@ def test_cancel_all_empties_the_open_orders(page, traders, fund, make_user):
 
 
 def test_the_order_history_tab_lists_a_filled_order_and_pages(page, traders, fund, make_user, celery_worker):
-    from accounts.models import Order
+    from history.models import Order
 
     maker, _ = traders
     user = make_user("sam")
