@@ -327,7 +327,7 @@ def engine_worker(engine_process, tmp_path):
 @pytest.fixture
 def demo_markets(transactional_db, redis_conn):
     """SOL, BTC, ETH, USDC and the three demo markets (maker 2 bps, taker 5 bps), as seed_demo makes them."""
-    from operations.management.commands.seed_demo import create_demo_markets
+    from exchange_site.management.commands.seed_demo import create_demo_markets
 
     return create_demo_markets()
 
