@@ -27,7 +27,7 @@ from exchange_site.redis_client import get_async_redis, get_redis
 REPLY_KEY_PREFIX = "engine.reply."
 MAINTENANCE = "MAINTENANCE"
 
-# KEYS: the stream, the count of appends (``engine.metrics.APPENDED_KEY``), to append only while
+# KEYS: the stream, the count of appends (``contract.names.APPENDED_KEY``), to append only while
 # the engine takes commands its permission (or none), then any rate-limit counters. ARGV: the
 # number of counters, their limits, their lifetimes in seconds, then the entry's field, value, ...
 # Each counter is counted (INCR, EXPIRE) first; if one is above its limit nothing is appended
