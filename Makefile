@@ -35,7 +35,7 @@ lock: $(VENV)/.installed-test
 	done
 
 lint: $(VENV)/.installed-test
-	ruff check . && ruff format --check .
+	ruff check . && ruff format --check . && lint-imports
 
 bench-engine: $(VENV)/.installed core-native
 	python bench/engine_core.py

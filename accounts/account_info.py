@@ -16,11 +16,11 @@ from fractions import Fraction
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Max
 
-from engine import md_cache
+from accounts import order_input
+from contract import md_cache
+from contract.wire import plain
 from engine.core import units
-from engine.wire import plain
 from exchange_site.redis_client import get_redis
-from markets import order_input
 from markets import selectors as market_selectors
 from markets.models import Market
 

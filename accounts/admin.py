@@ -23,10 +23,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 
 from exchange_site.api_errors import ApiError
+from history.models import Fill, LedgerEntry, Order, Transfer
 from markets.models import Asset
 
 from . import selectors, services
-from .models import ApiKey, Fill, LedgerEntry, Order, Transfer
+from .models import ApiKey
 
 
 @admin.register(ApiKey)
@@ -129,15 +130,15 @@ class TransferAdmin(ReadOnlyAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.adjust_view)
-        return [path("adjust/", view, name="accounts_transfer_adjust"), *super().get_urls()]
+        return [path("adjust/", view, name="history_transfer_adjust"), *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "adjust_url": reverse("admin:accounts_transfer_adjust")}
+        extra_context = {**(extra_context or {}), "adjust_url": reverse("admin:history_transfer_adjust")}
         return super().changelist_view(request, extra_context)
 
     def adjust_view(self, request: HttpRequest) -> HttpResponse:
         """A deposit or a withdrawal through the engine; the ledger records it as any other."""
-        if not request.user.has_perm("accounts.add_transfer"):
+        if not request.user.has_perm("history.add_transfer"):
             raise PermissionDenied
         form = BalanceAdjustmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -155,14 +156,14 @@ class TransferAdmin(ReadOnlyAdmin):
                     f"(tx {done['identifier']}); the ledger lists it once persisted.",
                     messages.SUCCESS,
                 )
-                return HttpResponseRedirect(reverse("admin:accounts_transfer_changelist"))
+                return HttpResponseRedirect(reverse("admin:history_transfer_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Adjust a balance",
             "form": form,
         }
-        return TemplateResponse(request, "admin/accounts/transfer/adjust.html", context)
+        return TemplateResponse(request, "admin/history/transfer/adjust.html", context)
 
 
 admin.site.unregister(get_user_model())

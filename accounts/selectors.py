@@ -1,6 +1,6 @@
 """Reads of a user's private data, already shaped for the wire.
 
-Balances and open orders come from the engine's Redis cache (``engine.md_cache``), which the
+Balances and open orders come from the engine's Redis cache (``contract.md_cache``), which the
 engine writes before it replies to a command: a client that got its order acknowledged sees it
 here at once. History comes from the database rows the persistence workers write from engine
 events, which trail the engine by a batch or more, merged with the engine's cache of each
@@ -18,14 +18,15 @@ import redis
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
-from engine import md_cache, wire
+from contract import md_cache, wire
 from exchange_site.api_errors import ApiError
 from exchange_site.redis_client import get_redis
+from history.models import Fill, Order, Transfer
 from markets import selectors as market_selectors
 from markets.models import Asset, Market
 
 from . import error_codes as errors
-from .models import ApiKey, Fill, Order, Transfer
+from .models import ApiKey
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def _market_id(symbol: str | None) -> int | None:
 
 
 def _recent_history(user: AbstractBaseUser) -> tuple[list[tuple[int, dict]], list[tuple[int, dict]]]:
-    """The engine's cache of the user's newest order updates and fills (``engine.md_cache``)."""
+    """The engine's cache of the user's newest order updates and fills (``contract.md_cache``)."""
     try:
         return md_cache.read_recent_history(get_redis(), user.pk)
     except redis.RedisError as exc:

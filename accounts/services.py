@@ -4,7 +4,7 @@ Every balance or order change is a command to the engine (``engine.client.submit
 here writes balances or orders to the database. The engine answers each command with its
 events: a ``Rejected`` event becomes an ``ApiError`` with the engine's code, and the order
 events become the wire's order objects. Requests are fully validated first
-(``markets.order_input``), so a bad request never reaches the engine and changes nothing.
+(``accounts.order_input``), so a bad request never reaches the engine and changes nothing.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from accounts import order_input
+from contract.wire import MarketFormat, order_object
 from engine import client as engine_client
 from engine.core.messages import CancelAll, CancelOrder, Command, Deposit, Withdraw
-from engine.wire import MarketFormat, order_object
 from exchange_site.api_errors import ApiError
-from markets import order_input
 from markets import selectors as market_selectors
 
 from . import error_codes as errors
@@ -230,15 +230,7 @@ def deposit(
     ``tx_id`` is the idempotency key: the engine applies each one once, a repeat raises
     ``DuplicateTransfer`` and changes nothing.
     """
-    units, decimals = _asset_units(asset, amount_decimal)
-    tx_id = tx_id or new_tx_id("deposit")
-    events = _submit(Deposit(ts=0, account=user.pk, asset=asset, amount=units, tx_id=tx_id))
-    done = next((e for e in events if e["type"] == "Deposited"), None)
-    if done is None:
-        raise _unexpected_reply("deposit")
-    return selectors.deposit_object(
-        seq=done["seq"], ts=done["ts"], asset=asset, amount=units, decimals=decimals, tx_id=tx_id
-    )
+    return _transfer(Deposit, "Deposited", selectors.deposit_object, user, asset, amount_decimal, tx_id)
 
 
 def withdraw(
@@ -246,15 +238,27 @@ def withdraw(
 ) -> dict:
     """Debit ``amount_decimal`` of ``asset`` through the engine (``INSUFFICIENT_FUNDS`` if the
     available balance is short); returns the withdrawal object."""
+    return _transfer(Withdraw, "Withdrawn", selectors.withdrawal_object, user, asset, amount_decimal, tx_id)
+
+
+def _transfer(
+    command: type[Deposit] | type[Withdraw],
+    event_type: str,
+    render: Callable[..., dict],
+    user: AbstractBaseUser,
+    asset: str,
+    amount_decimal: Decimal | str,
+    tx_id: str | None,
+) -> dict:
+    """A deposit or a withdrawal through the engine, rendered from the event that applied it."""
     units, decimals = _asset_units(asset, amount_decimal)
-    tx_id = tx_id or new_tx_id("withdrawal")
-    events = _submit(Withdraw(ts=0, account=user.pk, asset=asset, amount=units, tx_id=tx_id))
-    done = next((e for e in events if e["type"] == "Withdrawn"), None)
+    kind = "deposit" if command is Deposit else "withdrawal"
+    tx_id = tx_id or new_tx_id(kind)
+    events = _submit(command(ts=0, account=user.pk, asset=asset, amount=units, tx_id=tx_id))
+    done = next((e for e in events if e["type"] == event_type), None)
     if done is None:
-        raise _unexpected_reply("withdrawal")
-    return selectors.withdrawal_object(
-        seq=done["seq"], ts=done["ts"], asset=asset, amount=units, decimals=decimals, tx_id=tx_id
-    )
+        raise _unexpected_reply(kind)
+    return render(seq=done["seq"], ts=done["ts"], asset=asset, amount=units, decimals=decimals, tx_id=tx_id)
 
 
 # Backpack's withdrawal request fields; there is no chain here, so the address is informational.

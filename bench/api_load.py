@@ -13,7 +13,7 @@ Seeds (idempotent: skipped when present) a market ``BENCH_USDC`` with
   market-data cache with the engine's writer, as the engine would publish it: aggregated per
   price level, the best ``DEPTH_CACHE_LEVELS`` (1,000) levels a side, both sides ascending;
 * 1,000,000 trades in the database (COPY), one every ~0.26 s over the 3 days before today
-  00:00 UTC, their candles built by ``markets.candles.rebuild``, the newest 1,000 in the
+  00:00 UTC, their candles built by ``history.candles.rebuild``, the newest 1,000 in the
   recent-trades cache and the 24 h ticker in the ticker cache.
 Nothing goes through the engine: the REST API never asks it anything, so the engine being
 idle, busy or absent does not change these figures (and it never trades BENCH_USDC, so it
@@ -62,15 +62,18 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 
 from bench.http_client import Connection  # noqa: E402
-from engine import md_cache, wire  # noqa: E402
+from contract import md_cache, wire  # noqa: E402
+from contract.wire import MarketFormat  # noqa: E402
 from engine.ticker import RollingTicker  # noqa: E402
 from exchange_site.redis_client import get_redis  # noqa: E402
-from markets import candles, selectors, services  # noqa: E402
-from markets.models import Market, Trade  # noqa: E402
+from history import candles  # noqa: E402
+from history.models import Trade  # noqa: E402
+from markets import services  # noqa: E402
+from markets.models import Market  # noqa: E402
 
 SYMBOL = "BENCH_USDC"
 BOOK_ORDERS = 10_000
-CACHE_LEVELS = 1000  # engine.publisher.DEPTH_CACHE_LEVELS: what the engine keeps in the cache
+CACHE_LEVELS = 1000  # contract.md_cache.DEPTH_CACHE_LEVELS: what the engine keeps in the cache
 MID_TICKS = 10_000  # 100.00
 TRADE_DAYS = 3
 
@@ -97,7 +100,7 @@ def ensure_market() -> Market:
 
 def seed_book(market: Market, rng: random.Random) -> int:
     """10,000 resting orders aggregated into levels, published the way the engine does."""
-    fmt = selectors.format_of(market)
+    fmt = MarketFormat.of(market)
     bids: dict[int, int] = {}
     asks: dict[int, int] = {}
     for i in range(BOOK_ORDERS):
@@ -162,7 +165,7 @@ def seed_trades(market: Market, count: int, rng: random.Random) -> None:
 
 def seed_recent(market: Market) -> None:
     """The recent-trades and ticker caches, as the engine would have left them."""
-    fmt = selectors.format_of(market)
+    fmt = MarketFormat.of(market)
     _, end = trade_window()
     ticker = RollingTicker()
     day = Trade.objects.filter(market=market, ts__gte=end - 86_400_000).order_by("trade_id")

@@ -80,9 +80,9 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 
 from accounts import services, signing  # noqa: E402
-from accounts.models import Order  # noqa: E402
 from bench import procstat  # noqa: E402
 from bench.http_client import Connection  # noqa: E402
+from history.models import Order  # noqa: E402
 from markets.models import Market  # noqa: E402
 
 # Funds per client: far more than the run can lock, so no order is refused for funds.

@@ -15,7 +15,7 @@ the two order upserts, seven ledger entries and the candles of all 15 intervals.
    the first trade merged into the candles to the last. The trades are stamped "now", so the
    worker also publishes the changed open candles as kline frames after each batch.
    -> ``trades_per_s``
-2. In process: the same batches through ``engine.persistence.persist_events`` in this process
+2. In process: the same batches through ``history.persistence.persist_events`` in this process
    on emptied tables, timing the candle stage (aggregation + upsert) on its own.
    -> ``candle_updates_per_s``: trades merged into the candles of all 15 intervals per second
    of candle-stage time (each such trade updates 15 candles).
@@ -152,7 +152,7 @@ def reference_data() -> list[int]:
 def truncate() -> None:
     from django.db import connection
 
-    from engine import persistence
+    from history import persistence
 
     with connection.cursor() as cur:
         cur.execute(f"TRUNCATE {', '.join(HISTORY_TABLES)}")
@@ -341,7 +341,7 @@ def merged_trades() -> int:
 
 
 def run_worker(args: argparse.Namespace, batches: list[list[dict]], total: int) -> dict:
-    from engine.tasks import hand_over
+    from history.tasks import hand_over
 
     truncate()
     queue = f"persist-bench-{uuid.uuid4().hex[:8]}"
@@ -405,7 +405,8 @@ def run_worker(args: argparse.Namespace, batches: list[list[dict]], total: int) 
 
 
 def run_inprocess(batches: list[list[dict]], total: int) -> dict:
-    from engine import persist_batch, persistence
+    from contract import persist_batch
+    from history import persistence
 
     truncate()
     batches = [persist_batch.pack(b) for b in batches]  # as the engine hands them over
@@ -443,7 +444,7 @@ def verify(total: int, accounts: int) -> dict:
     """Every trade once, seven ledger entries each, candles equal to a rebuild from trades."""
     from django.db import connection, transaction
 
-    from markets import candles
+    from history import candles
 
     with connection.cursor() as cur:
         counts = {}

@@ -16,20 +16,17 @@ import uuid
 import redis
 from django.conf import settings
 
-from engine import jsonfast
-from engine.commandlog import COMMAND_STREAM
+from contract import jsonfast
+from contract.names import ACCEPTING_KEY, APPENDED_KEY, COMMAND_STREAM, REPLY_TTL_S, STATUS_KEY
 from engine.core.codec import command_to_dict
 from engine.core.messages import Command
-from engine.lease import ACCEPTING_KEY, STATUS_KEY
-from engine.metrics import APPENDED_KEY
 from exchange_site.api_errors import ApiError
 from exchange_site.redis_client import get_async_redis, get_redis
 
 REPLY_KEY_PREFIX = "engine.reply."
-REPLY_TTL_S = 60
 MAINTENANCE = "MAINTENANCE"
 
-# KEYS: the stream, the count of appends (``engine.metrics.APPENDED_KEY``), to append only while
+# KEYS: the stream, the count of appends (``contract.names.APPENDED_KEY``), to append only while
 # the engine takes commands its permission (or none), then any rate-limit counters, then the key of
 # the reply the caller waits for (or none). ARGV: the number of counters, their limits, their
 # lifetimes in seconds, then the entry's field, value, ...
@@ -47,7 +44,7 @@ local reply_key = KEYS[4 + n]
 local function refused(reply)
   if reply_key then
     redis.call('RPUSH', reply_key, '')
-    redis.call('EXPIRE', reply_key, 60)
+    redis.call('EXPIRE', reply_key, REPLY_TTL_S)
   end
   return reply
 end
@@ -68,7 +65,7 @@ if type(id) == 'table' and id.err then return refused(id) end
 if not id then return refused({false, unpack(counts)}) end
 redis.call('INCR', KEYS[2])
 return {id, unpack(counts)}
-"""
+""".replace("REPLY_TTL_S", str(REPLY_TTL_S))
 
 
 class OverLimit(Exception):

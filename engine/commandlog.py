@@ -23,9 +23,9 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from contract.names import COMMAND_STREAM, stream_key
 from engine.lease import FENCE_LUA, Lease
 
-COMMAND_STREAM = "engine.commands"
 LOG_KEY = "engine.log"
 START = "0-0"  # before the first entry
 
@@ -57,12 +57,6 @@ class LogProblem(Exception):
 class LogInfo:
     id: str
     trimmed_to: str
-
-
-def stream_key(stream_id: str) -> tuple[int, int]:
-    """A stream id as a pair that sorts like the ids."""
-    ms, _, seq = stream_id.partition("-")
-    return int(ms), int(seq or 0)
 
 
 def stream_ts(entry_id: bytes | str) -> int:

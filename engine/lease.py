@@ -26,14 +26,10 @@ import socket
 import time
 from dataclasses import dataclass
 
+from contract.names import STATUS_KEY
+
 LEASE_KEY = "engine.lease"
 EPOCH_KEY = "engine.lease.epoch"
-# The engine's heartbeat: JSON with its token, pid, last applied stream id and seq, and backlog.
-# Written by every heartbeat flush with a short expiry; gone means the engine is down or stuck.
-STATUS_KEY = "engine.status"
-# Present (with the same expiry) only while the engine is up and not too far behind: the web
-# appends a command only while it exists (``engine.client``), else answers 503 MAINTENANCE.
-ACCEPTING_KEY = "engine.accepting"
 
 # KEYS: lease, epoch. ARGV: holder description, ttl ms. {1, token} when taken, else
 # {0, holder's token, ms left}.

@@ -1,17 +1,12 @@
 """What the engine process counts for the operators: commands by type and result, how long
 applying one takes, where it stands in its log. It keeps the figures itself and writes them
-with every heartbeat, under its lease, to ``ENGINE_METRICS_KEY``; the web's ``/metrics``
+with every heartbeat, under its lease, to ``contract.names.ENGINE_METRICS_KEY``; the web's ``/metrics``
 endpoint renders them (``operations.metrics``). Counters start again from zero when the engine
 does, as Prometheus counters may."""
 
 from __future__ import annotations
 
 from bisect import bisect_left
-
-ENGINE_METRICS_KEY = "engine.metrics"
-# How many commands were ever appended to the log, counted by every append (``engine.client``);
-# the engine's own count of the applied ones is in its metrics: the difference is its backlog.
-APPENDED_KEY = "engine.commands.appended"
 
 # Seconds to apply one command: the core takes microseconds; a command that sweeps a book, more.
 APPLY_BUCKETS = (0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05)

@@ -29,20 +29,31 @@ from time import perf_counter
 
 import redis.exceptions
 
-from engine import jsonfast, lease, md_cache, redis_batch, snapshots
-from engine.commandlog import COMMAND_STREAM, LOG_KEY, START, stream_key, stream_ts
+from contract import jsonfast, md_cache
+from contract.names import (
+    ACCEPTING_KEY,
+    APPENDED_KEY,
+    COMMAND_STREAM,
+    ENGINE_METRICS_KEY,
+    PRIVATE_SUBSCRIBERS_KEY,
+    PRIVATE_SUBSCRIBERS_VERSION_KEY,
+    STATUS_KEY,
+    stream_key,
+)
+from contract.persist_outbox import Outbox
+from engine import lease, redis_batch, snapshots
+from engine.commandlog import LOG_KEY, START, stream_ts
 from engine.core import Engine
 from engine.core.codec import command_from_dict
 from engine.core.messages import Rejected
-from engine.metrics import APPENDED_KEY, COUNT_AFTER_SCRIPT, ENGINE_METRICS_KEY, EngineMetrics
-from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, PRIVATE_SUBSCRIBERS_VERSION_KEY, Outgoing, Publisher
+from engine.metrics import COUNT_AFTER_SCRIPT, EngineMetrics
+from engine.publisher import Outgoing, Publisher
 from engine.ticker import RollingTicker
 
 log = logging.getLogger("engine")
 
 READ_COUNT = 2000
 READ_BLOCK_MS = 50
-STATUS_KEY = lease.STATUS_KEY
 # How long the status and the web's permission to append outlive the engine's last heartbeat:
 # the web answers 503 MAINTENANCE once they are gone.
 STATUS_TTL_S = 2.0
@@ -99,9 +110,12 @@ class EngineProcess:
         outbox_floor: Callable[[], str | None] = lambda: None,
         requeue_outbox: Callable[[], object] = lambda: None,
         log_id: str | None = None,
+        *,
+        outbox: Outbox,
     ):
-        """``outbox_floor``: the oldest stream id a persistence batch not yet written needs
-        (``engine.persist_outbox.floor``); the log is never trimmed past it. ``requeue_outbox``:
+        """``outbox``: where the persistence batches wait for a worker (the database's).
+        ``outbox_floor``: the oldest stream id a persistence batch not yet written needs
+        (``contract.persist_outbox.Outbox.floor``); the log is never trimmed past it. ``requeue_outbox``:
         queue a task for every batch in the outbox (after a lost connection: a flush sent again
         may have landed the first time too, its batch then waiting without a task).
         ``log_id``: the command log's (``engine.commandlog``), written into every snapshot."""
@@ -116,6 +130,7 @@ class EngineProcess:
         self.snapshot_every_s = snapshot_every_s
         self.snapshot_every_commands = snapshot_every_commands
         self.max_lag_ms = int(max_lag_s * 1000)
+        self.outbox = outbox
         self.outbox_floor = outbox_floor
         self.requeue_outbox = requeue_outbox
         self.log_id = log_id
@@ -196,6 +211,7 @@ class EngineProcess:
             self.send_persist_task,
             self.tickers,
             applied_through=self.last_id,
+            outbox=self.outbox,
         )
         self.publisher = publisher
         self._listeners_version = b""  # a new publisher knows no private subscriber yet
@@ -228,7 +244,7 @@ class EngineProcess:
         # Everything to persistence, with a checkpoint at the snapshot's point, then the
         # snapshot; the engine says it is gone and gives its lease up.
         last = self._prepared(publisher.prepare(None, persist_now=True))
-        last.commands.call("DEL", STATUS_KEY, lease.ACCEPTING_KEY)
+        last.commands.call("DEL", STATUS_KEY, ACCEPTING_KEY)
         try:
             await self._send(last)
         except Exception as exc:
@@ -440,9 +456,9 @@ class EngineProcess:
         self.metrics.seq = self.engine.last_seq
         batch.call("SET", ENGINE_METRICS_KEY, json.dumps(self.metrics.state()))
         if self._lag_ms <= self.max_lag_ms:
-            batch.call("SET", lease.ACCEPTING_KEY, self.lease.token, "PX", ttl_ms)
+            batch.call("SET", ACCEPTING_KEY, self.lease.token, "PX", ttl_ms)
         else:
-            batch.call("DEL", lease.ACCEPTING_KEY)
+            batch.call("DEL", ACCEPTING_KEY)
 
     # --- snapshots ---------------------------------------------------------------------
 

@@ -6,15 +6,19 @@ this order:
    its lease) that updates the market-data cache (depth with its update id, tickers, recent
    trades, balances, open orders), pushes the replies, PUBLISHes the public frames on Redis
    pub/sub (plain JSON, for any language), and puts the persistence batches into the outbox
-   (``engine.persist_outbox``) — so a reply is never visible before the state it promises. It
+   (``contract.persist_outbox``) — so a reply is never visible before the state it promises. It
    goes alone or with the engine's next read behind it in the same write;
 2. the channel layer's frames (websocket fan-out), one message per group, never one per event:
    inside that script when the layer lives on the engine's Redis (``engine.layer_frames``),
-   else one ``group_send`` per group after it;
-3. once the script has landed, one Celery task per persistence batch (every ``PERSIST_EVERY_S``
-   or ``PERSIST_MAX_EVENTS`` events), carrying the batch's outbox id, and the candles that
-   closed (``CandleCloser``) to the ``persistence.close_candles`` task, each after the batch
-   holding its trades.
+   else one ``group_send`` per group after it (frames are packed and sent as
+   ``contract.frames`` says, the one way every process sends them);
+3. once the script has landed and those frames are out, one Celery task per persistence batch
+   (every ``PERSIST_EVERY_S`` or ``PERSIST_MAX_EVENTS`` events), carrying the batch's outbox id,
+   and the candles that closed (``CandleCloser``) to the ``persistence.close_candles`` task,
+   each after the batch holding its trades. The worker publishes the kline frames of a batch
+   after writing it, so they always follow the trade frames of the trades they include. The
+   engine never imports the worker's code: it is handed the function that queues a batch's
+   task (``send_persist_task``) and sends the close task by name (``contract.names``).
 
 Each persistence batch says which events it covers (``coverage``: the seq range it holds every
 persisted event of) and, when it ends where a command ended, the engine's counters there
@@ -27,7 +31,6 @@ only, never the engine's state.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import math
@@ -39,7 +42,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from engine import jsonfast, layer_frames, md_cache, persist_batch, persist_outbox, redis_batch, wire
+from contract import frames as stream_frames
+from contract import jsonfast, md_cache, persist_batch, wire
+from contract.intervals import INTERVALS, Interval
+from contract.names import CLOSE_CANDLES_TASK, REPLY_TTL_S, balance_group, order_group
+from contract.persist_outbox import Outbox
+from engine import layer_frames, redis_batch
 from engine.commandlog import START
 from engine.core.codec import event_to_dict
 from engine.core.messages import (
@@ -62,43 +70,22 @@ from engine.core.messages import (
 )
 from engine.lease import Lease
 from engine.ticker import RollingTicker
-from markets.candles import INTERVALS, Interval
 
 log = logging.getLogger(__name__)
 
-DEPTH_CACHE_LEVELS = 1000
 PERSIST_EVERY_S = 0.1
 PERSIST_MAX_EVENTS = 20000  # larger batches persist 1.4-2.8x faster (bench/persist_load.py)
 TICKER_EVERY_S = 1.0
 # A market that stops trading must still see its 24 h window roll forward in the cache.
 TICKER_REFRESH_IDLE_S = 10.0
 AGGREGATED_DEPTH_MS = (200, 1000)
-CLOSE_CANDLES_TASK = "persistence.close_candles"
 # How far the engine host's clock may run ahead of the Redis clock that stamps the commands.
 CLOSE_GRACE_MS = 250
-CHANNEL_MESSAGE_TYPE = "stream.frames"  # handled by streams.consumers.StreamConsumer.stream_frames
-# Hash of account id -> number of live private subscriptions, kept by the websocket consumers.
-# Private frames are rendered only for these accounts: most order events have no listener.
-PRIVATE_SUBSCRIBERS_KEY = "streams.private_subscribers"
-# A new random value whenever an account joins or leaves that hash (``streams.presence``): the
-# engine asks for the hash's fields only when this changed, not after every read (with thousands
-# of subscribers that would be thousands of fields a loop). Random, not a counter, so that a
-# hash emptied and refilled (a FLUSHDB) cannot come back to a value the engine knows.
-PRIVATE_SUBSCRIBERS_VERSION_KEY = "streams.private_subscribers.version"
-REPLY_TTL_S = 60
 
 ORDER_EVENTS = (OrderAccepted, OrderFilled, OrderCancelled, OrderExpired, OrderTriggered, OrderTriggerFailed)
 OPEN_STATUSES = {NEW, PARTIALLY_FILLED, TRIGGER_PENDING}
 # Events a reply leaves out: the caller reads balances and the book from the cache instead.
 NOT_IN_REPLY = (DepthChanged, BalanceChanged)
-
-
-def order_group(account: int) -> str:
-    return f"account.orderUpdate.{account}"
-
-
-def balance_group(account: int) -> str:
-    return f"account.balanceUpdate.{account}"
 
 
 @dataclass(slots=True)
@@ -292,9 +279,11 @@ class Publisher:
         clock_ms: Callable[[], int] = _wall_ms,
         intervals: Iterable[Interval] | None = None,
         applied_through: str = START,
+        *,
+        outbox: Outbox,
     ):
         """``send_persist_task(entry_id, events)``: tell persistence that a batch (those events)
-        waits in the outbox under ``entry_id``. ``applied_through``: the stream id of the last
+        waits in ``outbox`` under ``entry_id``. ``applied_through``: the stream id of the last
         command the engine's state holds (its snapshot's), where the first batch begins."""
         self.engine = engine
         self.redis = redis
@@ -304,6 +293,7 @@ class Publisher:
         # None: the frames go through group_send (see engine.layer_frames).
         self._group_channel = layer_frames.group_channel_namer(channel_layer, redis)
         self.send_persist_task = send_persist_task
+        self.outbox = outbox
         self.send_close_candles = send_close_candles
         self.clock_ms = clock_ms
         self.candle_closer = CandleCloser(intervals)
@@ -438,7 +428,7 @@ class Publisher:
 
         for sym, delta in self.depth.items():
             fmt = self.market_format(sym)
-            bids, asks, update_id = self.engine.depth(sym, DEPTH_CACHE_LEVELS)
+            bids, asks, update_id = self.engine.depth(sym, md_cache.DEPTH_CACHE_LEVELS)
             md_cache.write_depth(pipe, sym, wire.depth_snapshot(fmt, bids, asks, update_id, delta.ts * 1000))
             public.append((f"depth.{sym}", delta.frame(fmt)))
             for per_interval in self._aggregated.values():
@@ -557,20 +547,16 @@ class Publisher:
             )
 
         if public:
-            published = []
-            for stream, data in public:
-                published.append(stream)
-                published.append(jsonfast.dumps(data))
-                frames[stream].append({"stream": stream, "data": data})
-            pipe.publish(published)
+            public_frames = [{"stream": stream, "data": data} for stream, data in public]
+            for frame in public_frames:
+                frames[frame["stream"]].append(frame)
+            pipe.publish(stream_frames.pubsub_args(public_frames))
 
         if frames and self._group_channel is not None:
             layer_args = []
             for group, items in frames.items():
                 layer_args.append(self._group_channel(group))
-                layer_args.append(
-                    self.channel_layer.serialize({"type": CHANNEL_MESSAGE_TYPE, "frames": items})
-                )
+                layer_args.append(self.channel_layer.serialize(stream_frames.channel_message(items)))
             pipe.publish(layer_args)
             frames = {}
         elif self.channel_layer is None:
@@ -607,7 +593,7 @@ class Publisher:
         for key in recent_history_keys:
             flushes[0].call("ZREMRANGEBYSCORE", key, f"({engine.last_seq}", "+inf")
         for sym in engine.markets:
-            bids, asks, update_id = engine.depth(sym, DEPTH_CACHE_LEVELS)
+            bids, asks, update_id = engine.depth(sym, md_cache.DEPTH_CACHE_LEVELS)
             md_cache.write_depth(
                 flushes[0], sym, wire.depth_snapshot(self.market_format(sym), bids, asks, update_id, now_us)
             )
@@ -635,8 +621,9 @@ class Publisher:
 
     async def send(self, outgoing: Outgoing, then: Sequence[redis_batch.Command] = ()) -> list:
         """The flush's writes (one fenced script), then the channel-layer frames that the script
-        could not carry, then the hand-offs to Celery. Flushes must be sent in the order they
-        were prepared, one at a time.
+        could not carry, then the hand-offs to Celery: so a worker's kline frames, built from a
+        batch, follow every frame of the trades in it (``contract.frames``). Flushes must be
+        sent in the order they were prepared, one at a time.
 
         ``then``: commands to send behind the script in the same write (the engine's next read,
         when it is caught up: one round trip instead of two). Returns their replies, errors as
@@ -644,11 +631,11 @@ class Publisher:
         written) or ``FlushFailed``."""
         commands = [outgoing.commands.fenced(self.lease)] if outgoing.commands else []
         replies = await self.link.exchange(commands + list(then)) if commands or then else []
+        if outgoing.frames:
+            await self._group_send(outgoing.frames)
         if commands:
             _failed, entry_ids = redis_batch.flush_result(replies[0])
             self._announce(outgoing.handoffs, entry_ids)
-        if outgoing.frames:
-            await self._group_send(outgoing.frames)
         return replies[len(commands) :]
 
     def _announce(self, handoffs: list[tuple[str, list[dict]]], entry_ids: list[str]) -> None:
@@ -686,13 +673,9 @@ class Publisher:
             handoffs.append(("close", [c.message() for c in group]))
 
     async def _group_send(self, frames: dict[str, list[dict]]) -> None:
-        sends = [
-            self.channel_layer.group_send(group, {"type": CHANNEL_MESSAGE_TYPE, "frames": items})
-            for group, items in frames.items()
-        ]
-        for result in await asyncio.gather(*sends, return_exceptions=True):
-            if isinstance(result, Exception):
-                log.warning("channel layer send failed: %s", result)
+        messages = {group: stream_frames.channel_message(items) for group, items in frames.items()}
+        for failed in (await stream_frames.send(self.channel_layer, messages)).values():
+            log.warning("channel layer send failed: %s", failed)
 
     def _maybe_persist(
         self, batch: redis_batch.CommandBatch, handoffs: list, now: float, force: bool = False
@@ -731,7 +714,7 @@ class Publisher:
                 "assets": list(self._changed_assets.items()),
                 "markets": list(self._changed_markets.items()),
             }
-        persist_outbox.queue(batch, jsonfast.dumps(packed), self._replay_from)
+        self.outbox.queue(batch, jsonfast.dumps(packed), self._replay_from)
         handoffs.append(("persist", events))
         self._handed_through = to
         if checkpoint:
@@ -739,31 +722,3 @@ class Publisher:
             self._touched_books = set()
             self._changed_assets = {}
             self._changed_markets = {}
-
-
-def publish_frames(frames: list[dict]) -> None:
-    """Publish ready frames ``{"stream", "data"}`` from outside the engine (the candle builder's
-    kline events): pub/sub plus one channel-layer send per stream. Synchronous."""
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    from exchange_site.redis_client import get_redis
-
-    if not frames:
-        return
-    by_stream: dict[str, list[dict]] = defaultdict(list)
-    pipe = get_redis().pipeline(transaction=False)
-    for frame in frames:
-        pipe.publish(frame["stream"], jsonfast.dumps(frame["data"]))
-        by_stream[frame["stream"]].append(frame)
-    pipe.execute()
-    layer = get_channel_layer()
-    if layer is None:
-        return
-
-    async def send_all() -> None:
-        await asyncio.gather(
-            *(layer.group_send(s, {"type": CHANNEL_MESSAGE_TYPE, "frames": f}) for s, f in by_stream.items())
-        )
-
-    async_to_sync(send_all)()

@@ -45,7 +45,7 @@ Command = tuple[Arg, ...]  # ("SET", key, value): a command name and its argumen
 #   Z  key, kept, ttl, score, member, ...: ZADD in chunks, then keep the ``kept`` highest
 #      scores and let the key expire ``ttl`` seconds after its last write
 #   O  stream, payload, field, value, ...: a persistence batch into the outbox
-#      (``engine.persist_outbox``): XADD of the fields, the payload under ``stream:id``
+#      (``contract.persist_outbox``): XADD of the fields, the payload under ``stream:id``
 #   T  stream, log hash, id: trim the command stream to ``id`` (MINID) and record it as the
 #      log's ``trimmed_to`` (``engine.commandlog``), unless it was trimmed that far already
 # Returns {replies that failed, outbox entry ids...}.
@@ -118,7 +118,7 @@ return out
 
 class CommandBatch:
     """The writes of one flush, queued as ``FLUSH_SCRIPT``'s operations. It has the few command
-    methods of a redis-py pipeline that the market-data cache writers (``engine.md_cache``) call,
+    methods of a redis-py pipeline that the market-data cache writers (``contract.md_cache``) call,
     with the same signatures."""
 
     __slots__ = ("args", "outbox_entries")

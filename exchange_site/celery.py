@@ -4,7 +4,7 @@ import os
 from celery import Celery, signals
 from kombu.serialization import register
 
-from engine import jsonfast
+from contract import jsonfast
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange_site.settings")
 

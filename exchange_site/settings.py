@@ -39,7 +39,6 @@ INSTALLED_APPS = [
     "exchange_site",
     "accounts",
     "markets",
-    "engine",
     "history",
     "operations.apps.OperationsConfig",
     "streams",

@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine import commandlog, lease, persist_outbox, snapshots
+from contract.names import COMMAND_STREAM
+from engine import commandlog, lease, snapshots
 from engine.core import Engine
 from exchange_site.redis_client import get_redis
 
 from . import state
+from .models import Fill, LedgerEntry, Order, Trade, Transfer
+from .outbox import outbox
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ def rebuild_engine_state(snapshot_dir: Path, new_log: bool = False, lease_ttl_s:
                 raise RecoveryRefused(
                     f"the database holds events beyond its newest complete checkpoint (seq {position.seq}):"
                     f" {beyond}; a persistence batch before them is missing (see the outbox's dead letters,"
-                    f" {persist_outbox.stream()}.dead): requeue it before starting a new log"
+                    f" {outbox().name}.dead): requeue it before starting a new log"
                 )
             _discard_log(client)
             info = commandlog.genesis(client, held, trimmed_to=position.stream_id)
@@ -81,9 +84,6 @@ def rebuild_engine_state(snapshot_dir: Path, new_log: bool = False, lease_ttl_s:
 
 
 def _events_beyond(seq: int) -> str:
-    from accounts.models import Fill, LedgerEntry, Order, Transfer
-    from markets.models import Trade
-
     counts = {
         "orders": Order.objects.filter(last_seq__gt=seq).count(),
         "fills": Fill.objects.filter(seq__gt=seq).count(),
@@ -96,10 +96,10 @@ def _events_beyond(seq: int) -> str:
 
 def _discard_log(client) -> None:
     """The old log and what only it could have written: its batches not yet persisted."""
-    outbox = persist_outbox.stream()
-    keys = [commandlog.COMMAND_STREAM, commandlog.LOG_KEY, outbox, outbox + ".dead"]
-    keys += [k.decode() for k in client.scan_iter(match=f"{outbox}:*", count=1000)]
-    keys += [k.decode() for k in client.scan_iter(match=f"{outbox}.dead:*", count=1000)]
+    name = outbox().name
+    keys = [COMMAND_STREAM, commandlog.LOG_KEY, name, name + ".dead"]
+    keys += [k.decode() for k in client.scan_iter(match=f"{name}:*", count=1000)]
+    keys += [k.decode() for k in client.scan_iter(match=f"{name}.dead:*", count=1000)]
     client.delete(*keys)
 
 

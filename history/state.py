@@ -38,7 +38,7 @@ from engine.core.snapshot import compose
 from engine.snapshots import SnapshotData
 from engine.ticker import WINDOW_MS, RollingTicker
 
-from .models import Checkpoint
+from .models import Checkpoint, Fill, LedgerEntry, Order, Trade, Transfer
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +117,6 @@ def at(seq: int) -> Position | None:
 
 def database_history() -> str | None:
     """What the database holds of the exchange's history, in words; None when nothing."""
-    from accounts.models import Transfer
-
     position = latest()
     if position is not None:
         return f"history up to seq {position.seq} (stream id {position.stream_id})"
@@ -136,8 +134,6 @@ def open_orders_at(position: Position) -> tuple[list[dict], list[dict]]:
     closed after it (their last event is later: it found them open). ``(resting, pending
     triggers)``: the resting ones each as its fills up to the position left it; a trigger order
     placed on the book after the position (its priority, drawn then, is newer) was pending."""
-    from accounts.models import Fill, Order
-
     seq = position.seq
     rows = list(
         Order.objects.filter(order_id__lte=position.last_order_id)
@@ -218,8 +214,6 @@ def open_orders_at(position: Position) -> tuple[list[dict], list[dict]]:
 
 def snapshot_at(position: Position, log_id: str | None) -> SnapshotData:
     """The engine's state at ``position`` as a snapshot file's content."""
-    from accounts.models import LedgerEntry, Transfer
-
     seq = position.seq
     orders, triggers = open_orders_at(position)
     markets = []
@@ -262,8 +256,6 @@ def snapshot_at(position: Position, log_id: str | None) -> SnapshotData:
 def _last_price(symbol: str, trade_id: int) -> int | None:
     """The price of the market's trade ``trade_id`` (its last at a position), what its pending
     trigger orders wait for."""
-    from markets.models import Trade
-
     if not trade_id:
         return None
     return (
@@ -273,8 +265,6 @@ def _last_price(symbol: str, trade_id: int) -> int | None:
 
 def _tickers(position: Position) -> dict:
     """Each market's rolling 24 h ticker as the engine would hold it at ``position``."""
-    from markets.models import Trade
-
     end_ts = int(position.stream_id.split("-")[0])
     tickers = {}
     for sym in position.markets:
@@ -300,8 +290,6 @@ def _tickers(position: Position) -> dict:
 def differences(snapshot: SnapshotData, position: Position) -> list[str]:
     """Every way the engine's state in ``snapshot`` differs from the database's at the same
     position, and every asset whose total differs from its deposits minus withdrawals there."""
-    from accounts.models import Transfer
-
     engine = Engine.restore(snapshot.core)
     database = Engine.restore(snapshot_at(position, snapshot.log_id).core)
     found = []

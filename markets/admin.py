@@ -21,8 +21,9 @@ from django.http import HttpResponseRedirect
 
 from engine import client
 from exchange_site.api_errors import ApiError
+from history.models import Trade
 from markets import services
-from markets.models import Asset, Market, Trade
+from markets.models import Asset, Market
 
 
 class AssetForm(forms.ModelForm):

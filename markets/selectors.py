@@ -1,7 +1,7 @@
 """Read side of reference and public market data: what the public REST API serves.
 
 Depth, tickers and recent trades come from the engine's Redis market-data cache
-(``engine.md_cache``), already rendered for the wire; history comes from the database. Nothing
+(``contract.md_cache``), already rendered for the wire; history comes from the database. Nothing
 here talks to the engine, so a slow or restarting engine never slows these reads.
 
 ``market_format``/``market_id`` are cached per process because every market-data request needs
@@ -21,12 +21,14 @@ import redis
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from engine import jsonfast, md_cache, wire
-from engine.publisher import DEPTH_CACHE_LEVELS
-from engine.wire import MarketFormat
+from contract import jsonfast, md_cache, wire
+from contract.intervals import INTERVAL_NAMES, INTERVALS
+from contract.wire import MarketFormat
 from exchange_site.redis_client import get_redis
-from markets import candles, error_codes
-from markets.models import Asset, Market, Trade
+from history import candles
+from history.models import Trade
+from markets import error_codes
+from markets.models import Asset, Market
 
 # Wider than BASE_QUOTE on purpose (Backpack has symbols like ``MU.US_USDC``); its job is to
 # refuse junk (NUL bytes, 10 kB strings) before it reaches the database, which would reject
@@ -73,21 +75,8 @@ def _drop_cache_on_change(**kwargs) -> None:
     clear_market_cache()
 
 
-def format_of(market: Market) -> MarketFormat:
-    """The wire renderer of a market loaded with its ``base`` and ``quote`` assets."""
-    return MarketFormat(
-        symbol=market.symbol,
-        base=market.base.symbol,
-        quote=market.quote.symbol,
-        tick_size=market.tick_size,
-        step_size=market.step_size,
-        base_decimals=market.base.decimals,
-        quote_decimals=market.quote.decimals,
-    )
-
-
 def _remember(market: Market) -> _MarketRef:
-    ref = _MarketRef(id=market.id, format=format_of(market), market=market)
+    ref = _MarketRef(id=market.id, format=MarketFormat.of(market), market=market)
     _refs[market.symbol] = ref
     return ref
 
@@ -143,7 +132,7 @@ def list_markets() -> list[Market]:
 
 
 # --- market data from the engine's cache ---------------------------------------------------
-# The cache holds values already rendered for the wire (``engine.md_cache``), so the hot paths
+# The cache holds values already rendered for the wire (``contract.md_cache``), so the hot paths
 # hand its bytes to the client as they are: no parse, no re-render. A value is parsed only
 # when it must be cut (a depth ``limit`` below what the cache holds).
 
@@ -176,7 +165,7 @@ def depth_json(symbol: str, limit: int) -> bytes:
     raw = _read(lambda r: r.get(md_cache.depth_key(symbol)))
     if raw is None:
         return jsonfast.dumps(empty_depth())
-    if limit >= DEPTH_CACHE_LEVELS:
+    if limit >= md_cache.DEPTH_CACHE_LEVELS:
         return raw  # the engine never caches more levels than that a side: nothing to cut
     snapshot = jsonfast.loads(raw)
     snapshot["asks"] = snapshot["asks"][:limit]
@@ -204,7 +193,7 @@ def _market_formats() -> list[MarketFormat]:
     cached = _market_list
     if cached is not None and _clock() - cached[0] < MARKET_LIST_TTL_S:
         return cached[1]
-    formats = [format_of(m) for m in Market.objects.select_related("base", "quote").order_by("symbol")]
+    formats = [MarketFormat.of(m) for m in Market.objects.select_related("base", "quote").order_by("symbol")]
     _market_list = (_clock(), formats)
     return formats
 
@@ -260,12 +249,12 @@ def klines(symbol: str, interval: str, start_s: int, end_s: int | None, limit: i
     """Candles of ``symbol`` whose open time is in [start_s, end_s) (no upper bound without
     ``end_s``), ascending by open time, the earliest ``limit`` of them. One query.
 
-    The bucketing is ``markets.candles``' (the one owner of candle logic); this checks the
+    The buckets are ``contract.intervals``', the candles ``history.candles``'; this checks the
     request and hands it over.
     """
     ref = _ref(symbol)
-    if interval not in candles.INTERVALS:
-        names = " ".join(candles.INTERVAL_NAMES)
+    if interval not in INTERVALS:
+        names = " ".join(INTERVAL_NAMES)
         raise error_codes.invalid_parameter("interval", f"{interval[:40]!r} is not one of {names}")
     if end_s is not None and start_s > end_s:
         raise error_codes.invalid_parameter("startTime", f"startTime {start_s} is after endTime {end_s}")

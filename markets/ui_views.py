@@ -10,9 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from contract.intervals import INTERVAL_NAMES
 from markets import selectors
 from markets.api.serializers import market_object
-from markets.candles import INTERVAL_NAMES
 
 # The market ``/`` opens when it exists (the demo's main market); otherwise the first by symbol.
 DEFAULT_MARKET = "SOL_USDC"

@@ -7,7 +7,8 @@ It is the project's default admin site (``operations.apps.ExchangeAdminConfig``)
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.urls import path, re_path, reverse
 
 from . import dashboard
 from .state import exchange_state
@@ -22,15 +23,18 @@ SECTIONS = (
     (
         "Money",
         "Deposits and withdrawals go through the engine; the ledger records every balance change.",
-        (("accounts", "transfer"), ("accounts", "ledgerentry")),
+        (("history", "transfer"), ("history", "ledgerentry")),
     ),
     ("People", "Accounts and their API keys.", (("auth", "user"), ("accounts", "apikey"), ("auth", "group"))),
     (
         "Trading history",
         "As persisted from the engine: read only.",
-        (("accounts", "order"), ("accounts", "fill"), ("markets", "trade")),
+        (("history", "order"), ("history", "fill"), ("history", "trade")),
     ),
 )
+# Addresses the history's pages had under the apps that held its models before ``history`` did
+# (bookmarks, links in notes): they lead to the same pages.
+FORMER_ADDRESSES = r"^(?:accounts/(?P<a>order|fill|ledgerentry|transfer)|markets/(?P<m>trade))/(?P<rest>.*)$"
 
 
 class ExchangeAdminSite(admin.AdminSite):
@@ -43,8 +47,16 @@ class ExchangeAdminSite(admin.AdminSite):
         return [
             path("dashboard/", self.admin_view(dashboard.dashboard), name="dashboard"),
             path("dashboard/requeue", self.admin_view(dashboard.requeue), name="dashboard-requeue"),
+            re_path(FORMER_ADDRESSES, self.former_address),
             *super().get_urls(),
         ]
+
+    def former_address(
+        self, request: HttpRequest, a: str | None = None, m: str | None = None, rest: str = ""
+    ) -> HttpResponsePermanentRedirect:
+        target = f"{reverse('admin:index', current_app=self.name)}history/{a or m}/{rest}"
+        query = request.META.get("QUERY_STRING")
+        return HttpResponsePermanentRedirect(f"{target}?{query}" if query else target)
 
     def index(self, request, extra_context=None):
         models = {

@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.models import Order
-from engine import md_cache, persist_outbox
+from contract import md_cache
 from engine.core.messages import NEW, PARTIALLY_FILLED
-from engine.tasks import persist_events
 from exchange_site.redis_client import get_redis
+from history.models import Order
+from history.outbox import outbox
+from history.tasks import persist_events
 from markets.models import Market
 
 from .state import exchange_state
@@ -74,7 +75,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         **admin.site.each_context(request),
         "title": "Exchange dashboard",
         "state": exchange_state(),
-        "dead_letters": persist_outbox.dead_letters(get_redis()),
+        "dead_letters": outbox().dead_letters(get_redis()),
         "markets": market_rows(),
         "refresh_s": REFRESH_S,
         "now": timezone.now(),
@@ -86,7 +87,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def requeue(request: HttpRequest) -> HttpResponse:
     """Put a dead-letter batch back into the persistence outbox, with its task."""
     dead_id = request.POST.get("dead_id", "")
-    entry_id = persist_outbox.revive(get_redis(), dead_id)
+    entry_id = outbox().revive(get_redis(), dead_id)
     if entry_id is None:
         messages.warning(request, f"Dead letter {dead_id} is not there any more.")
     else:

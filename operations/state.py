@@ -7,9 +7,10 @@ import json
 import time
 from dataclasses import dataclass
 
-from engine import lease, persist_outbox
-from engine.metrics import APPENDED_KEY, ENGINE_METRICS_KEY
+from contract.names import ACCEPTING_KEY, APPENDED_KEY, ENGINE_METRICS_KEY, STATUS_KEY
+from engine import lease
 from exchange_site.redis_client import get_redis
+from history.outbox import outbox
 from history.services import RECONCILE_RESULT_KEY
 
 
@@ -59,10 +60,10 @@ def _json(raw) -> dict | None:
 
 
 def exchange_state() -> ExchangeState:
-    outbox = persist_outbox.stream()
+    box = outbox()
     pipe = get_redis().pipeline(transaction=False)
-    pipe.get(lease.STATUS_KEY).get(ENGINE_METRICS_KEY).get(lease.LEASE_KEY).exists(lease.ACCEPTING_KEY)
-    pipe.get(APPENDED_KEY).xlen(outbox).xlen(outbox + ".dead").get(persist_outbox.written_seq_key())
+    pipe.get(STATUS_KEY).get(ENGINE_METRICS_KEY).get(lease.LEASE_KEY).exists(ACCEPTING_KEY)
+    pipe.get(APPENDED_KEY).xlen(box.name).xlen(box.name + ".dead").get(box.written_seq_key)
     pipe.get(RECONCILE_RESULT_KEY)
     status, metrics, holder, accepting, appended, pending, dead, written, reconciled = pipe.execute()
     return ExchangeState(

@@ -56,7 +56,8 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" =
 fi
 
 echo "tests: database ${DATABASE_URL:-sqlite (var/)}; redis ${REDIS_URL}"
-ruff check . && ruff format --check . || exit 1
+# Lint, then the layering of the imports (pyproject.toml, [tool.importlinter]).
+ruff check . && ruff format --check . && lint-imports || exit 1
 python -m pytest "$@" || exit $?
 # The suite above ran on the compiled engine core when there is one; its own tests run on the
 # pure-Python sources too, which stay the reference.

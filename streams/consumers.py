@@ -22,10 +22,11 @@ from collections.abc import Iterable
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
+from contract.names import CHANNEL_MESSAGE_TYPE, CREDENTIAL_ENDED
 from exchange_site.ws_protocol import WRITE_TEXTS
 from operations.metrics import WEBSOCKETS
 from streams import auth, credentials, markets, presence
-from streams.hub import GROUP_REFRESH_S, STREAM_FRAMES, get_hub
+from streams.hub import GROUP_REFRESH_S, get_hub
 from streams.names import StreamSpec, is_private_group, parse_stream
 from streams.outbox import Outbox
 from streams.protocol import SUBSCRIBE, ProtocolError, Request, error_frame, parse_request
@@ -198,9 +199,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
         layer = get_channel_layer()
         while True:
             message = await layer.receive(self.own_channel)
-            if message.get("type") == STREAM_FRAMES:
+            if message.get("type") == CHANNEL_MESSAGE_TYPE:
                 await self.stream_frames(message)
-            elif message.get("type") == credentials.ENDED:
+            elif message.get("type") == CREDENTIAL_ENDED:
                 await self._credential_ended(message.get("reason", "credential ended"))
                 return
 

@@ -21,10 +21,9 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.models import ApiKey
+from contract import frames
 
 log = logging.getLogger(__name__)
-
-ENDED = "credential.ended"
 
 
 def user_group(account: int) -> str:
@@ -46,8 +45,10 @@ def end(group: str, reason: str) -> None:
 
     def send() -> None:
         try:
-            async_to_sync(get_channel_layer().group_send)(group, {"type": ENDED, "reason": reason})
+            failed = async_to_sync(frames.send)(get_channel_layer(), {group: frames.ended_message(reason)})
         except Exception as exc:  # the change itself stands: never fail a revocation on this
+            failed = {group: exc}
+        for exc in failed.values():
             log.error("could not end the private streams of %s: %s", group, exc)
 
     transaction.on_commit(send)

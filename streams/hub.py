@@ -20,11 +20,11 @@ from typing import Protocol
 
 from channels.layers import get_channel_layer
 
+from contract.names import CHANNEL_MESSAGE_TYPE
 from streams.protocol import data_frame
 
 log = logging.getLogger(__name__)
 
-STREAM_FRAMES = "stream.frames"  # engine.publisher.CHANNEL_MESSAGE_TYPE
 GROUP_REFRESH_S = 3600.0  # re-join before channels_redis's group_expiry (a day) forgets us
 
 
@@ -73,7 +73,7 @@ class Hub:
 
     def dispatch(self, message: dict) -> None:
         """Hand one engine message's frames to every local subscriber of their stream."""
-        if message.get("type") != STREAM_FRAMES:
+        if message.get("type") != CHANNEL_MESSAGE_TYPE:
             return
         texts: dict[str, list[str]] = {}
         for frame in message["frames"]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 
-from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, PRIVATE_SUBSCRIBERS_VERSION_KEY
+from contract.names import PRIVATE_SUBSCRIBERS_KEY, PRIVATE_SUBSCRIBERS_VERSION_KEY
 from exchange_site.redis_client import get_async_redis
 
 # KEYS: the hash and its version; ARGV: the account, a new version. The version changes only

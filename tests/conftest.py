@@ -183,7 +183,7 @@ def web_server(demo_markets, redis_conn, start_web_server) -> WebServer:
 def _fresh_persistence_directory():
     """Persistence keeps market ids for good (production never deletes a market); test databases
     make the same symbols again with new ids."""
-    from engine import persistence
+    from history import persistence
 
     persistence.directory.clear()
     yield
@@ -380,12 +380,12 @@ def persistence_settled(conn, queue: str, history_counts: Callable[[], tuple]) -
     handed over is committed), the broker holds no task of ``queue`` (neither queued nor taken
     by a worker and not yet acknowledged: tasks acknowledge after their transaction committed),
     and ``history_counts()`` (of the history tables) is what it was at the previous look."""
-    from engine import persist_outbox
+    from history.outbox import outbox
 
     previous: list[tuple] = []
 
     def settled() -> bool:
-        pending = conn.xlen(persist_outbox.stream()) + conn.llen(queue) + conn.hlen("unacked")
+        pending = conn.xlen(outbox().name) + conn.llen(queue) + conn.hlen("unacked")
         counts = history_counts()
         done = pending == 0 and previous == [counts]
         previous[:] = [counts] if pending == 0 else []
@@ -397,7 +397,7 @@ def persistence_settled(conn, queue: str, history_counts: Callable[[], tuple]) -
 @pytest.fixture
 def demo_markets(transactional_db, redis_conn):
     """SOL, BTC, ETH, USDC and the three demo markets (maker 2 bps, taker 5 bps), as seed_demo makes them."""
-    from markets.management.commands.seed_demo import create_demo_markets
+    from exchange_site.management.commands.seed_demo import create_demo_markets
 
     return create_demo_markets()
 

@@ -15,7 +15,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from markets import order_input
+from accounts import order_input
 from markets import selectors as market_selectors
 
 from .. import error_codes as errors

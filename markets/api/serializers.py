@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from rest_framework import serializers
 
-from engine.wire import plain
+from contract.wire import plain
 from markets.models import Asset, Market
 
 

@@ -7,14 +7,17 @@ data). Errors are ``ApiError``s rendered as ``{"code", "message"}`` by the proje
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from collections.abc import Callable, Sequence
+
+from django.http import HttpResponse, QueryDict
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from engine import jsonfast
-from markets import candles, error_codes, selectors
+from contract import jsonfast
+from contract.intervals import INTERVAL_NAMES
+from markets import error_codes, selectors
 from markets.api import params
 from markets.api.serializers import (
     ApiErrorSerializer,
@@ -183,7 +186,7 @@ class KlinesView(APIView):
                 str,
                 OpenApiParameter.QUERY,
                 required=True,
-                enum=list(candles.INTERVAL_NAMES),
+                enum=list(INTERVAL_NAMES),
             ),
             _int_param("startTime", 0, MAX_TIME_S, "seconds since the epoch, inclusive", required=True),
             _int_param("endTime", 0, MAX_TIME_S, "seconds since the epoch, exclusive (default: now)"),
@@ -252,10 +255,6 @@ LENDING_HISTORY_INTERVALS = ["1d", "1w", "1month", "1year"]
 FUNDING_RATES_MAX_LIMIT = 1000
 
 
-def _none_here(why: str) -> OpenApiResponse:
-    return OpenApiResponse({"type": "array", "items": {"type": "object"}, "maxItems": 0}, description=why)
-
-
 def _optional_symbol_param() -> OpenApiParameter:
     return OpenApiParameter(
         "symbol",
@@ -265,100 +264,91 @@ def _optional_symbol_param() -> OpenApiParameter:
     )
 
 
-def _known_market_if_given(request: Request) -> None:
-    symbol = request.query_params.get("symbol")
+def _known_market_if_given(q: QueryDict) -> None:
+    symbol = q.get("symbol")
     if symbol is not None:
         selectors.market_format(symbol)  # INVALID_SYMBOL for an unknown market
 
 
-class MarkPricesView(APIView):
-    @extend_schema(
-        operation_id="getMarkPrices",
-        tags=[BEYOND_SPOT_TAG],
-        parameters=[_optional_symbol_param()],
-        responses={200: _none_here("always empty: no perpetual markets"), 400: _ERROR_400},
-    )
-    def get(self, request: Request) -> HttpResponse:
-        _known_market_if_given(request)
-        return _public(_json([]), MARKETS_MAX_AGE_S)
+def _funding_rates_query(q: QueryDict) -> None:
+    selectors.market_format(params.required(q, "symbol"))
+    params.integer(q, "limit", default=None, minimum=1, maximum=FUNDING_RATES_MAX_LIMIT)
+    params.integer(q, "offset", default=None, minimum=0, maximum=HISTORY_MAX_OFFSET)
 
 
-class OpenInterestView(APIView):
-    @extend_schema(
-        operation_id="getOpenInterest",
-        tags=[BEYOND_SPOT_TAG],
-        parameters=[_optional_symbol_param()],
-        responses={200: _none_here("always empty: no perpetual markets"), 400: _ERROR_400},
-    )
-    def get(self, request: Request) -> HttpResponse:
-        _known_market_if_given(request)
-        return _public(_json([]), MARKETS_MAX_AGE_S)
+def _lending_history_query(q: QueryDict) -> None:
+    interval = params.required(q, "interval")
+    if interval not in LENDING_HISTORY_INTERVALS:
+        choices = ", ".join(LENDING_HISTORY_INTERVALS)
+        raise error_codes.invalid_parameter("interval", f"must be one of {choices}")
 
 
-class FundingRatesView(APIView):
-    @extend_schema(
-        operation_id="getFundingIntervalRates",
-        tags=[BEYOND_SPOT_TAG],
-        parameters=[
-            _symbol_param(),
-            _int_param("limit", 1, FUNDING_RATES_MAX_LIMIT, "default 100"),
-            _int_param("offset", 0, HISTORY_MAX_OFFSET, "default 0"),
-        ],
-        responses={200: _none_here("always empty: no perpetual markets"), 400: _ERROR_400},
-    )
-    def get(self, request: Request) -> HttpResponse:
-        q = request.query_params
-        selectors.market_format(params.required(q, "symbol"))
-        params.integer(q, "limit", default=None, minimum=1, maximum=FUNDING_RATES_MAX_LIMIT)
-        params.integer(q, "offset", default=None, minimum=0, maximum=HISTORY_MAX_OFFSET)
-        return _public(_json([]), MARKETS_MAX_AGE_S)
+def _none_here(
+    operation_id: str,
+    why: str,
+    max_age: int,
+    parameters: Sequence[OpenApiParameter] = (),
+    check: Callable[[QueryDict], None] | None = None,
+) -> type[APIView]:
+    """The view of an endpoint for what this exchange does not have: ``check`` refuses the
+    query Backpack would refuse (400), and the answer is an empty list."""
+    responses = {
+        200: OpenApiResponse({"type": "array", "items": {"type": "object"}, "maxItems": 0}, description=why)
+    }
+    if check is not None:
+        responses[400] = _ERROR_400
+
+    class NoneHere(APIView):
+        @extend_schema(
+            operation_id=operation_id,
+            tags=[BEYOND_SPOT_TAG],
+            parameters=list(parameters),
+            responses=responses,
+        )
+        def get(self, request: Request) -> HttpResponse:
+            if check is not None:
+                check(request.query_params)
+            return _public(_json([]), max_age)
+
+    NoneHere.__name__ = NoneHere.__qualname__ = operation_id[3:] + "View"
+    return NoneHere
 
 
-class CollateralParametersView(APIView):
-    @extend_schema(
-        operation_id="getCollateralParameters",
-        tags=[BEYOND_SPOT_TAG],
-        responses={200: _none_here("always empty: no margin, so no asset is collateral")},
-    )
-    def get(self, request: Request) -> HttpResponse:
-        return _public(_json([]), ASSETS_MAX_AGE_S)
-
-
-class LendingMarketsView(APIView):
-    @extend_schema(
-        operation_id="getBorrowLendMarkets",
-        tags=[BEYOND_SPOT_TAG],
-        responses={200: _none_here("always empty: no borrowing or lending")},
-    )
-    def get(self, request: Request) -> HttpResponse:
-        return _public(_json([]), ASSETS_MAX_AGE_S)
-
-
-class LendingMarketHistoryView(APIView):
-    @extend_schema(
-        operation_id="getBorrowLendMarketHistory",
-        tags=[BEYOND_SPOT_TAG],
-        parameters=[
-            OpenApiParameter(
-                "interval", str, OpenApiParameter.QUERY, required=True, enum=LENDING_HISTORY_INTERVALS
-            ),
-            OpenApiParameter("symbol", str, OpenApiParameter.QUERY, description="an asset (optional)"),
-        ],
-        responses={200: _none_here("always empty: no borrowing or lending"), 400: _ERROR_400},
-    )
-    def get(self, request: Request) -> HttpResponse:
-        interval = params.required(request.query_params, "interval")
-        if interval not in LENDING_HISTORY_INTERVALS:
-            choices = ", ".join(LENDING_HISTORY_INTERVALS)
-            raise error_codes.invalid_parameter("interval", f"must be one of {choices}")
-        return _public(_json([]), ASSETS_MAX_AGE_S)
-
-
-class WalletsView(APIView):
-    @extend_schema(
-        operation_id="getWallets",
-        tags=[BEYOND_SPOT_TAG],
-        responses={200: _none_here("always empty: no blockchain wallets (the operator credits deposits)")},
-    )
-    def get(self, request: Request) -> HttpResponse:
-        return _public(_json([]), ASSETS_MAX_AGE_S)
+NO_PERPETUALS = "always empty: no perpetual markets"
+NO_LENDING = "always empty: no borrowing or lending"
+MarkPricesView = _none_here(
+    "getMarkPrices", NO_PERPETUALS, MARKETS_MAX_AGE_S, [_optional_symbol_param()], _known_market_if_given
+)
+OpenInterestView = _none_here(
+    "getOpenInterest", NO_PERPETUALS, MARKETS_MAX_AGE_S, [_optional_symbol_param()], _known_market_if_given
+)
+FundingRatesView = _none_here(
+    "getFundingIntervalRates",
+    NO_PERPETUALS,
+    MARKETS_MAX_AGE_S,
+    [
+        _symbol_param(),
+        _int_param("limit", 1, FUNDING_RATES_MAX_LIMIT, "default 100"),
+        _int_param("offset", 0, HISTORY_MAX_OFFSET, "default 0"),
+    ],
+    _funding_rates_query,
+)
+CollateralParametersView = _none_here(
+    "getCollateralParameters", "always empty: no margin, so no asset is collateral", ASSETS_MAX_AGE_S
+)
+LendingMarketsView = _none_here("getBorrowLendMarkets", NO_LENDING, ASSETS_MAX_AGE_S)
+LendingMarketHistoryView = _none_here(
+    "getBorrowLendMarketHistory",
+    NO_LENDING,
+    ASSETS_MAX_AGE_S,
+    [
+        OpenApiParameter(
+            "interval", str, OpenApiParameter.QUERY, required=True, enum=LENDING_HISTORY_INTERVALS
+        ),
+        OpenApiParameter("symbol", str, OpenApiParameter.QUERY, description="an asset (optional)"),
+    ],
+    _lending_history_query,
+)
+WalletsView = _none_here(
+    "getWallets", "always empty: no blockchain wallets (the operator credits deposits)", ASSETS_MAX_AGE_S
+)

@@ -922,7 +922,7 @@
   const WINDOW = 400; // buckets per klines request
   const MARKET_START_S = Math.floor(utcMs(MARKET.createdAt) / 1000) || 0;
 
-  /** Bucket arithmetic of markets/candles.py, in seconds (UTC). */
+  /** Bucket arithmetic of contract/intervals.py, in seconds (UTC). */
   const buckets = {
     start(iv, s) {
       if (iv === "1month") {
@@ -1057,7 +1057,7 @@
     },
 
     // Labels: intraday buckets in the viewer's time zone, day and longer buckets as the UTC
-    // days they cover (as markets/candles.py cuts them).
+    // days they cover (as contract/intervals.py cuts them).
     timeLabel(time) {
       const d = new Date(time * 1000);
       if (this.interval === "1month") return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}`;

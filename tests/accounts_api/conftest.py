@@ -13,11 +13,10 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from accounts import services, signing
+from accounts import order_input, services, signing
 from accounts.authentication import forget_cached_keys
-from engine import md_cache
+from contract import md_cache
 from exchange_site.redis_client import get_redis
-from markets import order_input
 from markets import selectors as market_selectors
 from markets.models import Asset, Market
 from simulator.client import INSTRUCTIONS as SIMULATOR_INSTRUCTIONS

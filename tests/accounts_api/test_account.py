@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import jsonfast, md_cache
+from contract import jsonfast, md_cache
 from exchange_site.redis_client import get_redis
 from markets.models import Asset
 

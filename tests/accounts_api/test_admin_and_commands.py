@@ -35,8 +35,18 @@ def test_the_admin_cannot_create_a_key(admin_browser):
 
 @pytest.mark.parametrize("model", ["order", "fill", "ledgerentry", "transfer"])
 def test_the_admin_shows_private_history_read_only(admin_browser, model):
-    assert admin_browser.get(f"/admin/accounts/{model}/").status_code == 200
-    assert admin_browser.get(f"/admin/accounts/{model}/add/").status_code == 403
+    assert admin_browser.get(f"/admin/history/{model}/").status_code == 200
+    assert admin_browser.get(f"/admin/history/{model}/add/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "former", ["accounts/order", "accounts/fill", "accounts/ledgerentry", "markets/trade"]
+)
+def test_the_history_pages_former_addresses_lead_to_them(admin_browser, former):
+    response = admin_browser.get(f"/admin/{former}/?o=1")
+
+    assert response.status_code == 301
+    assert response["Location"] == f"/admin/history/{former.split('/')[1]}/?o=1"
 
 
 def test_create_api_key_json_prints_exactly_one_json_object(alice):

@@ -15,13 +15,13 @@ def alice(engine_process, make_trader):
 
 def adjust(admin_browser, user, kind: str, asset: str, amount: str):
     form = {"user": user.pk, "kind": kind, "asset": asset, "amount": amount}
-    return admin_browser.post("/admin/accounts/transfer/adjust/", form, follow=True)
+    return admin_browser.post("/admin/history/transfer/adjust/", form, follow=True)
 
 
 def test_an_admin_deposit_goes_through_the_engine_and_shows_in_the_users_balances(admin_browser, alice):
     response = adjust(admin_browser, alice.user, "deposit", "USDC", "250.5")
 
-    assert response.redirect_chain == [("/admin/accounts/transfer/", 302)]
+    assert response.redirect_chain == [("/admin/history/transfer/", 302)]
     assert "Deposit of 250.5 USDC for alice applied by the engine" in response.content.decode()
     capital = alice.api.get("/api/v1/capital").json()
     assert capital == {"USDC": {"available": "250.5", "locked": "0", "staked": "0"}}
@@ -53,10 +53,10 @@ def test_the_users_page_shows_the_engines_balances(admin_browser, alice):
 
 
 def test_the_transfer_list_links_to_the_adjustment_and_adds_no_rows(admin_browser, alice):
-    page = admin_browser.get("/admin/accounts/transfer/").content.decode()
+    page = admin_browser.get("/admin/history/transfer/").content.decode()
 
-    assert 'href="/admin/accounts/transfer/adjust/"' in page
-    assert admin_browser.get("/admin/accounts/transfer/add/").status_code == 403
+    assert 'href="/admin/history/transfer/adjust/"' in page
+    assert admin_browser.get("/admin/history/transfer/add/").status_code == 403
 
 
 def test_a_staff_user_without_the_permission_cannot_adjust(django_user_model, alice):
@@ -66,7 +66,7 @@ def test_a_staff_user_without_the_permission_cannot_adjust(django_user_model, al
 
     form = {"user": alice.user.pk, "kind": "deposit", "asset": "USDC", "amount": "5"}
 
-    response = client.post("/admin/accounts/transfer/adjust/", form)
+    response = client.post("/admin/history/transfer/adjust/", form)
 
     assert response.status_code == 403
     assert alice.api.get("/api/v1/capital").json() == {}

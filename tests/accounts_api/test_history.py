@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import Fill, Order, Transfer
+from history.models import Fill, Order, Transfer
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import Fill
+from history.models import Fill
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.services

@@ -10,8 +10,8 @@ import pytest
 import redis
 from django.test import Client
 
+from contract.names import ACCEPTING_KEY
 from engine.commandlog import COMMAND_STREAM
-from engine.lease import ACCEPTING_KEY
 
 pytestmark = pytest.mark.django_db
 

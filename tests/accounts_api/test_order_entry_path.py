@@ -16,8 +16,8 @@ import pytest
 
 from accounts import signing
 from accounts.api import fast
+from contract.names import ACCEPTING_KEY
 from engine import client as engine_client
-from engine.lease import ACCEPTING_KEY
 from exchange_site import asgi
 from exchange_site.redis_client import get_async_redis
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from engine import md_cache
+from contract import md_cache
 from engine.redis_batch import CommandBatch
 from tests.conftest import take_lease
 

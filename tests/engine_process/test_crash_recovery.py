@@ -38,17 +38,18 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from accounts.models import Fill, LedgerEntry, Order, Transfer
-from engine import persist_batch, persist_outbox, snapshots
+from contract import persist_batch
+from contract.intervals import INTERVAL_NAMES
+from contract.names import PERSIST_TASK
+from engine import snapshots
 from engine.client import COMMAND_STREAM, EngineTimeout, EngineUnavailable, submit
 from engine.core import Engine
 from engine.core.codec import command_from_dict, event_to_dict
 from engine.core.messages import ASK, BID, LIMIT, MARKET, CancelOrder, Deposit, PlaceOrder
 from engine.process import STATUS_KEY, stream_ts
 from engine.publisher import NOT_IN_REPLY
-from engine.tasks import PERSIST_TASK
-from markets.candles import INTERVAL_NAMES
-from markets.models import Candle, Trade
+from history.models import Candle, Fill, LedgerEntry, Order, Trade, Transfer
+from history.outbox import outbox
 from tests.conftest import Worker, persistence_settled, wait_until
 
 pytestmark = pytest.mark.services
@@ -170,11 +171,11 @@ def persist_tasks(worker: Worker, outcome: str) -> set[str]:
 
 def seqs_in_outbox(conn) -> list[int]:
     """The seqs of the events in the persistence batches not yet committed: those in the
-    persistence outbox (``engine.persist_outbox``; each entry a batch packed by
-    ``engine.persist_batch``)."""
+    persistence outbox (``contract.persist_outbox``; each entry a batch packed by
+    ``contract.persist_batch``)."""
     seqs = []
-    for entry_id in persist_outbox.pending(conn):
-        batch = json.loads(persist_outbox.take(conn, entry_id))
+    for entry_id in outbox().pending(conn):
+        batch = json.loads(outbox().take(conn, entry_id))
         assert persist_batch.is_packed(batch), batch
         for kind, rows in batch["rows"].items():
             at = batch["fields"][kind].index("seq")

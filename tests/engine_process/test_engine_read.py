@@ -13,13 +13,15 @@ import redis.exceptions
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
+from contract.names import PRIVATE_SUBSCRIBERS_KEY, balance_group, order_group
 from engine import process, redis_batch
 from engine.client import encode
 from engine.commandlog import COMMAND_STREAM
 from engine.core import ASK, BID, AddAsset
 from engine.process import EngineProcess
-from engine.publisher import PRIVATE_SUBSCRIBERS_KEY, Publisher, balance_group, order_group
+from engine.publisher import Publisher
 from exchange_site.redis_client import get_async_redis
+from history.outbox import outbox
 from streams import presence
 from tests.conftest import take_lease
 from tests.engine_core.helpers import BUYER, SELLER, Harness
@@ -31,7 +33,7 @@ pytestmark = pytest.mark.services
 async def engine_process(redis_conn, tmp_path):
     get_async_redis.cache_clear()  # the web side's client belongs to the loop that made it
     conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
-    yield EngineProcess(conn, None, take_lease(), lambda *handed: None, tmp_path)
+    yield EngineProcess(conn, None, take_lease(), lambda *handed: None, tmp_path, outbox=outbox())
     await conn.aclose()
     await get_async_redis().aclose()
     get_async_redis.cache_clear()
@@ -126,7 +128,9 @@ def test_private_frames_go_to_the_accounts_last_known_to_listen():
     h = Harness()
     unused = redis.asyncio.Redis.from_url(settings.REDIS_URL)  # prepare() only queues commands
     layer = InMemoryChannelLayer()  # not on Redis: the frames are left for group_send
-    publisher = Publisher(h.e, unused, layer, None, lambda *handed: None, {}, lambda closes: None)
+    publisher = Publisher(
+        h.e, unused, layer, None, lambda *handed: None, {}, lambda closes: None, outbox=outbox()
+    )
     publisher.prepare(listening=[str(BUYER).encode()])  # nothing collected: who listens is kept
     publisher.collect(h.limit(BUYER, BID, 100, 1), None)
     publisher.collect(h.limit(SELLER, ASK, 200, 1), None)

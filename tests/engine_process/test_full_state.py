@@ -11,8 +11,9 @@ import pytest
 import redis.asyncio
 from django.conf import settings
 
-from engine import md_cache
+from contract import md_cache
 from engine.process import EngineProcess
+from history.outbox import outbox
 from tests.conftest import take_lease
 from tests.engine_core.helpers import BUYER, SELLER, SYM, Harness
 
@@ -26,7 +27,7 @@ def started(redis_conn, tmp_path, gc_state_restored):
     def start(h: Harness) -> None:
         async def run() -> None:
             conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
-            process = EngineProcess(conn, None, take_lease(), lambda *handed: None, tmp_path)
+            process = EngineProcess(conn, None, take_lease(), lambda *handed: None, tmp_path, outbox=outbox())
             process.engine = h.e
             process.stopping.set()  # stop right after writing the state
             await process.run()

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from contract.names import STATUS_KEY
 from engine import process
-from engine.lease import STATUS_KEY, Lease
+from engine.lease import Lease
 from engine.process import EngineProcess
 from engine.redis_batch import CommandBatch
+from history.outbox import outbox
 from tests.engine_process.stubs import QuietRedis
 
 pytestmark = pytest.mark.asyncio
@@ -92,7 +94,9 @@ class CaughtUp:
 def engine(monkeypatch, tmp_path, gc_state_restored):
     def make(reads: int, slow_read: int = 0, **options) -> tuple[EngineProcess, CaughtUp]:
         lease = Lease("1 test", ttl_ms=5000)  # a heartbeat a second
-        engine_process = EngineProcess(QuietRedis(), None, lease, lambda *handed: None, tmp_path, **options)
+        engine_process = EngineProcess(
+            QuietRedis(), None, lease, lambda *handed: None, tmp_path, **options, outbox=outbox()
+        )
         caught_up = CaughtUp(engine_process, reads, slow_read)
         engine_process.link = caught_up
         monkeypatch.setattr(process, "Publisher", lambda *args, **kwargs: caught_up)

@@ -14,9 +14,11 @@ from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
+from contract.names import CHANNEL_MESSAGE_TYPE
 from engine.core import ASK, BID
 from engine.layer_frames import group_channel_namer
-from engine.publisher import CHANNEL_MESSAGE_TYPE, Publisher
+from engine.publisher import Publisher
+from history.outbox import outbox
 from tests.conftest import take_lease
 from tests.engine_core.helpers import BUYER, SELLER, SYM, Harness
 
@@ -37,7 +39,14 @@ async def trade_frames_received(layer: RedisPubSubChannelLayer, engine_redis) ->
     await layer.group_add(f"trade.{SYM}", member)
     h = Harness()
     publisher = Publisher(
-        h.e, engine_redis, layer, take_lease(), lambda *handed: None, {}, lambda closes: None
+        h.e,
+        engine_redis,
+        layer,
+        take_lease(),
+        lambda *handed: None,
+        {},
+        lambda closes: None,
+        outbox=outbox(),
     )
     h.limit(SELLER, ASK, 100, 2)
     publisher.collect(h.limit(BUYER, BID, 100, 2), None)
@@ -103,7 +112,14 @@ async def test_without_a_channel_layer_a_flush_leaves_no_frames(engine_redis):
     front of the next read."""
     h = Harness()
     publisher = Publisher(
-        h.e, engine_redis, None, take_lease(), lambda *handed: None, {}, lambda closes: None
+        h.e,
+        engine_redis,
+        None,
+        take_lease(),
+        lambda *handed: None,
+        {},
+        lambda closes: None,
+        outbox=outbox(),
     )
     h.limit(SELLER, ASK, 100, 2)
     publisher.collect(h.limit(BUYER, BID, 100, 2), None)

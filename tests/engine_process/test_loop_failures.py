@@ -13,6 +13,7 @@ from engine.lease import Lease
 from engine.process import EngineProcess
 from engine.publisher import Outgoing
 from engine.redis_batch import CommandBatch, FlushFailed
+from history.outbox import outbox
 from tests.engine_process.stubs import QuietRedis
 
 pytestmark = pytest.mark.asyncio
@@ -57,7 +58,9 @@ def run_loop(monkeypatch, tmp_path, gc_state_restored):
     async def run(publisher: RenderFailsSecondTime) -> None:
         monkeypatch.setattr(process, "READ_COUNT", 1)
         lease = Lease("1 test", ttl_ms=5000)
-        engine_process = EngineProcess(QuietRedis(), None, lease, lambda *handed: None, tmp_path)
+        engine_process = EngineProcess(
+            QuietRedis(), None, lease, lambda *handed: None, tmp_path, outbox=outbox()
+        )
         engine_process.link = BacklogLink()
         monkeypatch.setattr(process, "Publisher", lambda *args, **kwargs: publisher)
         await engine_process.run()

@@ -9,9 +9,11 @@ import pytest
 import redis.asyncio
 from django.conf import settings
 
-from engine import md_cache
-from engine.publisher import REPLY_TTL_S, Publisher
+from contract import md_cache
+from contract.names import REPLY_TTL_S
+from engine.publisher import Publisher
 from engine.redis_batch import FlushFailed
+from history.outbox import outbox
 from tests.conftest import take_lease
 from tests.engine_core.helpers import BUYER, Harness
 
@@ -22,7 +24,9 @@ async def flush_deposits(redis_conn, reply_keys: list[str]) -> None:
     """One deposit command per reply key, collected and flushed together."""
     conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
     h = Harness()
-    publisher = Publisher(h.e, conn, None, take_lease(), lambda *handed: None, {}, lambda closes: None)
+    publisher = Publisher(
+        h.e, conn, None, take_lease(), lambda *handed: None, {}, lambda closes: None, outbox=outbox()
+    )
     for i, key in enumerate(reply_keys):
         publisher.collect(h.deposit(BUYER, "USD", 10 + i), key)
     await publisher.flush()
@@ -56,7 +60,9 @@ async def test_a_prepared_flush_holds_only_what_was_collected_before_it(redis_co
     then belongs to the next flush, and nothing is sent before ``send``."""
     conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
     h = Harness()
-    publisher = Publisher(h.e, conn, None, take_lease(), lambda *handed: None, {}, lambda closes: None)
+    publisher = Publisher(
+        h.e, conn, None, take_lease(), lambda *handed: None, {}, lambda closes: None, outbox=outbox()
+    )
     publisher.collect(h.deposit(BUYER, "USD", 10), "reply.first")
     first = publisher.prepare(listening=())
     publisher.collect(h.deposit(BUYER, "USD", 11), "reply.second")
@@ -75,7 +81,9 @@ async def test_a_flush_that_redis_refuses_raises_its_error(redis_conn):
     redis_conn.set(md_cache.balances_key(BUYER), "not a hash")
     conn = redis.asyncio.Redis.from_url(settings.REDIS_URL)
     h = Harness()
-    publisher = Publisher(h.e, conn, None, take_lease(), lambda *handed: None, {}, lambda closes: None)
+    publisher = Publisher(
+        h.e, conn, None, take_lease(), lambda *handed: None, {}, lambda closes: None, outbox=outbox()
+    )
     publisher.collect(h.deposit(BUYER, "USD", 10), "reply.a")
 
     with pytest.raises(FlushFailed, match="WRONGTYPE"):

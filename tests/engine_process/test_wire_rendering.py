@@ -7,7 +7,7 @@ import json
 import random
 from decimal import Decimal
 
-from engine import jsonfast, wire
+from contract import jsonfast, wire
 
 
 def market_format() -> wire.MarketFormat:

@@ -448,7 +448,7 @@ class Cluster:
     def wait_engine_serving(self, engine: Proc, timeout: float = 45) -> None:
         """Until ``engine`` heartbeats as the engine (its pid in ``engine.status``) and lets the
         web append (``engine.accepting``)."""
-        from engine.lease import ACCEPTING_KEY
+        from contract.names import ACCEPTING_KEY
 
         def serving() -> bool:
             if not engine.running():
@@ -511,7 +511,7 @@ class Cluster:
 
     def engine_status(self) -> dict | None:
         """The heartbeat of the engine that serves (``engine.status``)."""
-        from engine.lease import STATUS_KEY
+        from contract.names import STATUS_KEY
 
         raw = self._redis(self.r.get, STATUS_KEY)
         return json.loads(raw) if raw else None
@@ -555,15 +555,14 @@ class Cluster:
         """Until the persistence outbox is empty (every batch the engine handed over is
         committed), the broker holds no task, and the history tables stayed the same between two
         looks."""
-        from accounts.models import Fill, LedgerEntry, Order, Transfer
-        from engine import persist_outbox
-        from markets.models import Trade
+        from history.models import Fill, LedgerEntry, Order, Trade, Transfer
+        from history.outbox import outbox
 
         def counts() -> tuple[int, ...]:
             return tuple(m.objects.count() for m in (Order, Fill, Trade, LedgerEntry, Transfer))
 
         settled = persistence_settled(self.r, "celery", counts)
-        self.wait_until(settled, timeout, f"persistence to empty {persist_outbox.stream()}", pause=0.25)
+        self.wait_until(settled, timeout, f"persistence to empty {outbox().name}", pause=0.25)
 
 
 @pytest.fixture
@@ -610,10 +609,10 @@ def assert_exchange_consistent(cluster: Cluster, load: Load, engine: Proc) -> No
     5. ``manage.py reconcile`` finds the engine and the database in agreement."""
     from django.db.models import Sum
 
-    from accounts.models import Fill, LedgerEntry, Order, Transfer
     from engine import snapshots
     from engine.core import Engine
-    from markets.models import Asset, Market, Trade
+    from history.models import Fill, LedgerEntry, Order, Trade, Transfer
+    from markets.models import Asset, Market
 
     assert not load.running
     cluster.wait_caught_up()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from accounts.models import Order
+from history.models import Order
 
 from .conftest import MID_TICKS, Load, assert_exchange_consistent, price_text
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from accounts.models import Order
+from history.models import Order
 
 from .conftest import Load, assert_exchange_consistent
 

@@ -10,11 +10,14 @@ import random
 import redis.asyncio
 from django.conf import settings
 
-from engine import jsonfast, lease, persist_outbox, persistence
+from contract import jsonfast
+from engine import lease
 from engine.core import Engine
 from engine.core.messages import ASK, BID, LIMIT, MARKET, CancelOrder, Deposit, PlaceOrder, Withdraw
 from engine.publisher import Publisher
 from exchange_site.redis_client import get_redis
+from history import persistence
+from history.outbox import outbox
 from markets.services import missing_reference_commands
 from tests.conftest import take_lease
 
@@ -34,7 +37,14 @@ class Exchange:
         self.entries: list[str] = []
         self.lease = take_lease()
         self.publisher = Publisher(
-            self.engine, self.redis, None, self.lease, self._handed, {}, lambda closes: None
+            self.engine,
+            self.redis,
+            None,
+            self.lease,
+            self._handed,
+            {},
+            lambda closes: None,
+            outbox=outbox(),
         )
         self.n = 0
         self.ts = T0
@@ -70,7 +80,7 @@ class Exchange:
         """Write the batches handed over so far (but those numbered in ``skip``), in order."""
         for number, entry_id in enumerate(self.entries):
             if number not in skip:
-                persistence.persist_events(jsonfast.loads(persist_outbox.take(get_redis(), entry_id)))
+                persistence.persist_events(jsonfast.loads(outbox().take(get_redis(), entry_id)))
 
     def trade_randomly(self, commands: int, seed: int) -> None:
         rng = random.Random(seed)

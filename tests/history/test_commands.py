@@ -9,11 +9,11 @@ import threading
 import pytest
 from django.core.management import call_command
 
-from accounts.models import LedgerEntry
 from engine import commandlog, lease, snapshots
 from engine.core import Engine
 from exchange_site.redis_client import get_redis
 from history import state
+from history.models import LedgerEntry
 from tests.conftest import take_lease
 
 pytestmark = pytest.mark.services

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from accounts import selectors
-from engine import md_cache
+from contract import md_cache
 from engine.core.messages import CancelOrder
 from exchange_site.redis_client import get_redis
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import LedgerEntry
-from engine import jsonfast, persist_outbox
+from contract import jsonfast
 from engine.core import Engine
 from engine.snapshots import SnapshotData
 from exchange_site.redis_client import get_redis
 from history import state
-from history.models import Checkpoint
+from history.models import Checkpoint, LedgerEntry
+from history.outbox import outbox
 
 pytestmark = pytest.mark.services
 
@@ -55,7 +55,7 @@ def test_the_rebuilt_state_has_the_engines_balances_open_orders_and_counters(exc
 
 def test_the_database_stands_at_the_last_checkpoint_before_a_missing_batch(exchange):
     exchange.trade_randomly(120, seed=3)
-    begins, _ends = jsonfast.loads(persist_outbox.take(get_redis(), exchange.entries[2]))["coverage"]
+    begins, _ends = jsonfast.loads(outbox().take(get_redis(), exchange.entries[2]))["coverage"]
     exchange.persist(skip={2})
     reached = state.latest().seq
 

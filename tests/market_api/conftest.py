@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 import redis
 
-from engine import jsonfast, md_cache
+from contract import jsonfast, md_cache
 from exchange_site.redis_client import get_redis
+from history.models import Candle, Trade
 from markets import selectors
-from markets.models import Asset, Candle, Market, Trade
+from markets.models import Asset, Market
 
 from ..conftest import make_market
 

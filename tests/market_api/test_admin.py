@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from history.models import Trade
 from markets import admin as market_admin
 from markets import services as market_services
-from markets.models import Asset, Market, Trade
+from markets.models import Asset, Market
 
 pytestmark = pytest.mark.django_db
 
@@ -158,8 +159,8 @@ def test_trades_are_listed_but_cannot_be_added_changed_or_deleted(admin_client, 
         seller_order_id=2, is_buyer_maker=True, ts=1_752_930_545_000, seq=1,
     )  # fmt: skip
 
-    assert admin_client.get("/admin/markets/trade/").status_code == 200
-    assert admin_client.get("/admin/markets/trade/add/").status_code == 403
+    assert admin_client.get("/admin/history/trade/").status_code == 200
+    assert admin_client.get("/admin/history/trade/add/").status_code == 403
     trade = Trade.objects.get()
-    assert admin_client.post(f"/admin/markets/trade/{trade.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert admin_client.post(f"/admin/history/trade/{trade.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Trade.objects.count() == 1

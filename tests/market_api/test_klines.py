@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from markets.models import Candle
+from history.models import Candle
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.wire import MarketFormat
+from contract.wire import MarketFormat
 from exchange_site.api_errors import ApiError
 from markets import selectors
 from tests.conftest import make_market

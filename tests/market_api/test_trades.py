@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from markets.models import Trade
+from history.models import Trade
 
 from .conftest import push_trades
 
@@ -14,7 +14,7 @@ T0_MS = 1752930545000
 
 
 def wire_trade(trade_id: int) -> dict:
-    """A trade as the engine caches it (``engine.wire.trade_rest``)."""
+    """A trade as the engine caches it (``contract.wire.trade_rest``)."""
     return {
         "id": trade_id,
         "price": "140.5",

@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-from engine import jsonfast, persist_outbox
-from engine.lease import ACCEPTING_KEY, LEASE_KEY, STATUS_KEY
-from engine.metrics import APPENDED_KEY, ENGINE_METRICS_KEY
+from contract import jsonfast
+from contract.names import ACCEPTING_KEY, APPENDED_KEY, ENGINE_METRICS_KEY, STATUS_KEY
+from engine.lease import LEASE_KEY
+from history.outbox import outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,7 @@ def test_the_dashboard_shows_the_engine_persistence_and_every_market(admin_brows
     redis_conn.set(LEASE_KEY, "3 host pid 9")
     redis_conn.set(ENGINE_METRICS_KEY, json.dumps({"applied": 10, "seq": 50, "snapshot_at_ms": None}))
     redis_conn.set(APPENDED_KEY, 12)
-    redis_conn.set(persist_outbox.written_seq_key(), 45)
+    redis_conn.set(outbox().written_seq_key, 45)
     redis_conn.set(
         "md:depth:SOL_USDC", jsonfast.dumps({"bids": [["99.5", "2"], ["100", "1"]], "asks": [["101", "3"]]})
     )
@@ -70,18 +71,18 @@ def test_the_dashboard_shows_the_engine_persistence_and_every_market(admin_brows
 
 
 def test_a_dead_letter_requeued_goes_back_to_the_outbox_with_a_task(admin_browser, redis_conn, monkeypatch):
-    from engine import tasks
+    from history import tasks
 
     queued = []
     monkeypatch.setattr(tasks.persist_events, "apply_async", lambda args: queued.append(args[0]))
-    entry_id = persist_outbox.put(redis_conn, b'{"v": 2, "fields": {}, "rows": {}}')
-    persist_outbox.bury(redis_conn, entry_id)
-    [dead] = persist_outbox.dead_letters(redis_conn)
+    entry_id = outbox().put(redis_conn, b'{"v": 2, "fields": {}, "rows": {}}')
+    outbox().bury(redis_conn, entry_id)
+    [dead] = outbox().dead_letters(redis_conn)
     assert dead["id"] == entry_id and "Requeue" in admin_browser.get("/admin/dashboard/").content.decode()
 
     response = admin_browser.post("/admin/dashboard/requeue", {"dead_id": dead["dead_id"]})
 
     assert response.status_code == 302
-    assert persist_outbox.dead_letters(redis_conn) == []
-    assert persist_outbox.pending(redis_conn) == queued
-    assert persist_outbox.take(redis_conn, queued[0]) == b'{"v": 2, "fields": {}, "rows": {}}'
+    assert outbox().dead_letters(redis_conn) == []
+    assert outbox().pending(redis_conn) == queued
+    assert outbox().take(redis_conn, queued[0]) == b'{"v": 2, "fields": {}, "rows": {}}'

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.lease import ACCEPTING_KEY
+from contract.names import ACCEPTING_KEY
 
 pytestmark = pytest.mark.django_db
 

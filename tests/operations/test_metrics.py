@@ -8,11 +8,11 @@ import json
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from engine import persist_outbox
+from contract.names import APPENDED_KEY, ENGINE_METRICS_KEY, STATUS_KEY
 from engine.client import submit
 from engine.core.messages import CancelAll, Deposit
-from engine.lease import STATUS_KEY
-from engine.metrics import APPENDED_KEY, APPLY_BUCKETS, ENGINE_METRICS_KEY
+from engine.metrics import APPLY_BUCKETS
+from history.outbox import outbox
 from history.services import RECONCILE_RESULT_KEY
 from tests.conftest import wait_until
 
@@ -61,8 +61,8 @@ def test_the_engines_figures_come_from_its_heartbeat(client, redis_conn):
     }
     redis_conn.set(ENGINE_METRICS_KEY, json.dumps(metrics))
     redis_conn.set(APPENDED_KEY, 43)
-    redis_conn.set(persist_outbox.written_seq_key(), 100)
-    redis_conn.xadd(persist_outbox.stream() + ".dead", {"id": "1-0", "n": 10})
+    redis_conn.set(outbox().written_seq_key, 100)
+    redis_conn.xadd(outbox().name + ".dead", {"id": "1-0", "n": 10})
     redis_conn.set(
         RECONCILE_RESULT_KEY,
         json.dumps({"at_ms": 0, "compared": True, "seq": 90, "differences": 2, "summary": "x"}),

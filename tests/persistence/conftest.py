@@ -42,7 +42,7 @@ def celery_worker_proc(persistence_worker):
 
 
 def send_batch(events: list[dict], queue: str | None = None) -> str:
-    """What the engine process does with a batch (``engine.tasks.hand_over``); the entry id."""
-    from engine.tasks import hand_over
+    """What the engine process does with a batch (``history.tasks.hand_over``); the entry id."""
+    from history.tasks import hand_over
 
     return hand_over(events, queue)

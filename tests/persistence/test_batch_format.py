@@ -1,12 +1,12 @@
-"""The persistence batch on the wire (``engine.persist_batch``): packed by event type, only what
+"""The persistence batch on the wire (``contract.persist_batch``): packed by event type, only what
 persistence writes, read back by field name."""
 
 from __future__ import annotations
 
-from accounts.models import Fill, LedgerEntry, Order
-from engine import persist_batch, persistence
-from engine.jsonfast import dumps, loads
-from markets.models import Trade
+from contract import persist_batch
+from contract.jsonfast import dumps, loads
+from history import persistence
+from history.models import Fill, LedgerEntry, Order, Trade
 
 from .factory import Events
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from markets import candles
+from contract import intervals
 
 
 def ms(text: str) -> int:
@@ -17,17 +17,17 @@ def ms(text: str) -> int:
 
 
 def start(interval: str, when: str) -> str:
-    t = candles.bucket_start(interval, ms(when))
+    t = intervals.bucket_start(interval, ms(when))
     return datetime.fromtimestamp(t / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def end(interval: str, when: str) -> str:
-    t = candles.bucket_end(interval, candles.bucket_start(interval, ms(when)))
+    t = intervals.bucket_end(interval, intervals.bucket_start(interval, ms(when)))
     return datetime.fromtimestamp(t / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_the_intervals_are_the_contracts_in_its_order():
-    assert candles.INTERVAL_NAMES == (
+    assert intervals.INTERVAL_NAMES == (
         "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1month",
     )  # fmt: skip
 
@@ -35,7 +35,7 @@ def test_the_intervals_are_the_contracts_in_its_order():
 @pytest.mark.parametrize("name", ["1M", "2m", "1y", "", "1 m", "60"])
 def test_an_interval_outside_the_contract_is_refused(name):
     with pytest.raises(ValueError):
-        candles.parse_interval(name)
+        intervals.parse_interval(name)
 
 
 def test_minute_buckets_are_aligned_to_whole_minutes():
@@ -84,9 +84,11 @@ def test_december_ends_on_the_first_of_january_of_the_next_year():
     assert end("1month", "2025-12-31 23:59:59") == "2026-01-01 00:00:00"
 
 
-@given(st.integers(min_value=0, max_value=ms("2100-01-01 00:00:00")), st.sampled_from(candles.INTERVAL_NAMES))
+@given(
+    st.integers(min_value=0, max_value=ms("2100-01-01 00:00:00")), st.sampled_from(intervals.INTERVAL_NAMES)
+)
 def test_every_timestamp_lies_in_its_bucket_and_buckets_start_on_a_whole_minute(ts, name):
-    iv = candles.parse_interval(name)
+    iv = intervals.parse_interval(name)
     s = iv.start(ts)
     assert s <= ts < iv.end(s)
     assert s % 60_000 == 0

@@ -8,9 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import persistence
-from markets import candles
-from markets.models import Candle, Trade
+from history import candles, persistence
+from history.models import Candle, Trade
 
 from .conftest import make_market
 from .factory import Events
@@ -24,7 +23,7 @@ FIXED_SECONDS = {
 
 
 def reference_bucket(name: str, ts_ms: int) -> int:
-    """The bucket rule written out with the calendar, independently of ``markets.candles``."""
+    """The bucket rule written out with the calendar, independently of ``history.candles``."""
     dt = datetime.fromtimestamp(ts_ms // 1000, UTC)
     if name in FIXED_SECONDS:
         seconds = ts_ms // 1000

@@ -10,9 +10,8 @@ import time
 import pytest
 from django.db import connection, connections
 
-from accounts.models import Fill, LedgerEntry, Order
-from engine import persistence
-from markets.models import Trade
+from history import persistence
+from history.models import Fill, LedgerEntry, Order, Trade
 
 from .factory import Events
 from .test_candles_property import recomputed_from_trades, stored_candles

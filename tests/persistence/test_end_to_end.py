@@ -9,10 +9,9 @@ import time
 import pytest
 from django.db import connection
 
-from accounts.models import Fill, LedgerEntry, Order, Transfer
 from engine.client import submit
 from engine.core.messages import PlaceOrder
-from markets.models import Trade
+from history.models import Fill, LedgerEntry, Order, Trade, Transfer
 
 from .conftest import wait_until
 

@@ -11,9 +11,9 @@ import time
 import pytest
 from django.db import connection
 
-from engine import persistence, tasks
 from engine.client import COMMAND_STREAM, encode, submit
 from engine.core.messages import CancelOrder, PlaceOrder
+from history import persistence, tasks
 
 from .conftest import wait_until
 from .factory import Events

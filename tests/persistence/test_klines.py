@@ -12,9 +12,9 @@ from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import persistence, wire
-from markets import candles
-from markets.models import Candle
+from contract import wire
+from history import candles, persistence
+from history.models import Candle
 
 from .conftest import make_market
 from .factory import Events

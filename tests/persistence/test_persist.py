@@ -7,9 +7,8 @@ import psycopg
 import pytest
 from django.db import OperationalError, connection
 
-from accounts.models import Fill, LedgerEntry, Order, Transfer
-from engine import persistence
-from markets.models import Candle, Trade
+from history import persistence
+from history.models import Candle, Fill, LedgerEntry, Order, Trade, Transfer
 
 from .factory import BASE_PER_LOT, Events
 

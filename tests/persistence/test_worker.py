@@ -10,8 +10,7 @@ import pytest
 from django.db import connection
 from django.db.models import Count, Max, Min
 
-from accounts.models import Fill, LedgerEntry
-from markets.models import Candle, Trade
+from history.models import Candle, Fill, LedgerEntry, Trade
 
 from .conftest import Worker, send_batch, wait_until
 from .factory import Events
@@ -119,14 +118,14 @@ def test_a_worker_killed_mid_batch_leaves_nothing_missing_and_nothing_doubled(
 
 
 def test_a_committed_batch_leaves_the_persistence_outbox(celery_worker_proc, sol_usdc, traders, redis_conn):
-    from engine import persist_outbox
+    from history.outbox import outbox
 
     celery_worker_proc.start()
     entry_id = send_batch(batches(traders, 1, 20)[0], celery_worker_proc.queue)
 
     wait_until(lambda: Trade.objects.count() == 20, 30, "20 trades", celery_worker_proc.log)
-    wait_until(lambda: not persist_outbox.pending(redis_conn), 10, "an empty outbox", celery_worker_proc.log)
-    assert persist_outbox.take(redis_conn, entry_id) is None
+    wait_until(lambda: not outbox().pending(redis_conn), 10, "an empty outbox", celery_worker_proc.log)
+    assert outbox().take(redis_conn, entry_id) is None
 
 
 def test_a_batch_whose_message_died_with_the_worker_is_written_when_a_worker_starts(

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import Client
 
-from engine.lease import ACCEPTING_KEY, STATUS_KEY
+from contract.names import ACCEPTING_KEY, STATUS_KEY
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,9 @@ import pytest_asyncio
 import redis.asyncio
 from django.conf import settings
 
+from contract.intervals import INTERVALS
 from engine.publisher import CLOSE_GRACE_MS, CandleCloser, ClosedCandle, Publisher
-from markets.candles import INTERVALS
+from history.outbox import outbox
 from tests.conftest import take_lease
 from tests.engine_core.helpers import BUYER, SELLER, SYM, Harness
 from tests.persistence.factory import Events
@@ -165,6 +166,7 @@ async def publishing(redis_conn):
         recorder.close,
         clock,
         intervals=[INTERVALS["1m"]],
+        outbox=outbox(),
     )
     yield h, publisher, recorder, clock
     await conn.aclose()

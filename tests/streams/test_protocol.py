@@ -163,7 +163,7 @@ async def test_unsupported_well_formed_names_are_accepted_silently(ws, markets):
 
 
 async def test_kline_frames_from_the_candle_builder_reach_kline_subscribers(ws, markets):
-    from engine.publisher import publish_frames
+    from history.tasks import publish_klines
 
     kline = {
         "e": "kline",
@@ -182,7 +182,7 @@ async def test_kline_frames_from_the_candle_builder_reach_kline_subscribers(ws, 
     client = await ws()
     await client.subscribe("kline.1m.SOL_USDC")
     await client.settle()
-    await sync_to_async(publish_frames)([{"stream": "kline.1m.SOL_USDC", "data": kline}])
+    await sync_to_async(publish_klines)([{"stream": "kline.1m.SOL_USDC", "data": kline}])
     assert await client.receive() == {"stream": "kline.1m.SOL_USDC", "data": kline}
 
 
@@ -557,7 +557,7 @@ async def test_logging_out_closes_the_browsers_private_subscriptions(ws, markets
 
 
 async def test_the_engine_is_told_which_accounts_have_a_private_subscriber(ws, markets, alice, redis_conn):
-    from engine.publisher import PRIVATE_SUBSCRIBERS_KEY
+    from contract.names import PRIVATE_SUBSCRIBERS_KEY
 
     account = str(alice.user.pk).encode()
     first, second = await ws(), await ws()

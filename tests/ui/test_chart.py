@@ -135,7 +135,8 @@ def test_older_candles_load_as_the_chart_is_scrolled_back_and_gaps_stay_gaps(pag
     """A candle two days old (inserted as the worker would have built it) is beyond the first
     window of the chart; scrolling back fetches older windows (``endTime``) until it shows, with
     an empty slot for every minute without trades in between."""
-    from markets.models import Candle, Market
+    from history.models import Candle
+    from markets.models import Market
 
     sol = Market.objects.get(symbol="SOL_USDC")
     now = datetime.now(UTC).replace(second=0, microsecond=0)

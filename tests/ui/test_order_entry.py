@@ -125,7 +125,7 @@ def test_cancel_all_empties_the_open_orders(page, traders, make_funded_user):
 
 
 def test_the_order_history_tab_lists_a_filled_order_and_pages(page, traders, make_funded_user, engine_worker):
-    from accounts.models import Order
+    from history.models import Order
 
     maker, _ = traders
     user = make_funded_user("sam", USDC="1000")

@@ -313,7 +313,7 @@ def test_fill_times_are_in_the_viewers_time_zone_like_the_trades(
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from accounts.models import Fill
+    from history.models import Fill
 
     maker, _ = traders
     user = make_funded_user("gina", USDC="1000")

@@ -46,7 +46,7 @@ def test_the_page_is_read_only(client, demo_markets):
 
 
 def test_every_interval_of_the_klines_api_has_its_button(client, demo_markets):
-    from markets.candles import INTERVAL_NAMES
+    from contract.intervals import INTERVAL_NAMES
 
     response = client.get("/")
 

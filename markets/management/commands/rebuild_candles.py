@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from markets import candles
+from history import candles
 from markets.models import Market
 
 

@@ -13,9 +13,12 @@ from collections.abc import Mapping, Sequence
 
 import redis
 
-from engine import jsonfast
+from contract import jsonfast
 
 RECENT_TRADES_KEPT = 1000
+# Levels a side of a market's depth snapshot: the engine writes no more, the REST API serves a
+# snapshot whole when asked for at least as many.
+DEPTH_CACHE_LEVELS = 1000
 
 
 def depth_key(symbol: str) -> str:
@@ -58,7 +61,7 @@ def recent_fills_key(account: int) -> str:
 
 
 def write_depth(pipe, symbol: str, snapshot: bytes) -> None:
-    """``snapshot``: the JSON of ``engine.wire.depth_snapshot``."""
+    """``snapshot``: the JSON of ``contract.wire.depth_snapshot``."""
     pipe.set(depth_key(symbol), snapshot)
 
 

@@ -62,6 +62,20 @@ class MarketFormat:
         default_factory=dict, init=False, repr=False, compare=False
     )
 
+    @classmethod
+    def of(cls, market) -> MarketFormat:
+        """The renderer of a market row (``markets.models.Market``) loaded with its ``base`` and
+        ``quote`` assets."""
+        return cls(
+            symbol=market.symbol,
+            base=market.base.symbol,
+            quote=market.quote.symbol,
+            tick_size=market.tick_size,
+            step_size=market.step_size,
+            base_decimals=market.base.decimals,
+            quote_decimals=market.quote.decimals,
+        )
+
     def price(self, ticks: int | None) -> str | None:
         if ticks is None:
             return None

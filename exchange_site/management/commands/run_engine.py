@@ -1,4 +1,10 @@
-"""``python manage.py run_engine``: the one process that holds and changes trading state."""
+"""``python manage.py run_engine``: the one process that holds and changes trading state.
+
+This is where the engine process is put together, so it lives in the project package, above
+every layer it draws on: the engine itself (``engine.process``), the database's history for the
+log check and the worker's tasks for the batches (``history``), and the reference data the
+engine lacks (``markets.services``). The engine package imports none of them: they are handed
+to it here, as ``exchange_site.asgi`` puts the web together."""
 
 from __future__ import annotations
 
@@ -36,14 +42,16 @@ class Command(BaseCommand):
 
         from channels.layers import get_channel_layer
 
-        from engine import client, commandlog, lease, persist_outbox
+        from engine import client, commandlog, lease
         from engine.process import CONNECTION_ERRORS, EngineProcess
-        from engine.tasks import announce, requeue_outbox
         from exchange_site.redis_client import get_redis, new_async_redis
+        from history.outbox import outbox
         from history.state import database_history
+        from history.tasks import announce, requeue_outbox
         from markets.services import missing_reference_commands
 
         sync = get_redis()
+        box = outbox()
         # The lease before the first command is read: a second engine stops here.
         try:
             held = lease.acquire(sync, settings.ENGINE_LEASE_TTL_S, log=log)
@@ -62,8 +70,9 @@ class Command(BaseCommand):
                 snapshot_every_s=settings.ENGINE_SNAPSHOT_EVERY_S,
                 snapshot_every_commands=settings.ENGINE_SNAPSHOT_EVERY_COMMANDS,
                 max_lag_s=settings.ENGINE_MAX_BACKLOG_S,
-                outbox_floor=lambda: persist_outbox.floor(get_redis()),
+                outbox_floor=lambda: box.floor(sync),
                 requeue_outbox=requeue_outbox,
+                outbox=box,
             )
             snapshot = process.load_snapshot()
             try:

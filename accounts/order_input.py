@@ -24,6 +24,7 @@ from django.dispatch import receiver
 
 from accounts import error_codes as errors
 from accounts.signing import JsonNumber
+from contract.wire import MarketFormat
 from engine.core import units
 from engine.core.messages import (
     BID,
@@ -36,11 +37,9 @@ from engine.core.messages import (
     TIMES_IN_FORCE,
     PlaceOrder,
 )
-from engine.wire import MarketFormat
 from exchange_site.api_errors import ApiError
-
-from . import selectors
-from .models import Asset, Market
+from markets import selectors
+from markets.models import Asset, Market
 
 # Plain decimal notation: optional minus (so a negative value gets a clear "must be positive"),
 # ASCII digits, an optional fraction with at least one digit. ``\Z`` (not ``$``) refuses "1\n".
@@ -205,7 +204,7 @@ class MarketRules:
             min_quantity=market.min_quantity,
             max_quantity=market.max_quantity,
             min_notional=market.min_notional,
-            format=selectors.format_of(market),
+            format=MarketFormat.of(market),
         )
 
 
@@ -220,10 +219,10 @@ def forget_cached_rules() -> None:
     _rules.clear()
 
 
-@receiver(post_save, sender=Market, dispatch_uid="markets.order_input.market_saved")
-@receiver(post_delete, sender=Market, dispatch_uid="markets.order_input.market_deleted")
-@receiver(post_save, sender=Asset, dispatch_uid="markets.order_input.asset_saved")
-@receiver(post_delete, sender=Asset, dispatch_uid="markets.order_input.asset_deleted")
+@receiver(post_save, sender=Market, dispatch_uid="accounts.order_input.market_saved")
+@receiver(post_delete, sender=Market, dispatch_uid="accounts.order_input.market_deleted")
+@receiver(post_save, sender=Asset, dispatch_uid="accounts.order_input.asset_saved")
+@receiver(post_delete, sender=Asset, dispatch_uid="accounts.order_input.asset_deleted")
 def _market_changed(**kwargs) -> None:
     forget_cached_rules()
 

@@ -1,18 +1,9 @@
-"""Candles (klines): bucket arithmetic, idempotent merging of trades into candles, and the
-selector behind ``GET /api/v1/klines``.
+"""Candles (klines): idempotent merging of trades into candles, and the selector behind
+``GET /api/v1/klines``.
 
-Bucket rule (UTC throughout; every bucket is ``[open_time, next open_time)``):
-
-* ``1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d``: aligned to the Unix epoch
-  (1970-01-01 00:00 UTC), ``open_time = floor(ts / length) * length``. Every length up to
-  ``1d`` divides a day, so these buckets also start at 00:00 UTC each day. ``3d`` is
-  epoch-aligned: buckets start on 1970-01-01, 1970-01-04, ..., so 2025-01-01 lies in the
-  bucket [2024-12-31, 2025-01-03) (day number 20088 since the epoch is a multiple of 3).
-* ``1w``: Monday 00:00 UTC (1970-01-05 was a Monday: the anchor).
-* ``1month``: the 1st of the calendar month, 00:00 UTC.
-
-Every bucket boundary is a whole minute, so a trade's bucket for any interval is the bucket
-of its ``1m`` bucket: the merge aggregates trades per minute once and rolls the minutes up.
+Buckets are ``contract.intervals``'. Every bucket boundary is a whole minute, so a trade's
+bucket for any interval is the bucket of its ``1m`` bucket: the merge aggregates trades per
+minute once and rolls the minutes up.
 
 Merging (what makes it idempotent and order-independent): a candle is a commutative summary
 of its trades — ``open`` is the price of its lowest trade id, ``close`` of its highest, ``high``
@@ -32,93 +23,18 @@ bucket is over (``engine.publisher.CandleCloser``, then the ``persistence.close_
 
 from __future__ import annotations
 
-import calendar
 import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connection
 
-from engine.wire import MarketFormat, plain
+from contract.intervals import INTERVAL_NAMES, INTERVALS, MINUTE_MS, Interval, parse_interval
+from contract.wire import MarketFormat, plain
 
-MINUTE_MS = 60_000
-HOUR_MS = 60 * MINUTE_MS
-DAY_MS = 24 * HOUR_MS
-WEEK_ANCHOR_MS = 4 * DAY_MS  # 1970-01-05 00:00 UTC, a Monday
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """A kline interval: fixed ``length_ms`` aligned to ``origin_ms``, or calendar months."""
-
-    name: str
-    length_ms: int | None  # None: calendar month
-    origin_ms: int = 0
-
-    def start(self, ts_ms: int) -> int:
-        """Open time (ms) of the bucket containing ``ts_ms``."""
-        if self.length_ms is None:
-            year, month = _year_month(ts_ms)
-            return calendar.timegm((year, month, 1, 0, 0, 0)) * 1000
-        return (ts_ms - self.origin_ms) // self.length_ms * self.length_ms + self.origin_ms
-
-    def end(self, start_ms: int) -> int:
-        """Open time of the next bucket (exclusive end of the bucket opening at ``start_ms``)."""
-        if self.length_ms is None:
-            year, month = _year_month(start_ms)
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-            return calendar.timegm((year, month, 1, 0, 0, 0)) * 1000
-        return start_ms + self.length_ms
-
-
-def _year_month(ts_ms: int) -> tuple[int, int]:
-    d = datetime.fromtimestamp(ts_ms // 1000, UTC)
-    return d.year, d.month
-
-
-_FIXED = [
-    ("1m", MINUTE_MS),
-    ("3m", 3 * MINUTE_MS),
-    ("5m", 5 * MINUTE_MS),
-    ("15m", 15 * MINUTE_MS),
-    ("30m", 30 * MINUTE_MS),
-    ("1h", HOUR_MS),
-    ("2h", 2 * HOUR_MS),
-    ("4h", 4 * HOUR_MS),
-    ("6h", 6 * HOUR_MS),
-    ("8h", 8 * HOUR_MS),
-    ("12h", 12 * HOUR_MS),
-    ("1d", DAY_MS),
-    ("3d", 3 * DAY_MS),
-]
-# The contract's intervals, in its order.
-INTERVALS: dict[str, Interval] = {name: Interval(name, ms) for name, ms in _FIXED}
-INTERVALS["1w"] = Interval("1w", 7 * DAY_MS, WEEK_ANCHOR_MS)
-INTERVALS["1month"] = Interval("1month", None)
-INTERVAL_NAMES: tuple[str, ...] = tuple(INTERVALS)
-_ROLLUP = [iv for iv in INTERVALS.values() if iv.name != "1m"]
-
-
-def parse_interval(name: str) -> Interval:
-    """The interval called ``name``; ``ValueError`` for anything not in the contract."""
-    try:
-        return INTERVALS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown interval {name!r}; one of {' '.join(INTERVAL_NAMES)}") from None
-
-
-def bucket_start(interval: str | Interval, ts_ms: int) -> int:
-    iv = interval if isinstance(interval, Interval) else parse_interval(interval)
-    return iv.start(ts_ms)
-
-
-def bucket_end(interval: str | Interval, start_ms: int) -> int:
-    iv = interval if isinstance(interval, Interval) else parse_interval(interval)
-    return iv.end(start_ms)
-
+from .models import Candle, Trade, market_model
 
 # --- aggregation -----------------------------------------------------------------------------
 
@@ -194,8 +110,6 @@ _PG_TYPES = ("bigint", "text", "bigint") + ("bigint",) * 9
 
 
 def _table() -> str:
-    from markets.models import Candle
-
     return Candle._meta.db_table
 
 
@@ -262,8 +176,6 @@ def upsert(partials: dict[CandleKey, Agg], *, overwrite: bool = False) -> list[t
 
 def read_rows(keys: Iterable[CandleKey]) -> list[tuple]:
     """The stored rows of the candles ``keys`` in ``upsert``'s row shape; absent ones left out."""
-    from markets.models import Candle
-
     wanted = set(keys)
     if not wanted:
         return []
@@ -301,10 +213,8 @@ def rebuild(market_ids: Sequence[int] | None = None, since_ms: int | None = None
     Elsewhere (SQLite) the trades are streamed through ``aggregate`` in Python; SQLite
     serializes writers anyway.
     """
-    from markets.models import Candle, Market, Trade
-
     if market_ids is None:
-        market_ids = list(Market.objects.values_list("id", flat=True))
+        market_ids = list(market_model().objects.values_list("id", flat=True))
     market_ids = list(market_ids)
     if not market_ids:
         return 0
@@ -344,8 +254,6 @@ def _pg_bucket_expr(iv: Interval) -> str:
 
 
 def _rebuild_interval_pg(iv: Interval, market_ids: list[int], lower: int | None) -> int:
-    from markets.models import Trade
-
     trades = _q(Trade._meta.db_table)
     where = "market_id = ANY(%s)" + ("" if lower is None else " AND ts >= %s")
     params: list = [market_ids] + ([] if lower is None else [lower])
@@ -378,7 +286,7 @@ def _iso_time(ms: int) -> str:
 
 def shifted(units: int, exponent: int) -> str:
     """``units * 10**exponent`` as a plain decimal string without trailing zeros — the same text
-    as ``engine.wire.plain`` — by moving the decimal point in the digits instead of going
+    as ``contract.wire.plain`` — by moving the decimal point in the digits instead of going
     through ``Decimal`` (which is most of the cost of rendering a day of candles)."""
     if units == 0:
         return "0"
@@ -424,13 +332,10 @@ def klines(
     ``"YYYY-MM-DD HH:MM:SS"`` UTC, amounts as decimal strings, ``trades`` as a string (as
     Backpack sends it). ``ValueError`` for an unknown interval; ``Market.DoesNotExist`` for an
     unknown symbol."""
-    from markets.models import Candle, Market
-    from markets.selectors import format_of
-
     iv = interval if isinstance(interval, Interval) else parse_interval(interval)
     if isinstance(market, str):
-        market = Market.objects.select_related("base", "quote").get(symbol=market)
-    fmt = format_of(market)
+        market = market_model().objects.select_related("base", "quote").get(symbol=market)
+    fmt = MarketFormat.of(market)
     rows = Candle.objects.filter(market_id=market.pk, interval=iv.name, open_time__gte=start_s * 1000)
     if end_s is not None:
         rows = rows.filter(open_time__lt=end_s * 1000)

@@ -13,7 +13,7 @@ into a temporary staging table followed by ``INSERT ... SELECT ... ON CONFLICT``
   ``seq * 8 + place`` (``ledger_id``); transfers: unique on the tx id — a row that exists is
   skipped;
 * candles: only the trades this transaction actually inserted are merged, in the same
-  transaction (see ``markets.candles``).
+  transaction (see ``history.candles``).
 
 So a batch delivered twice, replayed after an engine restart, or written by two workers at once
 changes nothing the second time, and a worker killed mid-batch leaves nothing behind (the
@@ -37,11 +37,14 @@ from decimal import Decimal
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 
-from engine import persist_batch
+from contract import persist_batch
+from contract.intervals import INTERVAL_NAMES
+from contract.wire import MarketFormat
 from engine.core import units
 from engine.core.messages import FEE_ACCOUNT
-from engine.wire import MarketFormat
-from markets import candles
+
+from . import candles
+from .models import Checkpoint, Fill, LedgerEntry, Order, Trade, Transfer, market_model
 
 log = logging.getLogger(__name__)
 
@@ -77,20 +80,17 @@ class _Directory:
         return info
 
     def load_markets(self, symbols: set[str]) -> None:
-        from markets.models import Market
-        from markets.selectors import format_of
-
         missing = symbols - self.markets.keys()
         if not missing:
             return
-        for m in Market.objects.select_related("base", "quote").filter(symbol__in=missing):
+        for m in market_model().objects.select_related("base", "quote").filter(symbol__in=missing):
             self.markets[m.symbol] = MarketInfo(
                 id=m.pk,
                 symbol=m.symbol,
                 base=m.base.symbol,
                 quote=m.quote.symbol,
                 base_per_lot=units.base_per_lot(Decimal(m.step_size), m.base.decimals),
-                fmt=format_of(m),
+                fmt=MarketFormat.of(m),
             )
         unknown = missing - self.markets.keys()
         if unknown:
@@ -202,7 +202,7 @@ LEDGER_IDS_PER_EVENT = 8  # an event writes at most seven ledger entries (a trad
 
 def ledger_ids(seq: int, entries: list[tuple]) -> list[tuple]:
     """An event's ledger entries ``(account, asset, seq, cause, amount, reference, ts)``, each
-    prefixed with its key ``seq * 8 + place`` (``accounts.models.LedgerEntry``): ``place``
+    prefixed with its key ``seq * 8 + place`` (``history.models.LedgerEntry``): ``place``
     numbers them in (account, asset, cause) order, so the same event always gets the same keys."""
     entries = sorted(entries, key=_ledger_place)
     base = seq * LEDGER_IDS_PER_EVENT
@@ -484,8 +484,6 @@ _TRANSFER_COLUMNS = [
 
 
 def _write_orders(cur, rows: list[tuple]) -> int:
-    from accounts.models import Order
-
     t = _q(Order._meta.db_table)
     update = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c, _ in _ORDER_COLUMNS[1:])
     # Only a newer event may change the row: events can arrive late or twice.
@@ -496,8 +494,6 @@ def _write_orders(cur, rows: list[tuple]) -> int:
 def _new_trades(cur, rows: list[tuple]) -> list[tuple]:
     """Insert trades; return ``(market_id, trade_id, ts, price, quantity, quote_quantity)`` of
     those this call inserted (not those already there)."""
-    from markets.models import Trade
-
     table = Trade._meta.db_table
     if connection.vendor == "postgresql":
         returned = _insert(
@@ -536,11 +532,9 @@ def _new_trades(cur, rows: list[tuple]) -> list[tuple]:
 
 def persist_events(batch: persist_batch.Packed | Sequence[dict]) -> BatchResult:
     """Write one batch of engine events (see the module docstring): packed as the engine sends
-    it (``engine.persist_batch``), or a list of ``event_to_dict`` dicts. Raises
+    it (``contract.persist_batch``), or a list of ``event_to_dict`` dicts. Raises
     ``UnknownMarket`` when an event names a market the database does not have yet (retry
     later) and lets database errors through (retry: nothing was written)."""
-    from accounts.models import Fill, LedgerEntry, Transfer
-
     started = time.perf_counter()
     if persist_batch.is_packed(batch):
         result = BatchResult(events=persist_batch.count(batch))
@@ -594,8 +588,6 @@ def _record_checkpoint(batch: persist_batch.Packed) -> None:
     """The batch's place in the engine's history (``history.models.Checkpoint``), in the
     transaction of its events. Batches handed over by tools standing in for the engine have
     none."""
-    from history.models import Checkpoint
-
     coverage = batch.get("coverage")
     if coverage is None:
         return
@@ -666,6 +658,6 @@ def closed_kline_frames(closes: Sequence[dict], now_ms: int | None = None) -> tu
             ready.append(row)
         else:
             pending.append(close)
-    ready.sort(key=lambda r: (r[0], candles.INTERVAL_NAMES.index(r[1]), r[2]))
+    ready.sort(key=lambda r: (r[0], INTERVAL_NAMES.index(r[1]), r[2]))
     fmt = {info.id: info.fmt for info in directory.markets.values()}
     return [candles.kline_frame(fmt[r[0]], r, now_ms, closed=True) for r in ready], pending
