@@ -490,7 +490,7 @@ def order_id(events: list[dict]) -> int:
 
 def asset(symbol: str) -> Asset:
     """The asset as ``seed_demo`` makes it, made if missing."""
-    from markets.management.commands.seed_demo import ASSETS
+    from exchange_site.management.commands.seed_demo import ASSETS
     from markets.models import Asset
 
     name, decimals = next((name, dec) for sym, name, dec in ASSETS if sym == symbol)
