@@ -19,7 +19,7 @@ from django.db.models import Max
 from accounts import order_input
 from contract import md_cache
 from contract.wire import plain
-from engine.core import units
+from engine.core import reserves, units
 from exchange_site.redis_client import get_redis
 from markets import selectors as market_selectors
 from markets.models import Market
@@ -148,18 +148,6 @@ def max_withdrawal(
     }
 
 
-def _affordable_lots(lot_cost: int, budget: int, fee_bps: int) -> int:
-    """Most lots ``q`` whose cost ``q * lot_cost`` plus its fee (rounded down, as the engine
-    charges it) fits in ``budget`` quote units."""
-    if budget <= 0:
-        return 0
-    lots = budget * 10000 // (lot_cost * (10000 + fee_bps))  # affordable: the fee is at most exact
-    # The rounded-down fee can leave room for a lot or so more.
-    while (n := (lots + 1) * lot_cost) + units.fee(n, fee_bps) <= budget:
-        lots += 1
-    return lots
-
-
 def _lots_of(quantity: Decimal, step_size: Decimal) -> int:
     """Whole lots in ``quantity`` (rounded down)."""
     return int(Fraction(quantity) // Fraction(step_size))
@@ -179,7 +167,7 @@ def _market_buy_lots(market: Market, budget: int, quote_per_tick_lot: int) -> in
         cost = units.notional(ticks, level_lots, quote_per_tick_lot)
         cost += units.fee(cost, market.taker_fee_bps)
         if cost > budget:
-            return lots + _affordable_lots(ticks * quote_per_tick_lot, budget, market.taker_fee_bps)
+            return lots + reserves.affordable(ticks * quote_per_tick_lot, budget, market.taker_fee_bps)
         budget -= cost
         lots += level_lots
     return lots
@@ -214,7 +202,7 @@ def max_order(
             lots = _market_buy_lots(market, budget, k)
         else:
             fee_bps = max(market.maker_fee_bps, market.taker_fee_bps)  # what the engine locks
-            lots = _affordable_lots(ticks * k, budget, fee_bps)
+            lots = reserves.affordable(ticks * k, budget, fee_bps)
     max_lots = _lots_of(market.max_quantity, market.step_size)
     return {
         **flags,
