@@ -119,12 +119,13 @@ def test_every_web_process_counts_into_one_scrape(start_web_server, tmp_path):
             assert http.get("/livez").status_code == 200
         with connect(server.ws_url), connect(server.ws_url):
             during = http.get("/metrics").text
+
+        def scrape_with_both_closed() -> str:
+            text = http.get("/metrics").text
+            return text if "exchange_websocket_connections 0.0" in text else ""
+
         # A closed websocket is counted out when its server has handled the close, a moment later.
-        after = wait_until(
-            lambda: (text := http.get("/metrics").text) if "exchange_websocket_connections 0.0" in text else "",
-            10,
-            "the scrape to count the closed websockets out",
-        )
+        after = wait_until(scrape_with_both_closed, 10, "the scrape to count the closed websockets out")
 
     assert 'exchange_http_requests_total{method="GET",route="/livez",status="200"} 20.0' in during
     assert "exchange_websocket_connections 2.0" in during

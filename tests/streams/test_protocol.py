@@ -577,45 +577,53 @@ async def test_the_engine_is_told_which_accounts_have_a_private_subscriber(ws, m
     assert redis_conn.hgetall(PRIVATE_SUBSCRIBERS_KEY) == {}
 
 
-def core_layer():
-    """The channel layer, when it is channels_redis's RedisChannelLayer (whose group members
-    these tests count); other layers skip them."""
+@pytest.fixture
+def memberships(monkeypatch):
+    """The group joins and leaves made on the channel layer, as ``(action, group)``, in order."""
     layer = get_channel_layer()
-    if not hasattr(layer, "_group_key"):
-        pytest.skip("counts the members of a RedisChannelLayer group")
-    return layer
+    made: list[tuple[str, str]] = []
+    add, discard = layer.group_add, layer.group_discard
+
+    async def group_add(group, channel):
+        made.append(("join", group))
+        await add(group, channel)
+
+    async def group_discard(group, channel):
+        made.append(("leave", group))
+        await discard(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", group_add)
+    monkeypatch.setattr(layer, "group_discard", group_discard)
+    return made
 
 
-async def test_a_process_joins_a_public_group_once_for_all_its_connections(ws, markets, redis_conn):
-    layer = core_layer()
-    members = layer._group_key("trade.SOL_USDC")  # channels_redis: a sorted set of channel names
+async def test_a_process_joins_a_public_group_once_for_all_its_connections(ws, markets, memberships):
     first, second = await ws(), await ws()
     for client in (first, second):
         await client.subscribe("trade.SOL_USDC")
         await client.settle()
-    assert redis_conn.zcard(members) == 1
+    assert memberships == [("join", "trade.SOL_USDC")]
     await first.unsubscribe("trade.SOL_USDC")
     await first.settle()
-    assert redis_conn.zcard(members) == 1
+    assert memberships == [("join", "trade.SOL_USDC")]
     await engine_sends("trade.SOL_USDC", ("trade.SOL_USDC", TRADE))
     assert await second.receive() == {"stream": "trade.SOL_USDC", "data": TRADE}
     assert await first.nothing()
     await second.close()
-    assert redis_conn.zcard(members) == 0
+    assert memberships == [("join", "trade.SOL_USDC"), ("leave", "trade.SOL_USDC")]
 
 
 async def test_with_per_connection_fanout_each_connection_joins_the_group_itself(
-    ws, markets, redis_conn, monkeypatch
+    ws, markets, memberships, monkeypatch
 ):
     from streams import consumers
 
     monkeypatch.setattr(consumers, "FANOUT_PER_PROCESS", False)
-    members = core_layer()._group_key("trade.SOL_USDC")
     first, second = await ws(), await ws()
     for client in (first, second):
         await client.subscribe("trade.SOL_USDC")
         await client.settle()
-    assert redis_conn.zcard(members) == 2
+    assert memberships == [("join", "trade.SOL_USDC"), ("join", "trade.SOL_USDC")]
     await engine_sends("trade.SOL_USDC", ("trade.SOL_USDC", TRADE))
     assert await first.receive() == {"stream": "trade.SOL_USDC", "data": TRADE}
     assert await second.receive() == {"stream": "trade.SOL_USDC", "data": TRADE}
