@@ -14,6 +14,8 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 
+from engine.client import submit
+from engine.core.messages import PlaceOrder
 from tests.streams.conftest import WebServer
 from tests.streams.test_slow_clients import NeverReads, append_all, connection_ended, crossing_pairs
 
@@ -77,7 +79,7 @@ async def test_a_client_whose_1011_close_cannot_be_written_is_disconnected_after
     reach it: the connection is aborted the close timeout (10 s) after the 1011, not held open.
     The slow-client limits are out of reach, so the close is the keepalive's."""
     limits_out_of_reach = {"STREAMS_MAX_PENDING_FRAMES": "1000000", "STREAMS_MAX_SEND_STALL_S": "600"}
-    server = WebServer({"WS_PING_INTERVAL_S": "5", "WS_PING_TIMEOUT_S": "1", **limits_out_of_reach})
+    server = WebServer({"WS_PING_INTERVAL_S": "20", "WS_PING_TIMEOUT_S": "1", **limits_out_of_reach})
     server.start(tmp_path / "web.log")
     try:
         maker, taker = await sync_to_async(make_user)("maker"), await sync_to_async(make_user)("taker")
@@ -87,7 +89,11 @@ async def test_a_client_whose_1011_close_cannot_be_written_is_disconnected_after
         connected = time.monotonic()
         stuck.send_text(json.dumps({"method": "SUBSCRIBE", "params": ["trade.SOL_USDC", "depth.SOL_USDC"]}))
         await asyncio.sleep(0.5)
-        await sync_to_async(append_all)(crossing_pairs(maker, taker, 20000))  # ~5 MB before the first ping
+        await sync_to_async(append_all)(crossing_pairs(maker, taker, 20000))  # ~5 MB: more than buffers take
+        last = PlaceOrder(ts=0, account=maker.pk, market="SOL_USDC", side="Ask", order_type="Limit",
+                          price=20000, quantity=1)  # fmt: skip
+        await sync_to_async(submit)(last, 120)  # replied to once the engine is through the others
+        assert time.monotonic() - connected < 18, "the socket must be full before the first ping"
 
         while not connection_ended(stuck):
             assert time.monotonic() - connected < 60, server.log_path.read_text()[-2000:]
@@ -96,5 +102,5 @@ async def test_a_client_whose_1011_close_cannot_be_written_is_disconnected_after
     finally:
         server.stop()
 
-    assert 15 < ended < 30  # the ping at 5 s, its pong missed at 6, aborted at 16
+    assert 30 < ended < 50  # the ping at 20 s, its pong missed at 21, aborted at 31
     assert "dropping slow websocket client" not in server.log_path.read_text()
