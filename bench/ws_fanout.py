@@ -276,7 +276,7 @@ def flow(rate: int, seconds: float, rng: random.Random) -> int:
 
 def engine_marks() -> tuple[int, int]:
     """(last trade id, last depth update id) as the engine has published them."""
-    from engine import md_cache
+    from contract import md_cache
     from exchange_site.redis_client import get_redis
 
     trades = md_cache.read_recent_trades(get_redis(), SYMBOL, 1)

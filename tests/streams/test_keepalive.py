@@ -12,8 +12,12 @@ import time
 
 import pytest
 import websockets
+from asgiref.sync import sync_to_async
 
-from tests.streams.test_slow_clients import NeverReads
+from engine.client import submit
+from engine.core.messages import PlaceOrder
+from tests.conftest import wait_until
+from tests.streams.test_slow_clients import NeverReads, append_all, connection_ended, crossing_pairs
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.services]
 
@@ -63,3 +67,35 @@ async def test_a_frame_too_large_to_be_a_request_closes_the_connection_as_it_arr
             await asyncio.wait_for(client.recv(), 5)
 
     assert closed.value.rcvd.code == 1009  # message too big
+
+
+async def test_a_client_whose_1011_close_cannot_be_written_is_disconnected_after_the_close_timeout(
+    engine_process, fund, make_user, start_web_server
+):
+    """A client that reads nothing misses its pong once its socket is full, so the close cannot
+    reach it: the connection is aborted the close timeout (10 s) after the 1011, not held open.
+    The slow-client limits are out of reach, so the close is the keepalive's."""
+    limits_out_of_reach = {"STREAMS_MAX_PENDING_FRAMES": "1000000", "STREAMS_MAX_SEND_STALL_S": "600"}
+    server = await sync_to_async(start_web_server)(
+        WS_PING_INTERVAL_S="20", WS_PING_TIMEOUT_S="1", **limits_out_of_reach
+    )
+    maker, taker = await sync_to_async(make_user)("maker"), await sync_to_async(make_user)("taker")
+    await sync_to_async(fund)(maker, "SOL", "1000000")
+    await sync_to_async(fund)(taker, "USDC", "1000000000")
+    stuck = NeverReads(server.port)
+    connected = time.monotonic()
+    stuck.send_text(json.dumps({"method": "SUBSCRIBE", "params": ["trade.SOL_USDC", "depth.SOL_USDC"]}))
+    await asyncio.sleep(0.5)
+    await sync_to_async(append_all)(crossing_pairs(maker, taker, 20000))  # ~5 MB: more than buffers take
+    last = PlaceOrder(ts=0, account=maker.pk, market="SOL_USDC", side="Ask", order_type="Limit",
+                      price=20000, quantity=1)  # fmt: skip
+    await sync_to_async(submit)(last, 120)  # replied to once the engine is through the others
+    assert time.monotonic() - connected < 18, "the socket must be full before the first ping"
+
+    await sync_to_async(wait_until)(
+        lambda: connection_ended(stuck), 60, "the connection to end", server.log, pause=0.25
+    )
+    ended = time.monotonic() - connected
+
+    assert 30 < ended < 50  # the ping at 20 s, its pong missed at 21, aborted at 31
+    assert "dropping slow websocket client" not in server.log_path.read_text()

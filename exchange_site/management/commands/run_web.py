@@ -50,7 +50,7 @@ class Command(BaseCommand):
             "--lifespan",
             "off",
             "--ws",
-            "exchange_site.ws_protocol:FlowControlledWebSocketProtocol",
+            "exchange_site.ws_protocol:FanOutWebSocketProtocol",
             "--ws-ping-interval",
             os.environ.get("WS_PING_INTERVAL_S", "20"),
             "--ws-ping-timeout",
