@@ -52,7 +52,12 @@ function signingKey() {
 async function request(method, path, params = {}) {
   const timestamp = Date.now();
   const window = 5000;
-  const message = signingString(INSTRUCTIONS[`${method} ${path}`], params, timestamp, window);
+  const instruction = INSTRUCTIONS[`${method} ${path}`];
+  if (instruction === undefined) {
+    // the schema (GET /api/schema) names each operation's x-signing-instruction
+    throw new Error(`${method} ${path}: not in INSTRUCTIONS; add its x-signing-instruction from /api/schema`);
+  }
+  const message = signingString(instruction, params, timestamp, window);
   const headers = {
     "X-API-Key": process.env.API_KEY,
     "X-Timestamp": String(timestamp),

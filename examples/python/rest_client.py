@@ -56,7 +56,10 @@ def signing_string(instruction, params, timestamp, window):
 def request(method, path, params=None):
     params = params or {}
     timestamp, window = int(time.time() * 1000), 5000
-    message = signing_string(INSTRUCTIONS[method, path], params, timestamp, window)
+    instruction = INSTRUCTIONS.get((method, path))
+    if instruction is None:  # the schema (GET /api/schema) names each one's x-signing-instruction
+        sys.exit(f"{method} {path}: not in INSTRUCTIONS; add its x-signing-instruction from /api/schema")
+    message = signing_string(instruction, params, timestamp, window)
     secret = SigningKey(base64.b64decode(os.environ["API_SECRET"]))
     headers = {
         "X-API-Key": os.environ["API_KEY"],

@@ -69,7 +69,10 @@ def rest(request, trader):
         argv = [*command, method, path, *([json.dumps(params)] if params is not None else [])]
         done = subprocess.run(argv, env=trader, capture_output=True, text=True, timeout=30)
         output = done.stdout if done.returncode == 0 else done.stderr
-        return done.returncode, json.loads(output)
+        try:
+            return done.returncode, json.loads(output)
+        except json.JSONDecodeError:  # the client's own message
+            return done.returncode, output.strip()
 
     return call
 
@@ -120,6 +123,15 @@ def test_the_rest_client_exits_1_with_the_error_the_exchange_answers(rest):
     code, error = rest("POST", "/api/v1/order", {**LIMIT_BUY, "quantity": "100"})
 
     assert (code, error["code"]) == (1, "INSUFFICIENT_FUNDS")
+
+
+def test_the_rest_client_names_an_operation_it_has_no_instruction_for(rest):
+    code, error = rest("POST", "/api/v1/borrowLend", {"symbol": "USDC"})
+
+    assert (code, error) == (
+        1,
+        "POST /api/v1/borrowLend: not in INSTRUCTIONS; add its x-signing-instruction from /api/schema",
+    )
 
 
 class Lines:
