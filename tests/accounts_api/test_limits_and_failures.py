@@ -4,6 +4,7 @@ outside DEBUG, an engine that does not answer (504, status unknown), and one tha
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -11,7 +12,9 @@ import redis
 from django.test import Client
 
 from contract.names import ACCEPTING_KEY
+from engine.client import REPLY_KEY_PREFIX, EngineMaintenance, OverLimit, submit_async
 from engine.commandlog import COMMAND_STREAM
+from engine.core.messages import CancelAll
 
 pytestmark = pytest.mark.django_db
 
@@ -144,4 +147,51 @@ def test_with_no_engine_running_an_order_is_refused_at_once_and_not_appended(ali
     assert (response.status_code, response.json()["code"]) == (503, "MAINTENANCE")
     assert response.headers["Retry-After"] == "1"
     assert time.monotonic() - started < 1  # not the 5 s reply timeout
+    assert redis_conn.xlen(COMMAND_STREAM) == 1
+
+
+def _submit_async(command, **kwargs):
+    """``engine.client.submit_async`` on a loop of its own (the process's asyncio client is bound to
+    the loop it was made on: closed and forgotten with it)."""
+    from exchange_site.redis_client import get_async_redis
+
+    async def run():
+        try:
+            return await submit_async(command, **kwargs)
+        finally:
+            await get_async_redis().aclose()
+
+    try:
+        return asyncio.run(run())
+    finally:
+        get_async_redis.cache_clear()
+
+
+def test_an_append_over_a_rate_limit_is_refused_without_waiting_out_the_reply_timeout(redis_conn, settings):
+    settings.ENGINE_REPLY_TIMEOUT_S = 30
+    redis_conn.set(ACCEPTING_KEY, "an engine")
+    redis_conn.xadd(COMMAND_STREAM, {"cmd": "{}"})
+    cancel_all = CancelAll(ts=0, account=1, market="SOL_USDC")
+
+    started = time.monotonic()
+    with pytest.raises(OverLimit) as refused:
+        _submit_async(cancel_all, counters=[("limit.test", 0, 10)])
+
+    assert time.monotonic() - started < 5  # the script woke the wait that followed it
+    assert refused.value.counts == [1]
+    assert redis_conn.xlen(COMMAND_STREAM) == 1  # nothing appended
+    assert redis_conn.keys(f"{REPLY_KEY_PREFIX}*") == []  # the wake-up marker was taken
+
+
+def test_an_append_while_the_engine_is_down_is_refused_without_waiting_out_the_reply_timeout(
+    redis_conn, settings
+):
+    settings.ENGINE_REPLY_TIMEOUT_S = 30
+    redis_conn.xadd(COMMAND_STREAM, {"cmd": "{}"})  # a log, and no engine's heartbeat
+
+    started = time.monotonic()
+    with pytest.raises(EngineMaintenance):
+        _submit_async(CancelAll(ts=0, account=1, market="SOL_USDC"))
+
+    assert time.monotonic() - started < 5
     assert redis_conn.xlen(COMMAND_STREAM) == 1
