@@ -11,6 +11,8 @@ what was appended is the truth and will be applied.
 
 from __future__ import annotations
 
+import itertools
+import os
 import uuid
 
 import redis
@@ -24,6 +26,24 @@ from exchange_site.api_errors import ApiError
 from exchange_site.redis_client import get_async_redis, get_redis
 
 REPLY_KEY_PREFIX = "engine.reply."
+
+
+def _new_reply_keys() -> None:
+    # Unique like a uuid4 per reply (a random prefix per process, forks included, then a
+    # counter) without drawing random bytes for each: uuid4 was 2 % of order entry's CPU.
+    global _reply_prefix, _reply_numbers
+    _reply_prefix = f"{REPLY_KEY_PREFIX}{uuid.uuid4().hex}."
+    _reply_numbers = itertools.count()
+
+
+_new_reply_keys()
+os.register_at_fork(after_in_child=_new_reply_keys)
+
+
+def _reply_key() -> str:
+    return f"{_reply_prefix}{next(_reply_numbers)}"
+
+
 MAINTENANCE = "MAINTENANCE"
 
 # KEYS: the stream, the count of appends (``contract.names.APPENDED_KEY``), to append only while
@@ -235,7 +255,7 @@ def _replied(appended, popped, counters) -> list[dict]:
 def submit(command: Command, timeout: float | None = None) -> list[dict]:
     """Append ``command`` and return the events it produced (``event_to_dict`` form)."""
     timeout = settings.ENGINE_REPLY_TIMEOUT_S if timeout is None else timeout
-    reply_to = REPLY_KEY_PREFIX + uuid.uuid4().hex
+    reply_to = _reply_key()
     appended, popped = _round_trip(_commands(encode(command, reply_to), (), reply_to, timeout))
     return _replied(appended, popped, ())
 
@@ -250,7 +270,7 @@ async def submit_async(
     as the append; when one is over its limit nothing is appended and ``OverLimit`` carries the
     counts."""
     timeout = settings.ENGINE_REPLY_TIMEOUT_S if timeout is None else timeout
-    reply_to = REPLY_KEY_PREFIX + uuid.uuid4().hex
+    reply_to = _reply_key()
     appended, popped = await _round_trip_async(
         _commands(encode(command, reply_to), counters, reply_to, timeout)
     )
