@@ -12,52 +12,15 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from django.contrib.auth import get_user_model
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 
 from . import error_codes as errors
-from . import signing
+from . import key_cache, signing
 from .models import ApiKey
 
 # ``last_used_at`` is informational: write it at most once a minute per key, not per request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
-
-# Keys (with their users) are cached per process for a moment: a database query per request
-# would be the largest single cost of an order. Any save or delete of a key or a user in this
-# process drops the cache at once (revoking through the UI, the admin or the services); another
-# web process notices within KEY_CACHE_TTL_S.
-KEY_CACHE_TTL_S = 2.0
-_keys: dict[str, tuple[float, ApiKey]] = {}
-
-
-def forget_cached_keys() -> None:
-    _keys.clear()
-
-
-@receiver(post_save, sender=ApiKey, dispatch_uid="accounts.authentication.key_saved")
-@receiver(post_delete, sender=ApiKey, dispatch_uid="accounts.authentication.key_deleted")
-def _key_changed(instance: ApiKey, **kwargs) -> None:
-    _keys.pop(instance.public_key, None)
-
-
-@receiver(post_save, sender=get_user_model(), dispatch_uid="accounts.authentication.user_saved")
-@receiver(post_delete, sender=get_user_model(), dispatch_uid="accounts.authentication.user_deleted")
-def _user_changed(**kwargs) -> None:
-    _keys.clear()
-
-
-def _lookup_key(public_key: str) -> ApiKey | None:
-    now = time.monotonic()
-    hit = _keys.get(public_key)
-    if hit is not None and now - hit[0] < KEY_CACHE_TTL_S:
-        return hit[1]
-    key = ApiKey.objects.select_related("user").filter(public_key=public_key).first()
-    if key is not None:  # unknown keys are not cached: a new key works at once
-        _keys[public_key] = (now, key)
-    return key
 
 
 def now_ms() -> int:
@@ -111,7 +74,7 @@ def verify_signature(request, instruction: str) -> tuple[object, ApiKey]:
     if not signature:
         raise errors.invalid_signature("Missing X-Signature header")
 
-    key = _lookup_key(api_key)
+    key = key_cache.lookup(api_key)
     if key is None:
         raise errors.unauthorized("Unknown API key")
     if key.revoked:

@@ -63,6 +63,17 @@ def balance_group(account: int) -> str:
     return f"account.balanceUpdate.{account}"
 
 
+# --- API keys -----------------------------------------------------------------------------------
+
+
+def key_changed_channel(db: int) -> str:
+    """The pub/sub channel announcing a change of an API key (its public key) or of any user
+    ("*"), heard by every web process's key cache (``accounts.key_cache``). Pub/sub ignores the
+    database number: the channel carries it, so exchanges sharing a Redis server do not hear
+    each other."""
+    return f"accounts.key_changed.{db}"
+
+
 # --- persistence ---------------------------------------------------------------------------------
 
 # The Celery tasks the engine sends by name (it never imports the worker's code).

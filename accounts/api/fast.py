@@ -68,7 +68,7 @@ from exchange_site.api_errors import exception_handler
 from operations.logs import log_request
 from operations.metrics import record_request
 
-from .. import authentication, services
+from .. import authentication, key_cache, services
 from . import throttling, views
 from .parsers import MAX_BODY_BYTES, parse_body
 
@@ -255,8 +255,12 @@ class OrderEntry:
     def __init__(self, django, executor: Executor):
         self.django = django
         self.executor = executor  # Django's HTTP threads: for the rare step that needs the ORM
+        self.hearing_key_changes = False
 
     async def __call__(self, scope, receive, send) -> None:
+        if not self.hearing_key_changes:  # the server's event loop runs from here on
+            key_cache.listen_in_background()
+            self.hearing_key_changes = True
         taken = self._take(scope)
         if taken is None:
             return await self.django(scope, receive, send)

@@ -13,8 +13,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from accounts import order_input, services, signing
-from accounts.authentication import forget_cached_keys
+from accounts import key_cache, order_input, services, signing
 from contract import md_cache
 from exchange_site.redis_client import get_redis
 from markets import selectors as market_selectors
@@ -123,7 +122,7 @@ def _fresh_market_cache():
     def clear():
         market_selectors.clear_market_cache()
         order_input.forget_cached_rules()
-        forget_cached_keys()
+        key_cache.forget_all()
 
     clear()
     yield
