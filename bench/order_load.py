@@ -523,12 +523,16 @@ async def cancel_everything(base_url: str, client: Client, plans: list[MarketPla
 
 
 def wait_for_persistence(settle_s: float) -> bool:
-    """Wait until the database holds every event the engine produced (persistence lag 0)."""
+    """Wait until the database holds every event the engine produced: no batch left in the
+    outbox (the engine queues each one in the flush that answers its commands) and no lag. The
+    lag alone can read 0 early: the engine's figures are as of its last heartbeat, and with two
+    worker processes a later batch can commit before an earlier one."""
     from operations.state import exchange_state
 
     deadline = time.monotonic() + settle_s
     while True:
-        if exchange_state().persistence_lag == 0:
+        state = exchange_state()
+        if state.outbox == 0 and state.persistence_lag == 0:
             return True
         if time.monotonic() >= deadline:
             return False
