@@ -109,7 +109,7 @@ class UpdateMarket:
 
 
 @dataclass(slots=True, kw_only=True)
-class Deposit:
+class _Transfer:
     ts: int
     account: int
     asset: str
@@ -118,12 +118,13 @@ class Deposit:
 
 
 @dataclass(slots=True, kw_only=True)
-class Withdraw:
-    ts: int
-    account: int
-    asset: str
-    amount: int
-    tx_id: str
+class Deposit(_Transfer):
+    """Credits ``amount`` to the account's available balance."""
+
+
+@dataclass(slots=True, kw_only=True)
+class Withdraw(_Transfer):
+    """Takes ``amount`` from the account's available balance (refused beyond it)."""
 
 
 @dataclass(slots=True, kw_only=True)
