@@ -79,8 +79,8 @@ class AddMarket:
     symbol: str
     base: str
     quote: str
-    tick_size: str
-    step_size: str
+    tick_size: str  # one tick: the price grid's step, e.g. "0.01"
+    step_size: str  # one lot: the quantity grid's step, e.g. "0.001"
     min_price: int  # ticks
     max_price: int  # ticks
     min_quantity: int  # lots
