@@ -59,12 +59,8 @@ from engine.core.messages import (
     BalanceChanged,
     DepthChanged,
     MarketChanged,
-    OrderAccepted,
-    OrderCancelled,
-    OrderExpired,
+    OrderEvent,
     OrderFilled,
-    OrderTriggered,
-    OrderTriggerFailed,
     Rejected,
     Trade,
 )
@@ -82,7 +78,6 @@ AGGREGATED_DEPTH_MS = (200, 1000)
 # How far the engine host's clock may run ahead of the Redis clock that stamps the commands.
 CLOSE_GRACE_MS = 250
 
-ORDER_EVENTS = (OrderAccepted, OrderFilled, OrderCancelled, OrderExpired, OrderTriggered, OrderTriggerFailed)
 OPEN_STATUSES = {NEW, PARTIALLY_FILLED, TRIGGER_PENDING}
 # Events a reply leaves out: the caller reads balances and the book from the cache instead.
 NOT_IN_REPLY = (DepthChanged, BalanceChanged)
@@ -372,7 +367,7 @@ class Publisher:
             reply.append(d)
             if cls is not Rejected:
                 self._persist_buffer.append(d)
-            if cls in ORDER_EVENTS:
+            if issubclass(cls, OrderEvent):
                 self.order_updates[ev.account][ev.order_id] = d
                 self.order_frames[ev.account].append(d)
                 if cls is OrderFilled:

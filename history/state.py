@@ -19,22 +19,8 @@ from django.db import transaction
 from django.db.models import Q, Sum
 
 from engine.core import Engine
-from engine.core.messages import (
-    ASK,
-    BID,
-    FOK,
-    GTC,
-    IOC,
-    LIMIT,
-    MARKET,
-    NEW,
-    PARTIALLY_FILLED,
-    REJECT_BOTH,
-    REJECT_MAKER,
-    REJECT_TAKER,
-    TRIGGER_PENDING,
-)
-from engine.core.snapshot import compose
+from engine.core.messages import GTC, LIMIT, NEW, PARTIALLY_FILLED, SIDES, TRIGGER_PENDING
+from engine.core.snapshot import VOCABULARY, compose
 from engine.snapshots import SnapshotData
 from engine.ticker import WINDOW_MS, RollingTicker
 
@@ -42,8 +28,7 @@ from .models import Checkpoint, Fill, LedgerEntry, Order, Trade, Transfer
 
 log = logging.getLogger(__name__)
 
-_SIDES = {BID: BID, ASK: ASK}  # the core compares sides by identity
-_WORDS = {w: w for w in (BID, ASK, LIMIT, MARKET, GTC, IOC, FOK, REJECT_TAKER, REJECT_MAKER, REJECT_BOTH)}
+_SIDES = {side: side for side in SIDES}  # the core compares sides by identity
 
 
 @dataclass
@@ -153,9 +138,9 @@ def open_orders_at(position: Position) -> tuple[list[dict], list[dict]]:
             account, sym, side, otype, tif, post_only, stp, cid, price, qty = row[1:11]
             triggers.append(
                 {
-                    "order_id": oid, "account": account, "market": sym, "side": _WORDS[side],
-                    "order_type": _WORDS[otype], "time_in_force": _WORDS[tif], "post_only": post_only,
-                    "stp": _WORDS[stp], "client_id": cid, "price": price, "quantity": qty,
+                    "order_id": oid, "account": account, "market": sym, "side": VOCABULARY[side],
+                    "order_type": VOCABULARY[otype], "time_in_force": VOCABULARY[tif], "post_only": post_only,
+                    "stp": VOCABULARY[stp], "client_id": cid, "price": price, "quantity": qty,
                     "quote_quantity": row[18], "created_ts": row[13], "fee_bps": row[14], "trigger_price": tp,
                 }
             )  # fmt: skip

@@ -10,40 +10,22 @@ live orders.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from typing import Final
 
 from sortedcontainers import SortedList
 
 from .market import Market
-from .messages import ASK, BID, CANCELLED
+from .messages import ASK, BID, CANCELLED, OrderEvent
 
 __all__ = ["Order", "Level", "BookSide", "Book", "order_view", "ORDER_VIEW_FIELDS", "ORDER_ATTRS"]
 
 # Compact a level once it holds more than this many dead entries and they outnumber the live ones.
 _COMPACT_MIN_DEAD: Final = 32
 
-ORDER_VIEW_FIELDS = (
-    "order_id",
-    "account",
-    "market",
-    "side",
-    "order_type",
-    "time_in_force",
-    "post_only",
-    "self_trade_prevention",
-    "client_id",
-    "price",
-    "quantity",
-    "quote_quantity",
-    "executed_quantity",
-    "executed_quote_quantity",
-    "status",
-    "created_ts",
-    "fee_bps",
-    "trigger_price",
-    "priority",
-)
+# An order as its events carry it: ``OrderEvent``'s fields but ``seq`` and ``ts``.
+ORDER_VIEW_FIELDS = tuple(f.name for f in dataclasses.fields(OrderEvent) if f.name not in ("seq", "ts"))
 # ``ORDER_VIEW_FIELDS`` -> the ``Order`` attribute holding each
 _RENAMED = {
     "self_trade_prevention": "stp",

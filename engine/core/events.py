@@ -1,12 +1,14 @@
-"""The events the engine builds on its hot path (part of the message contract: ``messages``
-re-exports them, import them from there).
+"""The events the engine builds (part of the message contract: ``messages`` re-exports them,
+import them from there).
 
-Each is a keyword-only dataclass with its ``__init__`` written out (``init=False``): the same
-constructor ``dataclass`` would generate, but one that mypyc compiles into a direct C call when this
-module is built (``scripts/build_core.py``); a generated ``__init__`` is interpreted Python even in
-a compiled class. ``tests/engine_core/test_events.py`` checks that every ``__init__`` takes exactly
-the fields, keyword-only, in order. ``Rejected`` stays in ``messages``: it echoes fields of a
-command that failed validation, of any type, which a compiled class would refuse.
+Each is a keyword-only dataclass. Those built on the hot path (order events, trades, depth and
+balance changes) have their ``__init__`` written out (``init=False``): the same constructor
+``dataclass`` would generate, but one that mypyc compiles into a direct C call when this module is
+built (``scripts/build_core.py``); a generated ``__init__`` is interpreted Python even in a
+compiled class, which is good enough for the rare ones (assets, markets, transfers).
+``tests/engine_core/test_events.py`` checks that every ``__init__`` takes exactly the fields,
+keyword-only, in order. ``Rejected`` stays in ``messages``: it echoes fields of a command that
+failed validation, of any type, which a compiled class would refuse.
 """
 
 from __future__ import annotations
@@ -33,21 +35,15 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True, kw_only=True, init=False)
+@dataclass(slots=True, kw_only=True)
 class AssetAdded:
     seq: int
     ts: int
     symbol: str
     decimals: int
 
-    def __init__(self, *, seq: int, ts: int, symbol: str, decimals: int) -> None:
-        self.seq = seq
-        self.ts = ts
-        self.symbol = symbol
-        self.decimals = decimals
 
-
-@dataclass(slots=True, kw_only=True, init=False)
+@dataclass(slots=True, kw_only=True)
 class MarketChanged:
     """A market was added or updated; carries the full resulting definition."""
 
@@ -67,43 +63,8 @@ class MarketChanged:
     taker_fee_bps: int
     state: str
 
-    def __init__(
-        self,
-        *,
-        seq: int,
-        ts: int,
-        symbol: str,
-        base: str,
-        quote: str,
-        tick_size: str,
-        step_size: str,
-        min_price: int,
-        max_price: int,
-        min_quantity: int,
-        max_quantity: int,
-        min_notional: int,
-        maker_fee_bps: int,
-        taker_fee_bps: int,
-        state: str,
-    ) -> None:
-        self.seq = seq
-        self.ts = ts
-        self.symbol = symbol
-        self.base = base
-        self.quote = quote
-        self.tick_size = tick_size
-        self.step_size = step_size
-        self.min_price = min_price
-        self.max_price = max_price
-        self.min_quantity = min_quantity
-        self.max_quantity = max_quantity
-        self.min_notional = min_notional
-        self.maker_fee_bps = maker_fee_bps
-        self.taker_fee_bps = taker_fee_bps
-        self.state = state
 
-
-@dataclass(slots=True, kw_only=True, init=False)
+@dataclass(slots=True, kw_only=True)
 class Transfer:
     """A deposit or a withdrawal of ``amount`` units of ``asset``."""
 
@@ -114,21 +75,13 @@ class Transfer:
     amount: int
     tx_id: str
 
-    def __init__(self, *, seq: int, ts: int, account: int, asset: str, amount: int, tx_id: str) -> None:
-        self.seq = seq
-        self.ts = ts
-        self.account = account
-        self.asset = asset
-        self.amount = amount
-        self.tx_id = tx_id
 
-
-@dataclass(slots=True, kw_only=True, init=False)
+@dataclass(slots=True, kw_only=True)
 class Deposited(Transfer):
     pass
 
 
-@dataclass(slots=True, kw_only=True, init=False)
+@dataclass(slots=True, kw_only=True)
 class Withdrawn(Transfer):
     pass
 

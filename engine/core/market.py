@@ -21,8 +21,8 @@ def _is_int(v: object) -> bool:
     return type(v) is int
 
 
-# Every attribute of a ``Market``, in a fixed order (``to_tuple``, snapshots).
-FIELDS: tuple[str, ...] = (
+# A market's definition, as ``AddMarket`` gives it and ``MarketChanged`` carries it (minus seq/ts).
+DEFINITION: tuple[str, ...] = (
     "symbol",
     "base",
     "quote",
@@ -36,9 +36,9 @@ FIELDS: tuple[str, ...] = (
     "maker_fee_bps",
     "taker_fee_bps",
     "state",
-    "base_per_lot",
-    "quote_per_tick_lot",
 )
+# Every attribute of a ``Market``, in a fixed order (``to_tuple``, snapshots).
+FIELDS: tuple[str, ...] = (*DEFINITION, "base_per_lot", "quote_per_tick_lot")
 
 # What ``UpdateMarket`` can change.
 UPDATABLE: tuple[str, ...] = tuple(
@@ -106,21 +106,7 @@ class Market:
         except ValueError as e:
             raise MarketError(f"invalid tick/step size: {e}") from None
         m = cls(
-            symbol=sym,
-            base=cmd.base,
-            quote=cmd.quote,
-            tick_size=cmd.tick_size,
-            step_size=cmd.step_size,
-            min_price=cmd.min_price,
-            max_price=cmd.max_price,
-            min_quantity=cmd.min_quantity,
-            max_quantity=cmd.max_quantity,
-            min_notional=cmd.min_notional,
-            maker_fee_bps=cmd.maker_fee_bps,
-            taker_fee_bps=cmd.taker_fee_bps,
-            state=cmd.state,
-            base_per_lot=bpl,
-            quote_per_tick_lot=qptl,
+            **{name: getattr(cmd, name) for name in DEFINITION}, base_per_lot=bpl, quote_per_tick_lot=qptl
         )
         m.validate()
         return m
@@ -163,21 +149,7 @@ class Market:
 
     def definition(self) -> dict:
         """The fields of ``MarketChanged`` (minus seq/ts)."""
-        return {
-            "symbol": self.symbol,
-            "base": self.base,
-            "quote": self.quote,
-            "tick_size": self.tick_size,
-            "step_size": self.step_size,
-            "min_price": self.min_price,
-            "max_price": self.max_price,
-            "min_quantity": self.min_quantity,
-            "max_quantity": self.max_quantity,
-            "min_notional": self.min_notional,
-            "maker_fee_bps": self.maker_fee_bps,
-            "taker_fee_bps": self.taker_fee_bps,
-            "state": self.state,
-        }
+        return {name: getattr(self, name) for name in DEFINITION}
 
     def to_tuple(self) -> tuple:
         return tuple(getattr(self, name) for name in FIELDS)

@@ -79,8 +79,8 @@ class AddMarket:
     symbol: str
     base: str
     quote: str
-    tick_size: str
-    step_size: str
+    tick_size: str  # one tick: the price grid's step, e.g. "0.01"
+    step_size: str  # one lot: the quantity grid's step, e.g. "0.001"
     min_price: int  # ticks
     max_price: int  # ticks
     min_quantity: int  # lots
@@ -109,7 +109,7 @@ class UpdateMarket:
 
 
 @dataclass(slots=True, kw_only=True)
-class Deposit:
+class _Transfer:
     ts: int
     account: int
     asset: str
@@ -118,12 +118,13 @@ class Deposit:
 
 
 @dataclass(slots=True, kw_only=True)
-class Withdraw:
-    ts: int
-    account: int
-    asset: str
-    amount: int
-    tx_id: str
+class Deposit(_Transfer):
+    """Credits ``amount`` to the account's available balance."""
+
+
+@dataclass(slots=True, kw_only=True)
+class Withdraw(_Transfer):
+    """Takes ``amount`` from the account's available balance (refused beyond it)."""
 
 
 @dataclass(slots=True, kw_only=True)

@@ -44,32 +44,27 @@ from .book import ORDER_ATTRS, Book, Level, Order
 from .ledger import Balance
 from .market import Market
 from .messages import (
-    ASK,
     BID,
-    FOK,
     GTC,
-    IOC,
     LIMIT,
-    MARKET,
     NEW,
+    ORDER_TYPES,
     PARTIALLY_FILLED,
-    REJECT_BOTH,
-    REJECT_MAKER,
-    REJECT_TAKER,
+    SIDES,
+    STP_MODES,
+    TIMES_IN_FORCE,
     TRIGGER_PENDING,
 )
 
-__all__ = ["MAGIC", "VERSION", "dump", "load", "encode_payload", "compose", "SnapshotError"]
+__all__ = ["MAGIC", "VERSION", "VOCABULARY", "dump", "load", "encode_payload", "compose", "SnapshotError"]
 
 MAGIC = b"XENGSNAP"
 VERSION = 4
 READABLE = (3, 4)
 _HEADER = struct.Struct(">8sHQ32s")
 
-_STP_CODES = {REJECT_TAKER: 0, REJECT_MAKER: 1, REJECT_BOTH: 2}
-_STPS = (REJECT_TAKER, REJECT_MAKER, REJECT_BOTH)
 # The engine compares these by identity: the ones read back must be its own objects.
-_VOCABULARY = {v: v for v in (BID, ASK, LIMIT, MARKET, GTC, IOC, FOK, *_STPS)}
+VOCABULARY = {v: v for v in (*SIDES, *ORDER_TYPES, *TIMES_IN_FORCE, *STP_MODES)}
 
 
 class SnapshotError(ValueError):
@@ -106,11 +101,7 @@ def _kinds(symbols: list[str]) -> list[tuple]:
     """Every (market, side, post_only, stp) a resting order can have, in a fixed order: the
     "kind" code of an order is its index here."""
     return [
-        (sym, side, po, stp)
-        for sym in symbols
-        for side in (BID, ASK)
-        for po in (False, True)
-        for stp in _STPS
+        (sym, side, po, stp) for sym in symbols for side in SIDES for po in (False, True) for stp in STP_MODES
     ]
 
 
@@ -372,7 +363,7 @@ def _load_triggers(eng, triggers: list) -> None:
         book = eng._books[market]
         if book.last_price is None or tp == book.last_price:
             raise SnapshotError(f"pending trigger order {oid} without a last price on its side")
-        words = _VOCABULARY
+        words = VOCABULARY
         o = Order(oid, account, book.symbol, words[side], words[otype], words[tif], post_only, words[stp],
                   cid, price, qty, qq, qty, 0, 0, TRIGGER_PENDING, ts, fee, tp, None)  # fmt: skip
         if oid in eng._orders:

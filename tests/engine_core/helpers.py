@@ -52,23 +52,37 @@ def one(events, cls):
     return found[0]
 
 
+# The first event of an order its trigger placed (or failed to place): its events follow.
+TRIGGERED = OrderTriggered | OrderTriggerFailed
+
+
+def add_transfers(net: dict, events: list) -> None:
+    """Adds the deposits and withdrawals among ``events`` to ``net`` (asset -> deposits -
+    withdrawals), the totals conservation is checked against."""
+    for ev in events:
+        if isinstance(ev, Deposited):
+            net[ev.asset] = net.get(ev.asset, 0) + ev.amount
+        elif isinstance(ev, Withdrawn):
+            net[ev.asset] = net.get(ev.asset, 0) - ev.amount
+
+
 def market_args(**changes) -> dict:
     """The fields of the ``AddMarket`` of ``SOL_USD`` (``Harness``'s market, without ``ts``), with
     ``changes``: for other markets like it."""
-    args = dict(
-        symbol=SYM,
-        base="SOL",
-        quote="USD",
-        tick_size="1",
-        step_size="1",
-        min_price=1,
-        max_price=1_000_000,
-        min_quantity=1,
-        max_quantity=1_000_000,
-        min_notional=0,
-        maker_fee_bps=10,
-        taker_fee_bps=20,
-    )
+    args = {
+        "symbol": SYM,
+        "base": "SOL",
+        "quote": "USD",
+        "tick_size": "1",
+        "step_size": "1",
+        "min_price": 1,
+        "max_price": 1_000_000,
+        "min_quantity": 1,
+        "max_quantity": 1_000_000,
+        "min_notional": 0,
+        "maker_fee_bps": 10,
+        "taker_fee_bps": 20,
+    }
     args.update(changes)
     return args
 
@@ -96,11 +110,7 @@ class Harness:
     def run(self, cls, **kw):
         self.ts += 1
         events = self.e.apply(cls(ts=self.ts, **kw))
-        for ev in events:
-            if isinstance(ev, Deposited):
-                self.net[ev.asset] += ev.amount
-            elif isinstance(ev, Withdrawn):
-                self.net[ev.asset] -= ev.amount
+        add_transfers(self.net, events)
         return events
 
     def ok(self, cls, **kw):
@@ -268,7 +278,7 @@ class EventChecker:
         # OrderTriggerFailed): each part ends with its balance changes, sorted, one per balance.
         parts: list[list] = [[]]
         for ev in events:
-            if isinstance(ev, OrderTriggered | OrderTriggerFailed):
+            if isinstance(ev, TRIGGERED):
                 parts.append([])
             parts[-1].append(ev)
         final = {}

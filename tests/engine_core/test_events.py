@@ -220,8 +220,8 @@ def test_order_with_unhashable_field_is_rejected_not_raised():
 
 
 def test_event_constructors_take_exactly_the_fields_keyword_only():
-    """``events`` writes each ``__init__`` out (so that mypyc compiles it): it must be the one
-    ``dataclass`` would generate, keyword-only, every field required, nothing else."""
+    """``events`` writes the hot-path events' ``__init__`` out (so that mypyc compiles it): each
+    must be the one ``dataclass`` would generate, keyword-only, every field required, nothing else."""
     import dataclasses
 
     import pytest

@@ -36,22 +36,18 @@ from engine.core import (
     CancelAll,
     CancelOrder,
     Deposit,
-    Deposited,
     Engine,
     OrderAccepted,
     OrderExpired,
     OrderFilled,
-    OrderTriggered,
-    OrderTriggerFailed,
     PlaceOrder,
     Rejected,
     Trade,
     UpdateMarket,
     Withdraw,
-    Withdrawn,
 )
 
-from .helpers import EventChecker, check_invariants, digest_ignoring_seq
+from .helpers import TRIGGERED, EventChecker, add_transfers, check_invariants, digest_ignoring_seq
 
 settings.register_profile(
     "engine_core",
@@ -230,9 +226,7 @@ def _check_taker(engine: Engine, events: list) -> None:
     """Per accepted order: trades in price priority then time priority, at the maker's price,
     within the taker's limit; an unfilled remainder left nothing it could have traded with.
     (The command's own order: the orders it triggered follow it, checked by the invariants.)"""
-    fired = next(
-        (i for i, e in enumerate(events) if isinstance(e, OrderTriggered | OrderTriggerFailed)), None
-    )
+    fired = next((i for i, e in enumerate(events) if isinstance(e, TRIGGERED)), None)
     if fired is not None:
         events = events[:fired]
         engine = None  # the book has moved on since
@@ -274,11 +268,7 @@ def run_all(engine: Engine, cmds: list, check: bool) -> list:
         before = digest_ignoring_seq(engine) if check else None
         events = engine.apply(c)
         out.append(events)
-        for ev in events:
-            if isinstance(ev, Deposited):
-                net[ev.asset] = net.get(ev.asset, 0) + ev.amount
-            elif isinstance(ev, Withdrawn):
-                net[ev.asset] = net.get(ev.asset, 0) - ev.amount
+        add_transfers(net, events)
         if check:
             checker.feed(engine, events)
             check_invariants(engine, net)
