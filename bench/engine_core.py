@@ -39,6 +39,7 @@ from array import array
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench.engine_market import market_commands  # noqa: E402
 from engine.core import (  # noqa: E402
     ASK,
     BID,
@@ -47,10 +48,7 @@ from engine.core import (  # noqa: E402
     IOC,
     LIMIT,
     MARKET,
-    AddAsset,
-    AddMarket,
     CancelOrder,
-    Deposit,
     Engine,
     OrderAccepted,
     OrderCancelled,
@@ -67,28 +65,10 @@ TS0 = 1_700_000_000_000
 
 def new_engine() -> Engine:
     e = Engine()
-    e.apply(AddAsset(ts=TS0, symbol="SOL", decimals=9))
-    e.apply(AddAsset(ts=TS0, symbol="USDC", decimals=6))
-    e.apply(
-        AddMarket(
-            ts=TS0,
-            symbol=SYM,
-            base="SOL",
-            quote="USDC",
-            tick_size="0.01",
-            step_size="0.01",
-            min_price=1,
-            max_price=10**7,
-            min_quantity=1,
-            max_quantity=10**7,
-            min_notional=0,
-            maker_fee_bps=10,
-            taker_fee_bps=20,
-        )
-    )
-    for acct in range(1, ACCOUNTS + 1):
-        e.apply(Deposit(ts=TS0, account=acct, asset="SOL", amount=10**15, tx_id=f"s{acct}"))
-        e.apply(Deposit(ts=TS0, account=acct, asset="USDC", amount=10**15, tx_id=f"u{acct}"))
+    for command in market_commands(
+        "SOL", "USDC", ts=TS0, base_decimals=9, limit=10**7, fees=(10, 20), accounts=ACCOUNTS, funds=10**15
+    ):
+        e.apply(command)
     return e
 
 

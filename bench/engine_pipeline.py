@@ -47,9 +47,10 @@ import redis.asyncio  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from bench.engine_market import market_commands  # noqa: E402
 from engine.client import encode  # noqa: E402
 from engine.commandlog import COMMAND_STREAM  # noqa: E402
-from engine.core.messages import LIMIT, AddAsset, AddMarket, Deposit, PlaceOrder  # noqa: E402
+from engine.core.messages import LIMIT, PlaceOrder  # noqa: E402
 from engine.process import STATUS_KEY  # noqa: E402
 from exchange_site.management.commands.run_redis import redis_server_binary  # noqa: E402
 
@@ -257,30 +258,9 @@ def main() -> None:
             if time.monotonic() > deadline or engine.poll() is not None:
                 raise SystemExit("engine did not start")
             time.sleep(0.05)
-        setup = [
-            AddAsset(ts=0, symbol="BENCH", decimals=6),
-            AddAsset(ts=0, symbol="USD", decimals=6),
-            AddMarket(
-                ts=0,
-                symbol="BENCH_USD",
-                base="BENCH",
-                quote="USD",
-                tick_size="0.01",
-                step_size="0.01",
-                min_price=1,
-                max_price=10**9,
-                min_quantity=1,
-                max_quantity=10**9,
-                min_notional=0,
-                maker_fee_bps=2,
-                taker_fee_bps=5,
-            ),
-        ]
-        for a in range(1, ACCOUNTS + 1):
-            setup += [
-                Deposit(ts=0, account=a, asset="BENCH", amount=10**17, tx_id=f"b{a}"),
-                Deposit(ts=0, account=a, asset="USD", amount=10**17, tx_id=f"u{a}"),
-            ]
+        setup = market_commands(
+            "BENCH", "USD", ts=0, base_decimals=6, limit=10**9, fees=(2, 5), accounts=ACCOUNTS, funds=10**17
+        )
         for command in setup:
             conn.xadd(COMMAND_STREAM, encode(command, None))
 

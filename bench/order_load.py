@@ -57,7 +57,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -83,12 +82,12 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from accounts import services, signing  # noqa: E402
 from bench import procstat  # noqa: E402
 from bench.http_client import Connection  # noqa: E402
+from bench.stack import LOCAL_HOSTS, free_port, require_local, wait_listening  # noqa: E402
 from history.models import Order  # noqa: E402
 from markets.models import Market  # noqa: E402
 
 # Funds per client: far more than the run can lock, so no order is refused for funds.
 FUNDS = {"USDC": "100000000", "SOL": "1000000", "BTC": "10000", "ETH": "100000"}
-LOCAL_HOSTS = ("127.0.0.1", "localhost")
 # A keep-alive connection idle for longer is not used again: uvicorn closes idle connections after
 # 5 s, and a request sent as it does so would be lost (as any HTTP client, this one stays under it).
 KEEP_ALIVE_S = 4.0
@@ -166,18 +165,6 @@ def machine() -> str:
 # --- a stack of its own (--start-stack) -------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def require_local(url: str, what: str) -> None:
-    host = urlsplit(url).hostname
-    if host and host not in LOCAL_HOSTS:
-        raise SystemExit(f"{what} must be on 127.0.0.1 (got {host})")
-
-
 def recreate_database(url: str, force: bool) -> None:
     """Drop and create the database of ``url`` (PostgreSQL), so that each stack starts empty."""
     import psycopg
@@ -253,18 +240,8 @@ class Stack:
         self.spawn(
             "web", "manage.py", "run_web", "--port", str(self.port), "--workers", str(self.web_workers)
         )
-        deadline = time.monotonic() + 60
-        while True:
-            self.check_alive()
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(
-                        f"the web server did not start; see {self.var_dir / 'web.log'}"
-                    ) from None
-                time.sleep(0.1)
+        if not wait_listening(self.port, time.monotonic() + 60, self.check_alive):
+            raise SystemExit(f"the web server did not start; see {self.var_dir / 'web.log'}")
         while len(procstat.tree_pids([self.procs["web"].pid])) <= self.web_workers and self.web_workers > 1:
             time.sleep(0.1)  # uvicorn's supervisor starts its workers after it listens
         time.sleep(2)  # every worker process has imported the project

@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 SYMBOL = "PBENCH_USDC"
 TRADERS = 200
+FEE_BPS = (2, 5)  # the market's maker and taker fees
 HISTORY_TABLES = (
     "markets_trade",
     "markets_candle",
@@ -138,8 +139,8 @@ def reference_data() -> list[int]:
             "max_price": Decimal("1000000"),
             "min_quantity": Decimal("0.01"),
             "max_quantity": Decimal("1000000"),
-            "maker_fee_bps": 2,
-            "taker_fee_bps": 5,
+            "maker_fee_bps": FEE_BPS[0],
+            "taker_fee_bps": FEE_BPS[1],
         },
     )
     User = get_user_model()
@@ -160,8 +161,11 @@ def truncate() -> None:
 
 
 def generate(total_trades: int, batch_trades: int, accounts: list[int], per_second: int) -> list[list[dict]]:
-    """Batches of engine events (``event_to_dict`` of the engine's own event classes)."""
+    """Batches of engine events, built by the engine's own event constructors (``engine.core.emit``)
+    from its ``Order``s, in ``event_to_dict`` form."""
+    from engine.core import emit
     from engine.core import messages as M
+    from engine.core.book import Order
     from engine.core.codec import event_to_dict
 
     rng = random.Random(7)
@@ -170,51 +174,36 @@ def generate(total_trades: int, batch_trades: int, accounts: list[int], per_seco
     t0 = int(time.time() * 1000)
     seq = 0
     order_id = 0
+    events: list[dict] = []
 
     def next_seq() -> int:
         nonlocal seq
         seq += 1
         return seq
 
-    def order_event(
-        cls, oid, account, side, price, qty, executed, executed_quote, status, ts, created, **extra
-    ):
-        return event_to_dict(
-            cls(
-                seq=next_seq(),
-                ts=ts,
-                order_id=oid,
-                account=account,
-                market=SYMBOL,
-                side=side,
-                order_type=M.LIMIT,
-                time_in_force=M.GTC,
-                post_only=False,
-                self_trade_prevention=M.REJECT_TAKER,
-                client_id=None,
-                price=price,
-                quantity=qty,
-                quote_quantity=None,
-                executed_quantity=executed,
-                executed_quote_quantity=executed_quote,
-                status=status,
-                created_ts=created,
-                **extra,
-            )
-        )
+    def add(event) -> None:
+        events.append(event_to_dict(event))
 
-    events: list[dict] = []
+    def accept(account: int, side: str, price: int, qty: int, ts: int) -> Order:
+        """A new limit order (fee rate: the market's higher one, as the engine locks it)."""
+        nonlocal order_id
+        order_id += 1
+        o = Order(order_id, account, SYMBOL, side, M.LIMIT, M.GTC, False, M.REJECT_TAKER, None, price, qty,
+                  None, qty, 0, 0, M.NEW, ts, FEE_BPS[1], None, order_id)  # fmt: skip
+        add(emit.ev_accepted(next_seq(), ts, o))
+        return o
+
+    def fill(o: Order, trade_id: int, qty: int, notional: int, fee: int, is_maker: bool, ts: int) -> None:
+        o.remaining -= qty
+        o.executed += qty
+        o.executed_quote += notional
+        o.status = M.FILLED if o.remaining == 0 else M.PARTIALLY_FILLED
+        add(emit.ev_filled(next_seq(), ts, o, trade_id, o.price, qty, notional, fee, "USDC", is_maker))
+
     for i, account in enumerate(accounts):
-        events.append(
-            event_to_dict(
-                M.Deposited(
-                    seq=next_seq(),
-                    ts=t0,
-                    account=account,
-                    asset="USDC",
-                    amount=10**15,
-                    tx_id=f"pbench-usdc-{i}",
-                )
+        add(
+            M.Deposited(
+                seq=next_seq(), ts=t0, account=account, asset="USDC", amount=10**15, tx_id=f"pbench-usdc-{i}"
             )
         )
     trade_id = 0
@@ -227,97 +216,39 @@ def generate(total_trades: int, batch_trades: int, accounts: list[int], per_seco
         price = 14_000 + rng.randint(-50, 50)
         makers = []
         for _ in range(fills):
-            order_id += 1
             maker = rng.choice(accounts)
             while maker == taker:  # the engine's self-trade prevention: never one's own maker
                 maker = rng.choice(accounts)
-            qty = rng.randint(1, 500)
-            maker_side = M.ASK if side == M.BID else M.BID
-            events.append(
-                order_event(M.OrderAccepted, order_id, maker, maker_side, price, qty, 0, 0, M.NEW, ts, ts)
-            )
-            makers.append((order_id, maker, maker_side, qty))
+            makers.append(accept(maker, M.ASK if side == M.BID else M.BID, price, rng.randint(1, 500), ts))
         ts += 1000 // per_second or 1
-        order_id += 1
-        taker_id = order_id
-        taker_qty = sum(m[3] for m in makers)
-        events.append(
-            order_event(M.OrderAccepted, taker_id, taker, side, price, taker_qty, 0, 0, M.NEW, ts, ts)
-        )
-        done = done_quote = 0
-        for mid, maker, maker_side, qty in makers:
+        taker_order = accept(taker, side, price, sum(m.quantity for m in makers), ts)
+        for maker_order in makers:
             trade_id += 1
+            qty = maker_order.quantity
             notional = price * qty * 100  # tick 0.01 x step 0.01 x 10**6
-            mfee, tfee = notional * 2 // 10000, notional * 5 // 10000
-            buyer, seller = (taker, maker) if side == M.BID else (maker, taker)
-            bfee, sfee = (tfee, mfee) if side == M.BID else (mfee, tfee)
-            events.append(
-                event_to_dict(
-                    M.Trade(
-                        seq=next_seq(),
-                        ts=ts,
-                        market=SYMBOL,
-                        trade_id=trade_id,
-                        price=price,
-                        quantity=qty,
-                        quote_quantity=notional,
-                        buyer_order_id=taker_id if side == M.BID else mid,
-                        seller_order_id=mid if side == M.BID else taker_id,
-                        buyer_account=buyer,
-                        seller_account=seller,
-                        is_buyer_maker=side == M.ASK,
-                        buyer_fee=bfee,
-                        seller_fee=sfee,
-                        fee_asset="USDC",
-                    )
-                )
-            )
-            fill = {
-                "trade_id": trade_id,
-                "fill_price": price,
-                "fill_quantity": qty,
-                "fill_quote_quantity": notional,
-                "fee_asset": "USDC",
-            }
-            events.append(
-                order_event(
-                    M.OrderFilled,
-                    mid,
-                    maker,
-                    maker_side,
+            mfee, tfee = (notional * bps // 10000 for bps in FEE_BPS)
+            buyer, seller = (taker_order, maker_order) if side == M.BID else (maker_order, taker_order)
+            add(
+                emit.mk_trade(
+                    next_seq(),
+                    ts,
+                    SYMBOL,
+                    trade_id,
                     price,
-                    qty,
                     qty,
                     notional,
-                    M.FILLED,
-                    ts,
-                    ts,
-                    fee=mfee,
-                    is_maker=True,
-                    **fill,
+                    buyer_order_id=buyer.order_id,
+                    seller_order_id=seller.order_id,
+                    buyer_account=buyer.account,
+                    seller_account=seller.account,
+                    is_buyer_maker=side == M.ASK,
+                    buyer_fee=tfee if side == M.BID else mfee,
+                    seller_fee=mfee if side == M.BID else tfee,
+                    fee_asset="USDC",
                 )
             )
-            done += qty
-            done_quote += notional
-            status = M.FILLED if done == taker_qty else M.PARTIALLY_FILLED
-            events.append(
-                order_event(
-                    M.OrderFilled,
-                    taker_id,
-                    taker,
-                    side,
-                    price,
-                    taker_qty,
-                    done,
-                    done_quote,
-                    status,
-                    ts,
-                    ts,
-                    fee=tfee,
-                    is_maker=False,
-                    **fill,
-                )
-            )
+            fill(maker_order, trade_id, qty, notional, mfee, True, ts)
+            fill(taker_order, trade_id, qty, notional, tfee, False, ts)
     # Cut into batches of about ``batch_trades`` trades, never inside a command's events.
     batches, current, in_batch = [], [], 0
     for ev in events:

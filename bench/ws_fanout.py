@@ -43,13 +43,11 @@ import json
 import multiprocessing
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -58,21 +56,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange_site.settings")
 
 import orjson  # noqa: E402
 
+from bench import procstat  # noqa: E402
+from bench.stack import free_port, require_local, wait_listening  # noqa: E402
+
 SYMBOL = "SOL_USDC"
 ACCOUNTS = range(900_001, 900_021)  # engine accounts of the bench (no users needed)
 MID = 14_000  # ticks: 140.00
 HIST_MS = 30_000  # latency histogram: 1 ms buckets up to 30 s
 STREAMS = ("trade", "depth200", "depth")
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
 # --- the stack -------------------------------------------------------------------------------
-
-
-def require_local(url: str, what: str) -> None:
-    host = urlsplit(url).hostname
-    if host and host not in LOCAL_HOSTS:
-        sys.exit(f"{what} must be on 127.0.0.1 (got {host})")
 
 
 def pubsub_settings_dir() -> Path:
@@ -127,15 +121,8 @@ class Stack:
             if time.monotonic() > deadline:
                 sys.exit("engine did not start")
             time.sleep(0.1)
-        while True:
-            self.check_alive()
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    sys.exit("web server did not start")
-                time.sleep(0.1)
+        if not wait_listening(self.port, deadline, self.check_alive):
+            sys.exit("web server did not start")
         time.sleep(1.0 * self.web_workers)  # every worker process up
 
     def check_alive(self) -> None:
@@ -156,7 +143,7 @@ class Stack:
     def web_schedstat(self) -> tuple[int, int]:
         """(ns on a CPU, ns waiting for one) of the web server's processes: how starved it is."""
         on_cpu = waiting = 0
-        for pid in tree_pids(self.procs["web"].pid):
+        for pid in procstat.tree_pids([self.procs["web"].pid]):
             try:
                 fields = Path(f"/proc/{pid}/schedstat").read_text().split()
             except OSError:
@@ -166,43 +153,11 @@ class Stack:
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) of each process tree so far."""
-        return {name: tree_cpu_seconds(proc.pid) for name, proc in self.procs.items()}
-
-
-def _proc_table() -> dict[int, tuple[int, float]]:
-    """pid -> (parent pid, CPU seconds used)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        table[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
-    return table
-
-
-def tree_pids(root: int, table: dict | None = None) -> list[int]:
-    table = _proc_table() if table is None else table
-    pids, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        pids.append(pid)
-        todo.extend(p for p, (parent, _) in table.items() if parent == pid)
-    return pids
-
-
-def tree_cpu_seconds(root: int) -> float:
-    table = _proc_table()
-    return sum(table[p][1] for p in tree_pids(root, table) if p in table)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        table = procstat.proc_table()
+        return {
+            name: procstat.cpu_seconds(procstat.tree_pids([proc.pid], table), table)
+            for name, proc in self.procs.items()
+        }
 
 
 def prepare_database() -> None:

@@ -14,6 +14,8 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
+from contract.wire import plain
+
 BID, ASK = "Bid", "Ask"
 
 # Where a demo market without trades or quotes starts: roughly its real-world price.
@@ -21,14 +23,10 @@ DEFAULT_PRICES = {"BTC": "65000", "ETH": "3200", "SOL": "150"}
 FALLBACK_PRICE = "100"
 
 
-def plain(value: Decimal) -> str:
-    """A decimal in plain notation without trailing zeros (``1.50`` -> ``"1.5"``)."""
-    text = format(value.normalize(), "f")
-    return text
-
-
 @dataclass(frozen=True, slots=True)
 class MarketSpec:
+    """A market as the bots trade it: its filters in whole ticks and lots (``from_wire``)."""
+
     symbol: str
     base: str
     quote: str

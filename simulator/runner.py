@@ -22,6 +22,8 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from contract.wire import plain
+
 from . import quoting
 from .client import ApiError, Client, RequestBudget, Stopped
 from .quoting import LadderShape, MarketSpec, OpenOrder, Quote, RandomWalk
@@ -202,7 +204,7 @@ class Simulator:
                 if self.stop.wait(1.0):
                     raise Stopped() from None
                 continue
-            log.info("deposited %s %s to %s through the engine", quoting.plain(amount), asset, bot.username)
+            log.info("deposited %s %s to %s through the engine", plain(amount), asset, bot.username)
             return
 
     # --- trading -------------------------------------------------------------------------
