@@ -83,19 +83,19 @@ PREPARE: dict[type, Callable[..., services.Submission]] = {
     views.OrdersExecuteView: services.prepare_place_orders,
     views.OrdersCancelView: services.prepare_cancel_all,
 }
-# The middleware this path stands in for (what each does to a signed API request is done here
-# or is nothing: sessions, CSRF (the routes are exempt), auth and messages are never touched).
-MIDDLEWARE = [
-    "operations.metrics.RequestMetricsMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
+# The middleware this path stands in for, in settings' order, and what each does to a signed
+# API request here: with any other list, every request goes to Django.
+MIDDLEWARE = {
+    "operations.metrics.RequestMetricsMiddleware": "counted by record_request",
+    "django.middleware.security.SecurityMiddleware": "its headers (Config.after_length)",
+    "whitenoise.middleware.WhiteNoiseMiddleware": "nothing: it serves static files only",
+    "django.contrib.sessions.middleware.SessionMiddleware": "nothing: no cookie is read",
+    "django.middleware.common.CommonMiddleware": "refusals checked in _take and config()",
+    "django.middleware.csrf.CsrfViewMiddleware": "nothing: the API views are exempt",
+    "django.contrib.auth.middleware.AuthenticationMiddleware": "nothing: the key names the user",
+    "django.contrib.messages.middleware.MessageMiddleware": "nothing: no messages",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware": "its header (Config.before_length)",
+}
 ACCESS_LOG_MIDDLEWARE = "operations.logs.AccessLogMiddleware"
 # Accept values DRF's content negotiation answers with plain JSON (its one renderer, no indent).
 PLAIN_ACCEPT = frozenset({"*/*", "application/json", "application/*"})
@@ -168,7 +168,7 @@ def config() -> Config:
     if _config is None:
         middleware = [m for m in settings.MIDDLEWARE if m != ACCESS_LOG_MIDDLEWARE]
         _config = Config(
-            enabled=middleware == MIDDLEWARE and not settings.APPEND_SLASH and not settings.PREPEND_WWW,
+            enabled=middleware == list(MIDDLEWARE) and not settings.APPEND_SLASH and not settings.PREPEND_WWW,
             access_log=ACCESS_LOG_MIDDLEWARE in settings.MIDDLEWARE,
             before_length=_added_headers(XFrameOptionsMiddleware, False),
             after_length={s: _added_headers(SecurityMiddleware, s) for s in (False, True)},
