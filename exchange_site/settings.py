@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from redis.connection import parse_url as parse_redis_url
 
 from . import config
 
@@ -122,10 +123,12 @@ REDIS_IS_EMBEDDED = config.redis_is_embedded()
 # of events at 1,000 clients (its per-channel lists overflow their capacity while the web
 # process is busy) where the pub/sub layer lost none, at a third of the latency. A client that
 # never reads is cut off by the consumer's own outbox limits (streams/outbox.py) instead.
+# Pub/sub channels are server-wide whatever the db: the layer's names carry the db number, so
+# that exchanges (and test runs) sharing one Redis server never receive each other's frames.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"asgi.{parse_redis_url(REDIS_URL).get('db', 0)}."},
     }
 }
 
