@@ -26,8 +26,7 @@ from ..conftest import make_market
 # The instruction of each private operation (shared/API.md), written out here (those of the
 # simulator's client as it has them) independently of the server code so that the tests pin the
 # contract.
-INSTRUCTIONS = {
-    **SIMULATOR_INSTRUCTIONS,
+INSTRUCTIONS = SIMULATOR_INSTRUCTIONS | {
     ("GET", "/wapi/v1/history/orders"): "orderHistoryQueryAll",
     ("GET", "/wapi/v1/history/fills"): "fillHistoryQueryAll",
     ("GET", "/wapi/v1/capital/deposits"): "depositQueryAll",

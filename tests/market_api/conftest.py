@@ -78,6 +78,13 @@ def btc_usdc(btc: Asset, usdc: Asset) -> Market:
 
 
 @pytest.fixture
+def twenty_markets(sol: Asset, usdc: Asset) -> None:
+    """Markets M0_USDC to M19_USDC, in the database only."""
+    for i in range(20):
+        make_market(f"M{i}_USDC", sol, usdc)
+
+
+@pytest.fixture
 def populated_exchange(sol_usdc, btc_usdc, md):
     """Markets with something in every source, so fuzzed requests that name a real market
     run through the whole read path, not just the symbol check."""
