@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -25,8 +26,7 @@ from ..conftest import make_market
 # The instruction of each private operation (shared/API.md), written out here (those of the
 # simulator's client as it has them) independently of the server code so that the tests pin the
 # contract.
-INSTRUCTIONS = {
-    **SIMULATOR_INSTRUCTIONS,
+INSTRUCTIONS = SIMULATOR_INSTRUCTIONS | {
     ("GET", "/wapi/v1/history/orders"): "orderHistoryQueryAll",
     ("GET", "/wapi/v1/history/fills"): "fillHistoryQueryAll",
     ("GET", "/wapi/v1/capital/deposits"): "depositQueryAll",
@@ -145,7 +145,7 @@ def _no_throttle_leftovers():
 
 
 @pytest.fixture
-def make_trader(django_user_model):
+def make_trader(django_user_model) -> Callable[[str], Trader]:
     def make(username: str) -> Trader:
         user = django_user_model.objects.create_user(username=username, password="pw-" + username)
         # User ids restart in every test database: drop what an earlier run cached for this id.
@@ -157,12 +157,12 @@ def make_trader(django_user_model):
 
 
 @pytest.fixture
-def alice(make_trader) -> Trader:
+def alice(make_trader: Callable[[str], Trader]) -> Trader:
     return make_trader("alice")
 
 
 @pytest.fixture
-def bob(make_trader) -> Trader:
+def bob(make_trader: Callable[[str], Trader]) -> Trader:
     return make_trader("bob")
 
 

@@ -16,23 +16,21 @@ pytestmark = pytest.mark.django_db
 
 
 def spot_account(**fields) -> dict:
-    account = {
-        "autoBorrowSettlements": False,
-        "autoLend": False,
-        "autoRealizePnl": False,
-        "autoRepayBorrows": False,
-        "borrowLimit": "0",
-        "futuresMakerFee": "0",
-        "futuresTakerFee": "0",
+    """The account object of a spot-only account with no open orders and no fees, but for
+    ``fields``: nothing lent, borrowed, realised or liquidated automatically, no limit to borrow,
+    no positions, no futures fees, leverage 1."""
+    never = ["autoBorrowSettlements", "autoLend", "autoRealizePnl", "autoRepayBorrows", "liquidating"]
+    zero = ["borrowLimit", "positionLimit", "futuresMakerFee", "futuresTakerFee"]
+    return {
+        **dict.fromkeys(never, False),
+        **dict.fromkeys(zero, "0"),
         "leverageLimit": "1",
-        "limitOrders": 0,
-        "liquidating": False,
-        "positionLimit": "0",
         "spotMakerFee": "0",
         "spotTakerFee": "0",
+        "limitOrders": 0,
         "triggerOrders": 0,
+        **fields,
     }
-    return {**account, **fields}
 
 
 def test_the_account_of_a_spot_only_exchange_has_no_margin_and_its_fees_in_basis_points(alice, sol, usdc):

@@ -12,30 +12,19 @@ pytestmark = pytest.mark.services
 
 BID = {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "100", "quantity": "2"}
 ASK = {"symbol": "SOL_USDC", "side": "Ask", "orderType": "Limit", "price": "100", "quantity": "2"}
+MARKET_BID = {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Market"}
 
 
 def order_object(order_id: str, created_at: int, **fields) -> dict:
+    """Backpack's order object of a resting limit buy of 2 SOL at 100 USDC, but for ``fields``."""
     base = {
-        "id": order_id,
-        "clientId": None,
-        "createdAt": created_at,
-        "symbol": "SOL_USDC",
-        "side": "Bid",
-        "orderType": "Limit",
-        "timeInForce": "GTC",
-        "postOnly": False,
-        "reduceOnly": None,
-        "price": "100",
-        "quantity": "2",
-        "quoteQuantity": None,
-        "executedQuantity": "0",
-        "executedQuoteQuantity": "0",
-        "status": "New",
-        "selfTradePrevention": "RejectTaker",
-        "triggerPrice": None,
-        "triggerQuantity": None,
-        "relatedOrderId": None,
-    }
+        "id": order_id, "clientId": None, "createdAt": created_at,
+        "symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "timeInForce": "GTC", "postOnly": False,
+        "reduceOnly": None, "selfTradePrevention": "RejectTaker",
+        "price": "100", "quantity": "2", "quoteQuantity": None,
+        "triggerPrice": None, "triggerQuantity": None, "relatedOrderId": None,
+        "executedQuantity": "0", "executedQuoteQuantity": "0", "status": "New",
+    }  # fmt: skip
     return {**base, **fields}
 
 
@@ -196,9 +185,7 @@ def test_a_market_order_by_quantity_takes_the_book(traders):
     alice, bob = traders
     bob.api.post("/api/v1/order", ASK)
 
-    body = alice.api.post(
-        "/api/v1/order", {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Market", "quantity": "1.5"}
-    ).json()
+    body = alice.api.post("/api/v1/order", {**MARKET_BID, "quantity": "1.5"}).json()
 
     assert (body["orderType"], body["status"], body["executedQuantity"], body["price"]) == (
         "Market",
@@ -212,9 +199,7 @@ def test_a_market_buy_by_quote_quantity_spends_at_most_the_budget(traders):
     alice, bob = traders
     bob.api.post("/api/v1/order", ASK)
 
-    body = alice.api.post(
-        "/api/v1/order", {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Market", "quoteQuantity": "50"}
-    ).json()
+    body = alice.api.post("/api/v1/order", {**MARKET_BID, "quoteQuantity": "50"}).json()
 
     assert body["quoteQuantity"] == "50"
     assert body["executedQuantity"] == "0.49"  # 0.5 SOL would cost 50 + the taker fee

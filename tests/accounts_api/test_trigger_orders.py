@@ -9,6 +9,12 @@ import pytest
 
 pytestmark = pytest.mark.services
 
+
+def ask(price: str, quantity: str) -> dict:
+    return {"symbol": "SOL_USDC", "side": "Ask", "orderType": "Limit", "price": price, "quantity": quantity}
+
+
+MARKET_BUY = {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Market", "quantity": "0.1"}
 TRIGGER_BUY = {
     "symbol": "SOL_USDC",
     "side": "Bid",
@@ -17,13 +23,6 @@ TRIGGER_BUY = {
     "quantity": "1",
     "triggerPrice": "105",
 }
-
-
-def ask(price: str, quantity: str) -> dict:
-    return {"symbol": "SOL_USDC", "side": "Ask", "orderType": "Limit", "price": price, "quantity": quantity}
-
-
-MARKET_BUY = {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Market", "quantity": "0.1"}
 
 
 def trade_at(price: str, buyer, seller) -> None:

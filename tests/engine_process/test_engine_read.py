@@ -117,7 +117,11 @@ async def test_an_account_added_without_a_new_version_is_seen_within_a_heartbeat
     await asyncio.sleep(0.3)
     redis_conn.hincrby(PRIVATE_SUBSCRIBERS_KEY, "7", 1)  # no new version
 
-    await asyncio.sleep(1.5)
+    deadline = asyncio.get_running_loop().time() + 1.5  # a heartbeat falls due within it
+    while not (publishers and publishers[0].private_accounts == {7}):
+        if asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.05)
     engine_process.stopping.set()
     await running
 

@@ -32,11 +32,8 @@ async def engine_redis():
     await conn.aclose()
 
 
-async def trade_frames_received(layer: RedisPubSubChannelLayer, engine_redis) -> tuple[dict, list[dict]]:
-    """A member of the layer's ``trade.SOL_USD`` group, and a trade flushed by the engine's
-    publisher: what the member received, and the frames the flush left for ``group_send``."""
-    member = await layer.new_channel()
-    await layer.group_add(f"trade.{SYM}", member)
+def publisher_of_a_trade(engine_redis, layer) -> Publisher:
+    """The engine's publisher on ``layer``, holding a trade (of 2 at 100) collected from its core."""
     h = Harness()
     publisher = Publisher(
         h.e,
@@ -50,6 +47,15 @@ async def trade_frames_received(layer: RedisPubSubChannelLayer, engine_redis) ->
     )
     h.limit(SELLER, ASK, 100, 2)
     publisher.collect(h.limit(BUYER, BID, 100, 2), None)
+    return publisher
+
+
+async def trade_frames_received(layer: RedisPubSubChannelLayer, engine_redis) -> tuple[dict, list[dict]]:
+    """A member of the layer's ``trade.SOL_USD`` group, and a trade flushed by the engine's
+    publisher: what the member received, and the frames the flush left for ``group_send``."""
+    member = await layer.new_channel()
+    await layer.group_add(f"trade.{SYM}", member)
+    publisher = publisher_of_a_trade(engine_redis, layer)
     outgoing = publisher.prepare(listening=())
     await publisher.send(outgoing)
     received = await asyncio.wait_for(layer.receive(member), timeout=5)
@@ -110,19 +116,7 @@ async def test_a_layer_of_another_kind_is_not_written_by_the_engines_flush(engin
 async def test_without_a_channel_layer_a_flush_leaves_no_frames(engine_redis):
     """Nothing could send them, and a flush with frames left is sent at once instead of in
     front of the next read."""
-    h = Harness()
-    publisher = Publisher(
-        h.e,
-        engine_redis,
-        None,
-        take_lease(),
-        lambda *handed: None,
-        {},
-        lambda closes: None,
-        outbox=outbox(),
-    )
-    h.limit(SELLER, ASK, 100, 2)
-    publisher.collect(h.limit(BUYER, BID, 100, 2), None)
+    publisher = publisher_of_a_trade(engine_redis, None)
 
     outgoing = publisher.prepare(listening=[str(BUYER).encode()])
 

@@ -12,14 +12,9 @@ from contract import jsonfast, wire
 
 def market_format() -> wire.MarketFormat:
     return wire.MarketFormat(
-        symbol="SOL_USDC",
-        base="SOL",
-        quote="USDC",
-        tick_size=Decimal("0.01"),
-        step_size=Decimal("0.001"),
-        base_decimals=9,
-        quote_decimals=6,
-    )
+        symbol="SOL_USDC", base="SOL", quote="USDC", tick_size=Decimal("0.01"), step_size=Decimal("0.001"),
+        base_decimals=9, quote_decimals=6,
+    )  # fmt: skip
 
 
 def test_prices_quantities_and_quote_amounts_render_as_plain_decimals_again_and_again():

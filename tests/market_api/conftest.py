@@ -11,11 +11,12 @@ import redis
 
 from contract import jsonfast, md_cache
 from exchange_site.redis_client import get_redis
-from history.models import Candle, Trade
+from history import persistence
 from markets import selectors
 from markets.models import Asset, Market
 
 from ..conftest import make_market
+from ..persistence.factory import Events
 
 SYMBOLS = ("SOL_USDC", "BTC_USDC", "ETH_USDC")
 
@@ -77,6 +78,13 @@ def btc_usdc(btc: Asset, usdc: Asset) -> Market:
 
 
 @pytest.fixture
+def twenty_markets(sol: Asset, usdc: Asset) -> None:
+    """Markets M0_USDC to M19_USDC, in the database only."""
+    for i in range(20):
+        make_market(f"M{i}_USDC", sol, usdc)
+
+
+@pytest.fixture
 def populated_exchange(sol_usdc, btc_usdc, md):
     """Markets with something in every source, so fuzzed requests that name a real market
     run through the whole read path, not just the symbol check."""
@@ -120,29 +128,5 @@ def populated_exchange(sol_usdc, btc_usdc, md):
             },
         ],
     )
-    Trade.objects.create(
-        market=sol_usdc,
-        trade_id=1,
-        price=14000,
-        quantity=100,
-        quote_quantity=140_000_000,
-        buyer_order_id=1,
-        seller_order_id=2,
-        is_buyer_maker=True,
-        ts=1_752_930_545_000,
-        seq=1,
-    )
-    Candle.objects.create(
-        market=sol_usdc,
-        interval="1m",
-        open_time=1_752_930_540_000,
-        open=14000,
-        high=14000,
-        low=14000,
-        close=14000,
-        volume=100,
-        quote_volume=140_000_000,
-        trades=1,
-        first_trade_id=1,
-        last_trade_id=1,
-    )
+    # One trade in the history, with its candles, as the persistence worker writes them.
+    persistence.persist_events([Events().trade(1, 1_752_930_545_000, 14_000, 100, is_buyer_maker=True)])

@@ -27,8 +27,7 @@ def test_depth_returns_the_cached_snapshot_as_the_engine_wrote_it(client, sol_us
 
     response = client.get("/api/v1/depth", {"symbol": "SOL_USDC"})
 
-    assert response.status_code == 200
-    assert response.json() == SNAPSHOT
+    assert (response.status_code, response.json()) == (200, SNAPSHOT)
 
 
 def test_depth_of_a_market_the_engine_never_published_is_an_empty_book_at_update_id_zero(client, sol_usdc):

@@ -44,18 +44,9 @@ def test_klines_render_candles_as_the_wire_kline(client, sol_usdc):
 
     assert response.status_code == 200
     assert response.json() == [
-        {
-            "start": "2025-07-19 13:09:00",
-            "end": "2025-07-19 13:10:00",
-            "open": "140",
-            "high": "140.1",
-            "low": "139.9",
-            "close": "140.05",
-            "volume": "2.5",
-            "quoteVolume": "350",
-            "trades": "3",
-        }
-    ]
+        {"start": "2025-07-19 13:09:00", "end": "2025-07-19 13:10:00", "open": "140", "high": "140.1",
+         "low": "139.9", "close": "140.05", "volume": "2.5", "quoteVolume": "350", "trades": "3"}
+    ]  # fmt: skip
 
 
 def test_klines_are_ascending_by_start(client, sol_usdc):

@@ -12,32 +12,16 @@ from .conftest import make_market, write_ticker
 pytestmark = pytest.mark.django_db
 
 SOL_TICKER = {
-    "symbol": "SOL_USDC",
-    "firstPrice": "138.2",
-    "lastPrice": "140.07",
-    "high": "141.5",
-    "low": "137.9",
-    "volume": "1520.25",
-    "quoteVolume": "212345.678901",
-    "priceChange": "1.87",
-    "priceChangePercent": "0.013531",
-    "trades": "317",
-}
+    "symbol": "SOL_USDC", "firstPrice": "138.2", "lastPrice": "140.07", "high": "141.5", "low": "137.9",
+    "volume": "1520.25", "quoteVolume": "212345.678901", "priceChange": "1.87",
+    "priceChangePercent": "0.013531", "trades": "317",
+}  # fmt: skip
 
 
 def zero_ticker(symbol: str) -> dict:
-    return {
-        "symbol": symbol,
-        "firstPrice": "0",
-        "lastPrice": "0",
-        "high": "0",
-        "low": "0",
-        "volume": "0",
-        "quoteVolume": "0",
-        "priceChange": "0",
-        "priceChangePercent": "0",
-        "trades": "0",
-    }
+    """The ticker of a market that never traded: every figure 0."""
+    figures = "firstPrice lastPrice high low volume quoteVolume priceChange priceChangePercent trades".split()
+    return {"symbol": symbol, **dict.fromkeys(figures, "0")}
 
 
 def test_ticker_returns_the_cached_ticker(client, sol_usdc, md):
@@ -84,10 +68,9 @@ def test_tickers_of_no_markets_are_an_empty_array(client, db):
     assert client.get("/api/v1/tickers").json() == []
 
 
-def test_tickers_take_one_query_whatever_the_number_of_markets(client, sol, usdc, django_assert_num_queries):
-    for i in range(20):
-        make_market(f"M{i}_USDC", sol, usdc)
-
+def test_tickers_take_one_query_whatever_the_number_of_markets(
+    client, twenty_markets, django_assert_num_queries
+):
     with django_assert_num_queries(1):
         response = client.get("/api/v1/tickers")
 

@@ -83,15 +83,9 @@ def test_a_trade_through_the_engine_reaches_the_database_and_the_klines(
     # wrote the trade: the engine then closes the candle and no open frame is published.
     assert data["X"] is False or time.time() >= start_s + 60
     assert {k: v for k, v in data.items() if k not in ("E", "X")} == {
-        "e": "kline",
-        "s": "SOL_USDC",
+        "e": "kline", "s": "SOL_USDC",
         "t": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start_s)),
         "T": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start_s + 60)),
-        "o": "140.55",
-        "h": "140.55",
-        "l": "140.55",
-        "c": "140.55",
-        "v": "1.5",
-        "n": 1,
-    }
+        "o": "140.55", "h": "140.55", "l": "140.55", "c": "140.55", "v": "1.5", "n": 1,
+    }  # fmt: skip
     pubsub.close()

@@ -73,24 +73,12 @@ def test_a_closed_candle_holding_its_trades_gives_a_final_frame_with_its_stored_
 
     assert pending == []
     assert frames == [
-        {
-            "stream": CHANNEL,
-            "data": {
-                "e": "kline",
-                "E": (T0 + M + 300) * 1000,
-                "s": "SOL_USDC",
-                "t": "2025-08-06T22:00:00",
-                "T": "2025-08-06T22:01:00",
-                "o": "140.55",
-                "h": "140.55",
-                "l": "140.1",
-                "c": "140.1",
-                "v": "1.55",
-                "n": 2,
-                "X": True,
-            },
-        }
-    ]
+        {"stream": CHANNEL, "data": {
+            "e": "kline", "E": (T0 + M + 300) * 1000, "s": "SOL_USDC", "t": "2025-08-06T22:00:00",
+            "T": "2025-08-06T22:01:00", "o": "140.55", "h": "140.55", "l": "140.1", "c": "140.1", "v": "1.55",
+            "n": 2, "X": True,
+        }}
+    ]  # fmt: skip
 
 
 def test_the_final_frame_says_closed_even_if_the_workers_clock_is_before_the_end(sol_usdc, traders):
@@ -157,18 +145,9 @@ def test_the_close_task_publishes_the_final_frame_on_pub_sub(sol_usdc, traders, 
     pubsub.close()
     assert result.get() == {"published": 1, "given_up": 0}
     assert {k: v for k, v in data.items() if k != "E"} == {
-        "e": "kline",
-        "s": "SOL_USDC",
-        "t": "2025-08-06T22:00:00",
-        "T": "2025-08-06T22:01:00",
-        "o": "140.55",
-        "h": "140.55",
-        "l": "140.55",
-        "c": "140.55",
-        "v": "1.5",
-        "n": 1,
-        "X": True,
-    }
+        "e": "kline", "s": "SOL_USDC", "t": "2025-08-06T22:00:00", "T": "2025-08-06T22:01:00",
+        "o": "140.55", "h": "140.55", "l": "140.55", "c": "140.55", "v": "1.5", "n": 1, "X": True,
+    }  # fmt: skip
 
 
 def test_on_its_last_attempt_the_close_task_gives_up_a_candle_whose_trades_never_came(sol_usdc, traders):
@@ -205,14 +184,8 @@ def test_a_worker_waits_for_the_candles_last_trade_before_publishing_its_final_f
     data = final_frames(pubsub, "2025-08-06T22:00:00", 10)
     pubsub.close()
     assert {k: data[k] for k in "ohlcvnX"} == {
-        "o": "140",
-        "h": "143",
-        "l": "140",
-        "c": "143",
-        "v": "0.03",
-        "n": 2,
-        "X": True,
-    }
+        "o": "140", "h": "143", "l": "140", "c": "143", "v": "0.03", "n": 2, "X": True
+    }  # fmt: skip
 
 
 @needs_server_db
@@ -236,15 +209,8 @@ def test_a_subscriber_receives_the_final_frame_of_a_minute_once_it_is_over(
     data = final_frames(pubsub, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start_ms // 1000)), 20)
     pubsub.close()
     assert {k: v for k, v in data.items() if k != "E"} == {
-        "e": "kline",
-        "s": "SOL_USDC",
+        "e": "kline", "s": "SOL_USDC",
         "t": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start_ms // 1000)),
         "T": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start_ms // 1000 + 60)),
-        "o": "140.55",
-        "h": "140.55",
-        "l": "140.55",
-        "c": "140.55",
-        "v": "1.5",
-        "n": 1,
-        "X": True,
-    }
+        "o": "140.55", "h": "140.55", "l": "140.55", "c": "140.55", "v": "1.5", "n": 1, "X": True,
+    }  # fmt: skip

@@ -110,23 +110,11 @@ def test_kline_frames_carry_the_open_candles_in_the_stream_shape(sol_usdc, trade
 
     frames = persistence.kline_frames(result, now_ms=T0 + 30_000)
 
-    assert frames[0] == {
-        "stream": "kline.1m.SOL_USDC",
-        "data": {
-            "e": "kline",
-            "E": (T0 + 30_000) * 1000,
-            "s": "SOL_USDC",
-            "t": "2025-08-06T22:00:00",
-            "T": "2025-08-06T22:01:00",
-            "o": "140.55",
-            "h": "140.55",
-            "l": "140.1",
-            "c": "140.1",
-            "v": "1.55",
-            "n": 2,
-            "X": False,
-        },
-    }
+    assert frames[0] == {"stream": "kline.1m.SOL_USDC", "data": {
+        "e": "kline", "E": (T0 + 30_000) * 1000, "s": "SOL_USDC", "t": "2025-08-06T22:00:00",
+        "T": "2025-08-06T22:01:00", "o": "140.55", "h": "140.55", "l": "140.1", "c": "140.1", "v": "1.55",
+        "n": 2, "X": False,
+    }}  # fmt: skip
     assert [f["stream"] for f in frames] == [f"kline.{name}.SOL_USDC" for name in candles.INTERVAL_NAMES]
 
 

@@ -90,6 +90,15 @@ class Client:
         await self.comm.wait(3)
 
 
+async def subscribed(ws, *streams: str, **extra) -> Client:
+    """A client opened with ``ws``, subscribed to ``streams`` (``extra`` in the frame) once the
+    subscription has taken effect."""
+    client = await ws()
+    await client.subscribe(*streams, **extra)
+    await client.settle()
+    return client
+
+
 @pytest_asyncio.fixture
 async def ws():
     """``await ws()`` opens a connected client; all are closed after the test."""

@@ -17,6 +17,7 @@ from asgiref.sync import sync_to_async
 
 from engine.client import append, submit
 from engine.core.messages import CancelAll, PlaceOrder
+from tests.streams.conftest import subscribed
 from tests.streams.depthbook import DepthBook, DepthGap
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.services]
@@ -121,9 +122,7 @@ async def test_depth_events_after_a_rest_snapshot_rebuild_exactly_the_rest_book(
 ):
     users = await traders(make_funded_user, 4)
     rng = random.Random(20250806)
-    client = await ws()
-    await client.subscribe("depth.SOL_USDC")
-    await client.settle()
+    client = await subscribed(ws, "depth.SOL_USDC")
 
     await burst([random_order(rng, users) for _ in range(60)])
     snapshot = await rest_depth()  # taken while events are buffered, as a client would
@@ -149,9 +148,7 @@ async def test_depth_events_after_a_rest_snapshot_rebuild_exactly_the_rest_book(
 async def test_consecutive_depth_events_continue_each_others_update_ids(ws, engine_process, make_funded_user):
     users = await traders(make_funded_user, 3)
     rng = random.Random(5)
-    client = await ws()
-    await client.subscribe("depth.SOL_USDC")
-    await client.settle()
+    client = await subscribed(ws, "depth.SOL_USDC")
     for _ in range(5):
         await burst([random_order(rng, users) for _ in range(20)])
     final = await rest_depth()
@@ -167,9 +164,7 @@ async def test_consecutive_depth_events_continue_each_others_update_ids(ws, engi
 async def test_a_dropped_depth_event_is_detected_from_the_update_ids(ws, engine_process, make_funded_user):
     users = await traders(make_funded_user, 2)
     empty = await rest_depth()
-    client = await ws()
-    await client.subscribe("depth.SOL_USDC")
-    await client.settle()
+    client = await subscribed(ws, "depth.SOL_USDC")
     for i in range(4):  # one engine loop each: four events
         await place(users[i % 2], "Bid", 13900 + i, 100)
     received = Received(client)
@@ -190,9 +185,7 @@ async def test_aggregated_depth_streams_coalesce_over_their_interval_and_keep_th
     users = await traders(make_funded_user, 3)
     rng = random.Random(11)
     empty = await rest_depth()
-    client = await ws()
-    await client.subscribe("depth.SOL_USDC", "depth.200ms.SOL_USDC", "depth.1000ms.SOL_USDC")
-    await client.settle()
+    client = await subscribed(ws, "depth.SOL_USDC", "depth.200ms.SOL_USDC", "depth.1000ms.SOL_USDC")
     received = Received(client)
     started = time.monotonic()
     while time.monotonic() - started < 2.2:  # orders trickle in for a little over two seconds
@@ -230,9 +223,7 @@ async def test_a_crossing_order_publishes_its_trade_and_the_new_top_of_book(
     ws, engine_process, make_funded_user
 ):
     maker, taker = await traders(make_funded_user, 2)
-    client = await ws()
-    await client.subscribe("trade.SOL_USDC", "bookTicker.SOL_USDC")
-    await client.settle()
+    client = await subscribed(ws, "trade.SOL_USDC", "bookTicker.SOL_USDC")
     resting = await place(maker, "Ask", 14025, 150)
     ask_id = resting[0]["order_id"]
     received = Received(client)
@@ -265,9 +256,7 @@ async def test_the_ticker_is_pushed_at_most_once_a_second_and_ends_with_every_tr
     ws, engine_process, make_funded_user
 ):
     maker, taker = await traders(make_funded_user, 2)
-    client = await ws()
-    await client.subscribe("ticker.SOL_USDC", "trade.SOL_USDC")
-    await client.settle()
+    client = await subscribed(ws, "ticker.SOL_USDC", "trade.SOL_USDC")
     received = Received(client)
     prices = [14000 + 10 * i for i in range(12)]  # 140.00, 140.10, ... 141.10
     for price in prices:  # one trade of 1 SOL every 0.2 s, for about 2.4 s

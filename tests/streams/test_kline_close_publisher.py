@@ -224,6 +224,19 @@ async def test_while_commands_flow_a_candle_closes_by_command_time_not_by_the_cl
 
 
 @pytest.mark.asyncio
+async def test_a_close_is_handed_over_once(publishing):
+    h, publisher, recorder, clock = publishing
+    trade_at(h, publisher, T0 + 1_000)
+    await publisher.flush()
+    clock.ms = T0 + 5 * M
+
+    await publisher.flush()
+    await publisher.flush()
+
+    assert len(recorder.closes()) == 1
+
+
+@pytest.mark.asyncio
 async def test_an_idle_engine_closes_a_candle_by_its_clock_after_the_grace(publishing):
     h, publisher, recorder, clock = publishing
     trade_at(h, publisher, T0 + 1_000)
@@ -237,16 +250,3 @@ async def test_an_idle_engine_closes_a_candle_by_its_clock_after_the_grace(publi
     await publisher.flush()
 
     assert recorder.closes() == [[close_of(T0, None, 1)]]
-
-
-@pytest.mark.asyncio
-async def test_a_close_is_handed_over_once(publishing):
-    h, publisher, recorder, clock = publishing
-    trade_at(h, publisher, T0 + 1_000)
-    await publisher.flush()
-    clock.ms = T0 + 5 * M
-
-    await publisher.flush()
-    await publisher.flush()
-
-    assert len(recorder.closes()) == 1

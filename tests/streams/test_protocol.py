@@ -8,6 +8,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
+from tests.streams.conftest import subscribed
+
 pytestmark = [pytest.mark.asyncio, pytest.mark.services]
 
 TRADE = {
@@ -76,9 +78,7 @@ def markets(demo_markets):
 
 
 async def test_each_frame_of_a_group_message_arrives_as_its_own_text_frame(ws, markets):
-    client = await ws()
-    await client.subscribe("trade.SOL_USDC")
-    await client.settle()
+    client = await subscribed(ws, "trade.SOL_USDC")
     second = {**TRADE, "t": 8}
     await engine_sends("trade.SOL_USDC", ("trade.SOL_USDC", TRADE), ("trade.SOL_USDC", second))
     assert await client.receive() == {"stream": "trade.SOL_USDC", "data": TRADE}
@@ -86,9 +86,7 @@ async def test_each_frame_of_a_group_message_arrives_as_its_own_text_frame(ws, m
 
 
 async def test_one_subscribe_frame_names_several_streams(ws, markets):
-    client = await ws()
-    await client.subscribe("trade.SOL_USDC", "depth.SOL_USDC", id=1)
-    await client.settle()
+    client = await subscribed(ws, "trade.SOL_USDC", "depth.SOL_USDC", id=1)
     await engine_sends("depth.SOL_USDC", ("depth.SOL_USDC", DEPTH))
     assert await client.receive() == {"stream": "depth.SOL_USDC", "data": DEPTH}
     await engine_sends("trade.SOL_USDC", ("trade.SOL_USDC", TRADE))
@@ -106,18 +104,14 @@ async def test_every_public_stream_kind_is_subscribable(ws, markets):
         "kline.1m.SOL_USDC",
         "kline.1month.BTC_USDC",
     ]
-    client = await ws()
-    await client.subscribe(*names)
-    await client.settle()
+    client = await subscribed(ws, *names)
     for name in names:
         await engine_sends(name, (name, {"e": "x", "n": name}))
         assert await client.receive() == {"stream": name, "data": {"e": "x", "n": name}}
 
 
 async def test_no_frames_from_streams_not_subscribed(ws, markets):
-    client = await ws()
-    await client.subscribe("trade.SOL_USDC")
-    await client.settle()
+    client = await subscribed(ws, "trade.SOL_USDC")
     await engine_sends("trade.BTC_USDC", ("trade.BTC_USDC", {**TRADE, "s": "BTC_USDC"}))
     await engine_sends("depth.SOL_USDC", ("depth.SOL_USDC", DEPTH))
     assert await client.nothing()
@@ -134,8 +128,7 @@ async def test_every_subscriber_of_a_stream_gets_its_frames(ws, markets):
 
 
 async def test_unsubscribe_stops_the_named_streams_and_keeps_the_others(ws, markets):
-    client = await ws()
-    await client.subscribe("trade.SOL_USDC", "depth.SOL_USDC")
+    client = await subscribed(ws, "trade.SOL_USDC", "depth.SOL_USDC")
     await client.unsubscribe("trade.SOL_USDC")
     await client.settle()
     await engine_sends("trade.SOL_USDC", ("trade.SOL_USDC", TRADE))
@@ -179,9 +172,7 @@ async def test_kline_frames_from_the_candle_builder_reach_kline_subscribers(ws, 
         "n": 2,
         "X": False,
     }
-    client = await ws()
-    await client.subscribe("kline.1m.SOL_USDC")
-    await client.settle()
+    client = await subscribed(ws, "kline.1m.SOL_USDC")
     await sync_to_async(publish_klines)([{"stream": "kline.1m.SOL_USDC", "data": kline}])
     assert await client.receive() == {"stream": "kline.1m.SOL_USDC", "data": kline}
 
@@ -276,23 +267,7 @@ async def test_the_connection_stays_usable_after_an_error(ws, markets):
 
 
 async def test_a_connection_holds_at_most_50_streams(ws, markets):
-    intervals = [
-        "1m",
-        "3m",
-        "5m",
-        "15m",
-        "30m",
-        "1h",
-        "2h",
-        "4h",
-        "6h",
-        "8h",
-        "12h",
-        "1d",
-        "3d",
-        "1w",
-        "1month",
-    ]
+    intervals = "1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1month".split()
     fifty = [f"kline.{i}.{m}" for i in intervals for m in ("SOL_USDC", "BTC_USDC", "ETH_USDC")]
     fifty += ["trade.SOL_USDC", "trade.BTC_USDC", "trade.ETH_USDC", "ticker.SOL_USDC", "ticker.BTC_USDC"]
     assert len(fifty) == 50
@@ -311,18 +286,14 @@ async def test_a_connection_holds_at_most_50_streams(ws, markets):
 
 
 async def test_a_signed_subscription_gets_the_accounts_order_updates(ws, markets, alice):
-    client = await ws()
-    await client.subscribe("account.orderUpdate", signature=alice.signature())
-    await client.settle()
+    client = await subscribed(ws, "account.orderUpdate", signature=alice.signature())
     update = order_update("SOL_USDC", "21")
     await engine_sends(f"account.orderUpdate.{alice.user.pk}", ("account.orderUpdate", update))
     assert await client.receive() == {"stream": "account.orderUpdate", "data": update}
 
 
 async def test_a_market_order_stream_gets_only_that_market_under_its_own_name(ws, markets, alice):
-    client = await ws()
-    await client.subscribe("account.orderUpdate.SOL_USDC", signature=alice.signature())
-    await client.settle()
+    client = await subscribed(ws, "account.orderUpdate.SOL_USDC", signature=alice.signature())
     btc, sol = order_update("BTC_USDC", "30"), order_update("SOL_USDC", "31")
     await engine_sends(
         f"account.orderUpdate.{alice.user.pk}", ("account.orderUpdate", btc), ("account.orderUpdate", sol)
@@ -332,9 +303,9 @@ async def test_a_market_order_stream_gets_only_that_market_under_its_own_name(ws
 
 
 async def test_all_markets_and_one_market_order_streams_each_get_their_frames(ws, markets, alice):
-    client = await ws()
-    await client.subscribe("account.orderUpdate", "account.orderUpdate.SOL_USDC", signature=alice.signature())
-    await client.settle()
+    client = await subscribed(
+        ws, "account.orderUpdate", "account.orderUpdate.SOL_USDC", signature=alice.signature()
+    )
     sol = order_update("SOL_USDC", "40")
     await engine_sends(f"account.orderUpdate.{alice.user.pk}", ("account.orderUpdate", sol))
     assert await client.receive() == {"stream": "account.orderUpdate", "data": sol}
@@ -347,18 +318,14 @@ async def test_all_markets_and_one_market_order_streams_each_get_their_frames(ws
 
 
 async def test_a_signed_subscription_gets_the_accounts_balance_updates(ws, markets, alice):
-    client = await ws()
-    await client.subscribe("account.balanceUpdate", signature=alice.signature(window=60000))
-    await client.settle()
+    client = await subscribed(ws, "account.balanceUpdate", signature=alice.signature(window=60000))
     await engine_sends(f"account.balanceUpdate.{alice.user.pk}", ("account.balanceUpdate", BALANCE))
     assert await client.receive() == {"stream": "account.balanceUpdate", "data": BALANCE}
 
 
 async def test_no_updates_of_another_account(ws, markets, api_key, alice):
     bob = await sync_to_async(api_key)("bob")
-    client = await ws()
-    await client.subscribe("account.orderUpdate", "account.balanceUpdate", signature=alice.signature())
-    await client.settle()
+    client = await subscribed(ws, "account.orderUpdate", "account.balanceUpdate", signature=alice.signature())
     await engine_sends(
         f"account.orderUpdate.{bob.user.pk}", ("account.orderUpdate", order_update("SOL_USDC", "9"))
     )
@@ -368,9 +335,7 @@ async def test_no_updates_of_another_account(ws, markets, api_key, alice):
 
 async def test_a_signature_may_carry_integers_for_timestamp_and_window(ws, markets, alice):
     key, sig, ts, window = alice.signature()
-    client = await ws()
-    await client.subscribe("account.balanceUpdate", signature=[key, sig, int(ts), int(window)])
-    await client.settle()
+    client = await subscribed(ws, "account.balanceUpdate", signature=[key, sig, int(ts), int(window)])
     await engine_sends(f"account.balanceUpdate.{alice.user.pk}", ("account.balanceUpdate", BALANCE))
     assert await client.receive() == {"stream": "account.balanceUpdate", "data": BALANCE}
 
@@ -506,9 +471,7 @@ def revoke(key) -> None:
 
 
 async def test_revoking_the_key_closes_the_private_subscription_it_signed(ws, markets, alice):
-    client = await ws()
-    await client.subscribe("account.orderUpdate", signature=alice.signature())
-    await client.settle()
+    client = await subscribed(ws, "account.orderUpdate", signature=alice.signature())
 
     await revoke(alice)
 
@@ -517,9 +480,7 @@ async def test_revoking_the_key_closes_the_private_subscription_it_signed(ws, ma
 
 async def test_revoking_another_key_of_the_user_leaves_the_subscription_open(ws, markets, api_key, alice):
     spare = await sync_to_async(api_key)("alice", user=alice.user)
-    client = await ws()
-    await client.subscribe("account.orderUpdate", signature=alice.signature())
-    await client.settle()
+    client = await subscribed(ws, "account.orderUpdate", signature=alice.signature())
 
     await revoke(spare)
 
@@ -529,9 +490,7 @@ async def test_revoking_another_key_of_the_user_leaves_the_subscription_open(ws,
 
 
 async def test_disabling_the_account_closes_its_private_subscriptions(ws, markets, alice):
-    client = await ws()
-    await client.subscribe("account.balanceUpdate", signature=alice.signature())
-    await client.settle()
+    client = await subscribed(ws, "account.balanceUpdate", signature=alice.signature())
 
     alice.user.is_active = False
     await sync_to_async(alice.user.save)()
