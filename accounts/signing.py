@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -87,13 +88,20 @@ def generate_keypair() -> tuple[str, str]:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _signing_key(secret: str) -> SigningKey:
+    # Deriving the key pair from the seed costs as much as a signature: a client signing every
+    # request (the simulator, bench/order_load.py) derives it once per key.
+    return SigningKey(base64.b64decode(secret))
+
+
 def public_key_of(secret: str) -> str:
-    return base64.b64encode(bytes(SigningKey(base64.b64decode(secret)).verify_key)).decode()
+    return base64.b64encode(bytes(_signing_key(secret).verify_key)).decode()
 
 
 def sign(secret: str, message: str) -> str:
     """base64 of the 64-byte Ed25519 signature of ``message`` with the base64 seed ``secret``."""
-    signed = SigningKey(base64.b64decode(secret)).sign(message.encode())
+    signed = _signing_key(secret).sign(message.encode())
     return base64.b64encode(signed.signature).decode()
 
 
