@@ -108,9 +108,11 @@ class MarketPlan:
 
 @dataclass
 class Stats:
-    latencies: list[float] = field(default_factory=list)  # seconds, every request
-    place_latencies: list[float] = field(default_factory=list)
-    cancel_latencies: list[float] = field(default_factory=list)
+    answers: list[tuple[float, float, str]] = field(default_factory=list)  # (due, latency s, kind)
+
+    def latencies(self, kind: str | None = None) -> list[float]:
+        return [latency for _, latency, k in self.answers if kind is None or k == kind]
+
     placed: int = 0
     cancelled: int = 0
     cancel_missed: int = 0  # the order was filled by another client first: expected
@@ -373,8 +375,7 @@ class Load:
         client.idle.append((http, time.perf_counter()))
         elapsed = time.perf_counter() - due
         stats.answered += 1
-        stats.latencies.append(elapsed)
-        (stats.place_latencies if kind == "place" else stats.cancel_latencies).append(elapsed)
+        stats.answers.append((due, elapsed, kind))
         return response
 
     def next_order(self, client: Client, n: int, rng: random.Random) -> tuple[dict, bool]:
@@ -575,7 +576,12 @@ async def main_async(args, base_url: str, meter: CpuMeter) -> dict:
     for client in clients:
         await cancel_everything(base_url, client, plans)
 
-    all_latencies = stats.latencies
+    all_latencies = stats.latencies()
+    if args.latency_log:
+        with args.latency_log.open("w") as out:
+            out.write("due_s,latency_ms,kind\n")
+            for due, latency, kind in sorted(stats.answers):
+                out.write(f"{due - start:.4f},{latency * 1000:.2f},{kind}\n")
     web_ms = cpu["web"] * 1000 / stats.answered if stats.answered else 0.0
     result = {
         "orders_per_s": round(stats.placed / duration, 1),
@@ -602,8 +608,8 @@ async def main_async(args, base_url: str, meter: CpuMeter) -> dict:
     )
     for name, values in (
         ("all requests", all_latencies),
-        ("place", stats.place_latencies),
-        ("cancel", stats.cancel_latencies),
+        ("place", stats.latencies("place")),
+        ("cancel", stats.latencies("cancel")),
     ):
         print(
             f"latency {name}: p50 {percentile(values, 0.5) * 1000:.2f} ms, "
@@ -653,6 +659,11 @@ def main() -> None:
         "--settle", type=float, default=60, help="seconds to wait for the database to catch up"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--latency-log",
+        type=Path,
+        help="write every request's due time (s from the start), latency (ms) and kind to this CSV",
+    )
     parser.add_argument(
         "--start-stack",
         action="store_true",
