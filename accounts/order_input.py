@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
-
 from accounts import error_codes as errors
 from accounts.signing import JsonNumber
 from contract.wire import MarketFormat
@@ -39,7 +36,7 @@ from engine.core.messages import (
 )
 from exchange_site.api_errors import ApiError
 from markets import selectors
-from markets.models import Asset, Market
+from markets.models import Market
 
 # Plain decimal notation: optional minus (so a negative value gets a clear "must be positive"),
 # ASCII digits, an optional fraction with at least one digit. ``\Z`` (not ``$``) refuses "1\n".
@@ -181,7 +178,8 @@ def _present(payload: dict, field: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class MarketRules:
-    """What validating an order needs from a market's definition."""
+    """What validating an order needs from a market's definition: a snapshot, kept for a moment
+    (``market_rules``) so that an order costs no query."""
 
     symbol: str
     tick_size: Decimal
@@ -219,10 +217,7 @@ def forget_cached_rules() -> None:
     _rules.clear()
 
 
-@receiver(post_save, sender=Market, dispatch_uid="accounts.order_input.market_saved")
-@receiver(post_delete, sender=Market, dispatch_uid="accounts.order_input.market_deleted")
-@receiver(post_save, sender=Asset, dispatch_uid="accounts.order_input.asset_saved")
-@receiver(post_delete, sender=Asset, dispatch_uid="accounts.order_input.asset_deleted")
+@selectors.on_reference_change
 def _market_changed(**kwargs) -> None:
     forget_cached_rules()
 
@@ -249,7 +244,8 @@ def market_rules(symbol: object) -> MarketRules:
 
 @dataclass(frozen=True, slots=True)
 class ValidatedOrder:
-    """An order request converted to engine integers (ticks, lots, quote units)."""
+    """An order request converted to engine integers (ticks, lots, quote units): what
+    ``command`` makes the engine's ``PlaceOrder`` of, for the account placing it."""
 
     rules: MarketRules
     side: str
@@ -357,14 +353,24 @@ def _trigger(payload: dict, rules: MarketRules) -> int | None:
     return ticks
 
 
+def _on_grid_within(
+    payload: dict, field: str, step: Decimal, minimum: Decimal, maximum: Decimal, code: str
+) -> tuple[Decimal, int]:
+    """``payload[field]``, a positive decimal on the market's grid and within its limits, and
+    how many steps it is; anything else is an ``ApiError(code)``."""
+    value = parse_positive_decimal(payload[field], field, code)
+    steps = on_grid(value, step, field, code)
+    if value < minimum:
+        raise ApiError(code, f"Invalid {field}: below the minimum {_plain(minimum)}")
+    if value > maximum:
+        raise ApiError(code, f"Invalid {field}: above the maximum {_plain(maximum)}")
+    return value, steps
+
+
 def _quantity(payload: dict, rules: MarketRules) -> tuple[Decimal, int]:
-    value = parse_positive_decimal(payload["quantity"], "quantity", errors.INVALID_QUANTITY)
-    lots = on_grid(value, rules.step_size, "quantity", errors.INVALID_QUANTITY)
-    if value < rules.min_quantity:
-        raise errors.invalid_quantity(f"Invalid quantity: below the minimum {_plain(rules.min_quantity)}")
-    if value > rules.max_quantity:
-        raise errors.invalid_quantity(f"Invalid quantity: above the maximum {_plain(rules.max_quantity)}")
-    return value, lots
+    return _on_grid_within(
+        payload, "quantity", rules.step_size, rules.min_quantity, rules.max_quantity, errors.INVALID_QUANTITY
+    )
 
 
 def _limit(payload: dict, rules: MarketRules, side: str, post_only: bool) -> dict:
@@ -378,12 +384,9 @@ def _limit(payload: dict, rules: MarketRules, side: str, post_only: bool) -> dic
     if post_only and tif != GTC:
         raise errors.invalid_order("A post-only order must be GTC")
 
-    price = parse_positive_decimal(payload["price"], "price", errors.INVALID_PRICE)
-    ticks = on_grid(price, rules.tick_size, "price", errors.INVALID_PRICE)
-    if price < rules.min_price:
-        raise errors.invalid_price(f"Invalid price: below the minimum {_plain(rules.min_price)}")
-    if price > rules.max_price:
-        raise errors.invalid_price(f"Invalid price: above the maximum {_plain(rules.max_price)}")
+    price, ticks = _on_grid_within(
+        payload, "price", rules.tick_size, rules.min_price, rules.max_price, errors.INVALID_PRICE
+    )
     quantity, lots = _quantity(payload, rules)
     if Fraction(price) * Fraction(quantity) < Fraction(rules.min_notional):
         raise errors.invalid_order(

@@ -99,6 +99,26 @@ def _formats() -> dict[int, wire.MarketFormat]:
     return formats
 
 
+def _narrowed(
+    rows: QuerySet,
+    symbol: str | None = None,
+    order_id: int | None = None,
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+) -> QuerySet:
+    """``rows`` of one market, of one order, from and before a time (``ts``): each where given."""
+    market_id = _market_id(symbol)
+    if market_id is not None:
+        rows = rows.filter(market_id=market_id)
+    if order_id is not None:
+        rows = rows.filter(order_id=order_id)
+    if from_ms is not None:
+        rows = rows.filter(ts__gte=from_ms)
+    if to_ms is not None:
+        rows = rows.filter(ts__lt=to_ms)
+    return rows
+
+
 def _market_id(symbol: str | None) -> int | None:
     if symbol is None:
         return None
@@ -149,12 +169,7 @@ def order_history(
 ) -> list[dict]:
     """Orders, open and closed, newest first, as order objects with a naive ISO ``createdAt``:
     the database's rows, and what the engine acknowledged since, each order as it stands now."""
-    rows = Order.objects.filter(user=user)
-    market_id = _market_id(symbol)
-    if market_id is not None:
-        rows = rows.filter(market_id=market_id)
-    if order_id is not None:
-        rows = rows.filter(order_id=order_id)
+    rows = _narrowed(Order.objects.filter(user=user), symbol=symbol, order_id=order_id)
     latest: dict[int, tuple[int, dict]] = {}  # order id -> its newest update
     for seq, item in _recent_history(user)[0]:  # oldest first
         order = item["order"]
@@ -209,16 +224,7 @@ def fill_history(
     to_ms: int | None = None,
 ) -> list[dict]:
     """The user's fills, newest first: the database's, and those the engine made since."""
-    rows = Fill.objects.filter(user=user)
-    market_id = _market_id(symbol)
-    if market_id is not None:
-        rows = rows.filter(market_id=market_id)
-    if order_id is not None:
-        rows = rows.filter(order_id=order_id)
-    if from_ms is not None:
-        rows = rows.filter(ts__gte=from_ms)
-    if to_ms is not None:
-        rows = rows.filter(ts__lt=to_ms)
+    rows = _narrowed(Fill.objects.filter(user=user), symbol, order_id, from_ms, to_ms)
     recent = [
         (item["ts"], seq, item["fill"])
         for seq, item in _recent_history(user)[1]
@@ -254,24 +260,15 @@ def fill_history(
     ]
 
 
-def _transfers(
-    user: AbstractBaseUser, kind: str, page: Page, from_ms: int | None, to_ms: int | None
-) -> list[Transfer]:
-    rows = Transfer.objects.filter(user=user, kind=kind)
-    if from_ms is not None:
-        rows = rows.filter(ts__gte=from_ms)
-    if to_ms is not None:
-        rows = rows.filter(ts__lt=to_ms)
-    return list(rows.order_by("-ts", "-seq")[page.offset : page.offset + page.limit])
+def _transfer_head(seq: int, ts: int, amount: int, decimals: int) -> dict:
+    # The engine's event sequence number is the id: known at once from the engine's reply and
+    # the same later in the database row.
+    return {"id": seq, "createdAt": wire.iso_ms(ts), "quantity": wire.amount(amount, decimals)}
 
 
 def deposit_object(*, seq: int, ts: int, asset: str, amount: int, decimals: int, tx_id: str) -> dict:
-    # The engine's event sequence number is the id: known at once from the engine's reply and
-    # the same later in the database row.
     return {
-        "id": seq,
-        "createdAt": wire.iso_ms(ts),
-        "quantity": wire.amount(amount, decimals),
+        **_transfer_head(seq, ts, amount, decimals),
         "status": "confirmed",
         "symbol": asset,
         "source": "administrator",
@@ -284,9 +281,7 @@ def deposit_object(*, seq: int, ts: int, asset: str, amount: int, decimals: int,
 
 def withdrawal_object(*, seq: int, ts: int, asset: str, amount: int, decimals: int, tx_id: str) -> dict:
     return {
-        "id": seq,
-        "createdAt": wire.iso_ms(ts),
-        "quantity": wire.amount(amount, decimals),
+        **_transfer_head(seq, ts, amount, decimals),
         "fee": "0",
         "status": "confirmed",
         "symbol": asset,
@@ -298,27 +293,16 @@ def withdrawal_object(*, seq: int, ts: int, asset: str, amount: int, decimals: i
     }
 
 
-def deposit_history(
-    user: AbstractBaseUser, page: Page, from_ms: int | None = None, to_ms: int | None = None
+def transfer_history(
+    user: AbstractBaseUser, kind: str, page: Page, from_ms: int | None = None, to_ms: int | None = None
 ) -> list[dict]:
+    """The user's deposits or withdrawals (``kind``, a ``Transfer.Kind``), newest first."""
+    render = deposit_object if kind == Transfer.Kind.DEPOSIT else withdrawal_object
     decimals = dict(Asset.objects.values_list("symbol", "decimals"))
+    rows = _narrowed(Transfer.objects.filter(user=user, kind=kind), from_ms=from_ms, to_ms=to_ms)
     return [
-        deposit_object(
-            seq=t.seq, ts=t.ts, asset=t.asset, amount=t.amount, decimals=decimals[t.asset], tx_id=t.tx_id
-        )
-        for t in _transfers(user, Transfer.Kind.DEPOSIT, page, from_ms, to_ms)
-    ]
-
-
-def withdrawal_history(
-    user: AbstractBaseUser, page: Page, from_ms: int | None = None, to_ms: int | None = None
-) -> list[dict]:
-    decimals = dict(Asset.objects.values_list("symbol", "decimals"))
-    return [
-        withdrawal_object(
-            seq=t.seq, ts=t.ts, asset=t.asset, amount=t.amount, decimals=decimals[t.asset], tx_id=t.tx_id
-        )
-        for t in _transfers(user, Transfer.Kind.WITHDRAWAL, page, from_ms, to_ms)
+        render(seq=t.seq, ts=t.ts, asset=t.asset, amount=t.amount, decimals=decimals[t.asset], tx_id=t.tx_id)
+        for t in rows.order_by("-ts", "-seq")[page.offset : page.offset + page.limit]
     ]
 
 

@@ -56,23 +56,11 @@ def _year_month(ts_ms: int) -> tuple[int, int]:
     return d.year, d.month
 
 
-_FIXED = [
-    ("1m", MINUTE_MS),
-    ("3m", 3 * MINUTE_MS),
-    ("5m", 5 * MINUTE_MS),
-    ("15m", 15 * MINUTE_MS),
-    ("30m", 30 * MINUTE_MS),
-    ("1h", HOUR_MS),
-    ("2h", 2 * HOUR_MS),
-    ("4h", 4 * HOUR_MS),
-    ("6h", 6 * HOUR_MS),
-    ("8h", 8 * HOUR_MS),
-    ("12h", 12 * HOUR_MS),
-    ("1d", DAY_MS),
-    ("3d", 3 * DAY_MS),
-]
+# Each fixed interval's name is its length: a count and a unit.
+_UNIT_MS = {"m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS}
+_FIXED = "1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d".split()
 # The contract's intervals, in its order.
-INTERVALS: dict[str, Interval] = {name: Interval(name, ms) for name, ms in _FIXED}
+INTERVALS: dict[str, Interval] = {n: Interval(n, int(n[:-1]) * _UNIT_MS[n[-1]]) for n in _FIXED}
 INTERVALS["1w"] = Interval("1w", 7 * DAY_MS, WEEK_ANCHOR_MS)
 INTERVALS["1month"] = Interval("1month", None)
 INTERVAL_NAMES: tuple[str, ...] = tuple(INTERVALS)

@@ -15,11 +15,6 @@ import redis
 
 from contract import jsonfast
 
-RECENT_TRADES_KEPT = 1000
-# Levels a side of a market's depth snapshot: the engine writes no more, the REST API serves a
-# snapshot whole when asked for at least as many.
-DEPTH_CACHE_LEVELS = 1000
-
 
 def depth_key(symbol: str) -> str:
     return f"md:depth:{symbol}"
@@ -59,6 +54,10 @@ def recent_fills_key(account: int) -> str:
 
 # --- writers (the engine process, inside one transaction per batch) -----------------------
 
+# Levels a side of a market's depth snapshot: the engine writes no more, the REST API serves a
+# snapshot whole when asked for at least as many.
+DEPTH_CACHE_LEVELS = 1000
+
 
 def write_depth(pipe, symbol: str, snapshot: bytes) -> None:
     """``snapshot``: the JSON of ``contract.wire.depth_snapshot``."""
@@ -67,6 +66,9 @@ def write_depth(pipe, symbol: str, snapshot: bytes) -> None:
 
 def write_ticker(pipe, symbol: str, ticker: dict) -> None:
     pipe.set(ticker_key(symbol), jsonfast.dumps(ticker))
+
+
+RECENT_TRADES_KEPT = 1000
 
 
 def push_trades(pipe, symbol: str, trades: list[dict]) -> None:

@@ -46,7 +46,8 @@ def _remember(cache: dict, value: Hashable, text: T) -> T:
 
 @dataclass(frozen=True, slots=True)
 class MarketFormat:
-    """What it takes to render one market's integers."""
+    """What it takes to render one market's integers; it keeps the texts it rendered (up to
+    ``RENDER_CACHE_MAX`` a kind), so that a price or quantity seen before costs a lookup."""
 
     symbol: str
     base: str

@@ -36,6 +36,17 @@ def market_model() -> type[models.Model]:
     return Trade._meta.get_field("market").related_model
 
 
+def _bulk_written_fk(to: str, related_name: str) -> models.ForeignKey:
+    """A foreign key of a history table written in bulk by the persistence workers: no
+    database-level constraint (a deferred check per row at commit cost a third of a batch's
+    time; the writer checks users and markets itself, and PROTECT still holds for ORM deletes)
+    and no single-column index (the composite indexes lead with it, and only deleting a market,
+    which PROTECT refuses anyway, would look rows up by market alone)."""
+    return models.ForeignKey(
+        to, on_delete=models.PROTECT, related_name=related_name, db_constraint=False, db_index=False
+    )
+
+
 class Checkpoint(models.Model):
     from_seq = models.BigIntegerField()
     seq = models.BigIntegerField(help_text="the batch held every persisted event with from_seq < seq <= this")
@@ -56,11 +67,8 @@ class Checkpoint(models.Model):
 class Trade(models.Model):
     """One trade, written idempotently from the engine's Trade event."""
 
-    # No database-level foreign key and no index of its own: bulk-written history (see
-    # Order); the (market, trade_id) and (market, ts) indexes lead with it.
-    market = models.ForeignKey(
-        "markets.Market", on_delete=models.PROTECT, related_name="trades", db_constraint=False, db_index=False
-    )
+    # The (market, trade_id) and (market, ts) indexes lead with it.
+    market = _bulk_written_fk("markets.Market", "trades")
     trade_id = models.BigIntegerField()
     price = models.BigIntegerField(help_text="ticks")
     quantity = models.BigIntegerField(help_text="lots")
@@ -110,21 +118,9 @@ class Order(models.Model):
     """The latest known state of an order; ``last_seq`` keeps older events from overwriting newer."""
 
     order_id = models.BigIntegerField(primary_key=True)
-    # History tables written in bulk by the persistence workers carry no database-level
-    # foreign keys (a deferred check per row at commit cost a third of a batch's time; the
-    # writer checks users and markets itself, and PROTECT still holds for ORM deletes) and no
-    # single-column index on them: the composite indexes below lead with the user, and only
-    # deleting a market (which PROTECT refuses anyway) looks rows up by market alone.
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="orders",
-        db_constraint=False,
-        db_index=False,
-    )
-    market = models.ForeignKey(
-        "markets.Market", on_delete=models.PROTECT, related_name="orders", db_constraint=False, db_index=False
-    )
+    # The composite indexes below lead with the user.
+    user = _bulk_written_fk(settings.AUTH_USER_MODEL, "orders")
+    market = _bulk_written_fk("markets.Market", "orders")
     side = models.CharField(max_length=4)
     order_type = models.CharField(max_length=8)
     time_in_force = models.CharField(max_length=4)
@@ -164,17 +160,8 @@ class Fill(models.Model):
     # The engine's event seq is unique and is the key: no surrogate id, whose sequence and
     # index every one of a trade's two fills would pay for.
     seq = models.BigIntegerField(primary_key=True, help_text="engine event sequence number")
-    # No database-level foreign keys and no single-column indexes on them: see Order.
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="fills",
-        db_constraint=False,
-        db_index=False,
-    )
-    market = models.ForeignKey(
-        "markets.Market", on_delete=models.PROTECT, related_name="fills", db_constraint=False, db_index=False
-    )
+    user = _bulk_written_fk(settings.AUTH_USER_MODEL, "fills")
+    market = _bulk_written_fk("markets.Market", "fills")
     order_id = models.BigIntegerField()
     client_id = models.BigIntegerField(null=True, blank=True)
     trade_id = models.BigIntegerField()

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 
 from contract import jsonfast, md_cache, wire
 from contract.intervals import INTERVAL_NAMES, INTERVALS
@@ -67,10 +67,17 @@ def clear_market_cache() -> None:
     _market_list = None
 
 
-@receiver(post_save, sender=Market, dispatch_uid="markets.selectors.market_saved")
-@receiver(post_delete, sender=Market, dispatch_uid="markets.selectors.market_deleted")
-@receiver(post_save, sender=Asset, dispatch_uid="markets.selectors.asset_saved")
-@receiver(post_delete, sender=Asset, dispatch_uid="markets.selectors.asset_deleted")
+def on_reference_change(handler: Callable[..., None]) -> Callable[..., None]:
+    """Decorator: call ``handler`` on every save and delete of a market or an asset in this
+    process, so that a cache of reference data drops what an admin edit changed."""
+    uid = f"{handler.__module__}.{handler.__qualname__}"
+    for model in (Market, Asset):
+        for signal in (post_save, post_delete):
+            signal.connect(handler, sender=model, dispatch_uid=uid)
+    return handler
+
+
+@on_reference_change
 def _drop_cache_on_change(**kwargs) -> None:
     clear_market_cache()
 

@@ -160,18 +160,19 @@ def missing_reference_commands(engine_assets: set[str], engine_markets: set[str]
     is left out with an error in the log: one bad market must not keep the engine from starting.
     """
     commands: list = []
-    for asset in Asset.objects.all():
-        if asset.symbol not in engine_assets:
-            problem = asset_problem(asset)
+    # Assets first: a market's command needs its assets known.
+    markets = Market.objects.select_related("base", "quote")
+    kinds = (
+        ("asset", Asset.objects.all(), engine_assets, asset_problem, add_asset_command),
+        ("market", markets, engine_markets, market_problem, add_market_command),
+    )
+    for kind, rows, known, problem_of, command_of in kinds:
+        for row in rows:
+            if row.symbol in known:
+                continue
+            problem = problem_of(row)
             if problem is None:
-                commands.append(add_asset_command(asset))
+                commands.append(command_of(row))
             else:
-                log.error("asset %s left out of the engine: %s", asset.symbol, problem)
-    for market in Market.objects.select_related("base", "quote"):
-        if market.symbol not in engine_markets:
-            problem = market_problem(market)
-            if problem is None:
-                commands.append(add_market_command(market))
-            else:
-                log.error("market %s left out of the engine: %s", market.symbol, problem)
+                log.error("%s %s left out of the engine: %s", kind, row.symbol, problem)
     return commands

@@ -31,12 +31,16 @@ def user_group(account: int) -> str:
 
 
 def key_group(public_key: str) -> str:
-    # Group names allow only a few characters and 100 of them: a digest of the base64 key.
-    return f"credential.key.{hashlib.sha256(public_key.encode()).hexdigest()[:32]}"
+    return _digest_group("key", public_key)
 
 
 def session_group(session_key: str) -> str:
-    return f"credential.session.{hashlib.sha256(session_key.encode()).hexdigest()[:32]}"
+    return _digest_group("session", session_key)
+
+
+def _digest_group(kind: str, secret: str) -> str:
+    # Group names allow only a few characters and 100 of them: a digest of the key.
+    return f"credential.{kind}.{hashlib.sha256(secret.encode()).hexdigest()[:32]}"
 
 
 def end(group: str, reason: str) -> None:

@@ -184,29 +184,25 @@ class DepositAddressView(NotOfferedView):
     refusal = "There are no deposit addresses: deposits are credited by the exchange's operator"
 
 
-RFQ_REFUSAL = "Requests for quotes are not offered on this spot-only exchange"
+class RfqView(NotOfferedView):
+    refusal = "Requests for quotes are not offered on this spot-only exchange"
 
 
-class RfqSubmitView(NotOfferedView):
+class RfqSubmitView(RfqView):
     signing_instruction = "rfqSubmit"
-    refusal = RFQ_REFUSAL
 
 
-class QuoteAcceptView(NotOfferedView):
+class QuoteAcceptView(RfqView):
     signing_instruction = "quoteAccept"
-    refusal = RFQ_REFUSAL
 
 
-class RfqRefreshView(NotOfferedView):
+class RfqRefreshView(RfqView):
     signing_instruction = "rfqRefresh"
-    refusal = RFQ_REFUSAL
 
 
-class RfqCancelView(NotOfferedView):
+class RfqCancelView(RfqView):
     signing_instruction = "rfqCancel"
-    refusal = RFQ_REFUSAL
 
 
-class QuoteSubmitView(NotOfferedView):
+class QuoteSubmitView(RfqView):
     signing_instruction = "quoteSubmit"
-    refusal = RFQ_REFUSAL

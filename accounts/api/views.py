@@ -8,14 +8,19 @@ token (the browser UI).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import order_input
+from history.models import Transfer
 from markets import selectors as market_selectors
 
 from .. import error_codes as errors
@@ -92,6 +97,16 @@ def _order_id_param(request) -> int | None:
     return None if value is None else order_input.parse_order_id(value)
 
 
+def _body_to(service: Callable[[Any, Any], object]) -> Callable[[PrivateView, Request], Response]:
+    """The handler of a change: the request's body goes to ``service`` as it is (the service
+    validates it), and what the service returns is the answer."""
+
+    def handle(view: PrivateView, request: Request) -> Response:
+        return Response(service(request.user, request.data))
+
+    return handle
+
+
 # --- balances and orders ----------------------------------------------------------------------
 
 
@@ -118,42 +133,31 @@ class OrderQueryView(PrivateView):
         return Response(selectors.open_order(request.user, symbol, order_id=order_id, client_id=client_id))
 
 
-class OrderExecuteView(PrivateView):
-    signing_instruction = "orderExecute"
-
-    def post(self, request):
-        return Response(services.place_order(request.user, request.data))
-
-
-class OrderCancelView(PrivateView):
-    signing_instruction = "orderCancel"
-
-    def delete(self, request):
-        return Response(services.cancel_order(request.user, request.data))
-
-
 class OpenOrdersView(PrivateView):
     signing_instruction = "orderQueryAll"
 
     def get(self, request):
-        symbol = _query(request, "symbol")
-        if symbol is not None:
-            market_selectors.market_format(symbol)  # INVALID_SYMBOL for an unknown market (cached)
-        return Response(selectors.open_orders(request.user, symbol))
+        return Response(selectors.open_orders(request.user, _market_param(request)))
+
+
+class OrderExecuteView(PrivateView):
+    signing_instruction = "orderExecute"
+    post = _body_to(services.place_order)
+
+
+class OrderCancelView(PrivateView):
+    signing_instruction = "orderCancel"
+    delete = _body_to(services.cancel_order)
 
 
 class OrdersExecuteView(PrivateView):
     signing_instruction = "orderExecute"  # each order of the batch is signed with it
-
-    def post(self, request):
-        return Response(services.place_orders(request.user, request.data))
+    post = _body_to(services.place_orders)
 
 
 class OrdersCancelView(PrivateView):
     signing_instruction = "orderCancelAll"
-
-    def delete(self, request):
-        return Response(services.cancel_all(request.user, request.data))
+    delete = _body_to(services.cancel_all)
 
 
 # --- history -----------------------------------------------------------------------------------
@@ -188,33 +192,29 @@ def _to_ms(request) -> int | None:
     return _int_param(request, "endTime") if to is None else to
 
 
-class DepositHistoryView(PrivateView):
+class TransferHistoryView(PrivateView):
+    kind: str  # a Transfer.Kind
+
+    def get(self, request):
+        from_ms, to_ms = _int_param(request, "from"), _to_ms(request)
+        return Response(
+            selectors.transfer_history(request.user, self.kind, _page(request), from_ms=from_ms, to_ms=to_ms)
+        )
+
+
+class DepositHistoryView(TransferHistoryView):
     signing_instruction = "depositQueryAll"
-
-    def get(self, request):
-        return Response(
-            selectors.deposit_history(
-                request.user, _page(request), from_ms=_int_param(request, "from"), to_ms=_to_ms(request)
-            )
-        )
+    kind = Transfer.Kind.DEPOSIT
 
 
-class WithdrawalHistoryView(PrivateView):
+class WithdrawalHistoryView(TransferHistoryView):
     signing_instruction = "withdrawalQueryAll"
-
-    def get(self, request):
-        return Response(
-            selectors.withdrawal_history(
-                request.user, _page(request), from_ms=_int_param(request, "from"), to_ms=_to_ms(request)
-            )
-        )
+    kind = Transfer.Kind.WITHDRAWAL
 
 
 class WithdrawView(PrivateView):
     signing_instruction = "withdraw"
-
-    def post(self, request):
-        return Response(services.request_withdrawal(request.user, request.data))
+    post = _body_to(services.request_withdrawal)
 
 
 class FaucetView(PrivateView):
@@ -229,5 +229,4 @@ class FaucetView(PrivateView):
             raise errors.not_found("The faucet exists only in development (DEBUG)")
         super().initial(request, *args, **kwargs)
 
-    def post(self, request):
-        return Response(services.faucet(request.user, request.data))
+    post = _body_to(services.faucet)

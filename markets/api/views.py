@@ -11,7 +11,13 @@ from collections.abc import Callable, Sequence
 
 from django.http import HttpResponse, QueryDict
 from django.utils.cache import patch_cache_control
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -72,6 +78,12 @@ def _int_param(
     return OpenApiParameter(name, schema, OpenApiParameter.QUERY, required=required, description=description)
 
 
+def _operation(operation_id: str, responses: dict, *parameters: OpenApiParameter) -> Callable:
+    return extend_schema(
+        operation_id=operation_id, tags=[TAG], parameters=list(parameters) or None, responses=responses
+    )
+
+
 def _json(body: bytes | list | dict) -> HttpResponse:
     """A JSON response from wire JSON bytes (the market-data cache's, passed through) or from
     data rendered with orjson: DRF's renderer (stdlib json) costs more than the view itself
@@ -93,34 +105,28 @@ def _live(response: HttpResponse) -> HttpResponse:
 
 
 class AssetsView(APIView):
-    @extend_schema(operation_id="getAssets", tags=[TAG], responses={200: AssetSerializer(many=True)})
+    @_operation("getAssets", {200: AssetSerializer(many=True)})
     def get(self, request: Request) -> HttpResponse:
         return _public(_json([asset_object(a) for a in selectors.list_assets()]), ASSETS_MAX_AGE_S)
 
 
 class MarketsView(APIView):
-    @extend_schema(operation_id="getMarkets", tags=[TAG], responses={200: MarketSerializer(many=True)})
+    @_operation("getMarkets", {200: MarketSerializer(many=True)})
     def get(self, request: Request) -> HttpResponse:
         return _public(_json([market_object(m) for m in selectors.list_markets()]), MARKETS_MAX_AGE_S)
 
 
 class MarketView(APIView):
-    @extend_schema(
-        operation_id="getMarket",
-        tags=[TAG],
-        parameters=[_symbol_param()],
-        responses={200: MarketSerializer, 400: _ERROR_400},
-    )
+    @_operation("getMarket", {200: MarketSerializer, 400: _ERROR_400}, _symbol_param())
     def get(self, request: Request) -> HttpResponse:
         market = selectors.get_market(params.required(request.query_params, "symbol"))
         return _public(_json(market_object(market)), MARKETS_MAX_AGE_S)
 
 
 class SecuritiesView(APIView):
-    @extend_schema(
-        operation_id="getSecurities",
-        tags=[TAG],
-        responses={
+    @_operation(
+        "getSecurities",
+        {
             200: OpenApiResponse(
                 {"type": "array", "items": {"type": "object"}, "maxItems": 0},
                 description="always an empty array (no securities are listed)",
@@ -133,71 +139,76 @@ class SecuritiesView(APIView):
 
 
 class TickerView(APIView):
-    @extend_schema(
-        operation_id="getTicker",
-        tags=[TAG],
-        parameters=[_symbol_param()],
-        responses={200: TickerSerializer, 400: _ERROR_400, 503: _ERROR_503},
-    )
+    @_operation("getTicker", {200: TickerSerializer, 400: _ERROR_400, 503: _ERROR_503}, _symbol_param())
     def get(self, request: Request) -> HttpResponse:
         return _live(_json(selectors.ticker_json(params.required(request.query_params, "symbol"))))
 
 
 class TickersView(APIView):
-    @extend_schema(
-        operation_id="getTickers",
-        tags=[TAG],
-        responses={200: TickerSerializer(many=True), 503: _ERROR_503},
-    )
+    @_operation("getTickers", {200: TickerSerializer(many=True), 503: _ERROR_503})
     def get(self, request: Request) -> HttpResponse:
         return _live(_json(selectors.tickers_json()))
 
 
-class DepthView(APIView):
-    @extend_schema(
-        operation_id="getDepth",
-        tags=[TAG],
-        parameters=[
-            _symbol_param(),
-            _int_param(
-                "limit",
-                1,
-                DEPTH_MAX_LIMIT,
-                f"levels per side from the best price (default {DEPTH_DEFAULT_LIMIT})",
-            ),
-        ],
-        responses={200: DepthSerializer, 400: _ERROR_400, 503: _ERROR_503},
-    )
+# A live read of a market's ``limit`` newest items in the market-data cache (depth levels a side,
+# trades). No docstring: the schema would show it as the subclasses' description.
+class NewestView(APIView):
+    default_limit: int
+    max_limit: int
+    read: Callable[[str, int], bytes]
+
     def get(self, request: Request) -> HttpResponse:
         q = request.query_params
         symbol = params.required(q, "symbol")
-        limit = params.integer(q, "limit", default=DEPTH_DEFAULT_LIMIT, minimum=1, maximum=DEPTH_MAX_LIMIT)
-        return _live(_json(selectors.depth_json(symbol, limit)))
+        limit = params.integer(q, "limit", default=self.default_limit, minimum=1, maximum=self.max_limit)
+        return _live(_json(self.read(symbol, limit)))
+
+
+@extend_schema_view(
+    get=_operation(
+        "getDepth",
+        {200: DepthSerializer, 400: _ERROR_400, 503: _ERROR_503},
+        _symbol_param(),
+        _int_param(
+            "limit",
+            1,
+            DEPTH_MAX_LIMIT,
+            f"levels per side from the best price (default {DEPTH_DEFAULT_LIMIT})",
+        ),
+    )
+)
+class DepthView(NewestView):
+    default_limit, max_limit = DEPTH_DEFAULT_LIMIT, DEPTH_MAX_LIMIT
+    read = staticmethod(selectors.depth_json)
+
+
+@extend_schema_view(
+    get=_operation(
+        "getRecentTrades",
+        {200: PublicTradeSerializer(many=True), 400: _ERROR_400, 503: _ERROR_503},
+        _symbol_param(),
+        _int_param("limit", 1, TRADES_MAX_LIMIT, f"default {TRADES_DEFAULT_LIMIT}"),
+    )
+)
+class TradesView(NewestView):
+    default_limit, max_limit = TRADES_DEFAULT_LIMIT, TRADES_MAX_LIMIT
+    read = staticmethod(selectors.recent_trades_json)
 
 
 class KlinesView(APIView):
-    @extend_schema(
-        operation_id="getKlines",
-        tags=[TAG],
-        parameters=[
-            _symbol_param(),
-            OpenApiParameter(
-                "interval",
-                str,
-                OpenApiParameter.QUERY,
-                required=True,
-                enum=list(INTERVAL_NAMES),
-            ),
-            _int_param("startTime", 0, MAX_TIME_S, "seconds since the epoch, inclusive", required=True),
-            _int_param("endTime", 0, MAX_TIME_S, "seconds since the epoch, exclusive (default: now)"),
-        ],
-        responses={
+    @_operation(
+        "getKlines",
+        {
             200: OpenApiResponse(
                 KlineSerializer(many=True),
                 description=f"at most {KLINES_MAX} candles, the earliest; buckets without trades are omitted",
             ),
             400: _ERROR_400,
         },
+        _symbol_param(),
+        OpenApiParameter("interval", str, OpenApiParameter.QUERY, required=True, enum=list(INTERVAL_NAMES)),
+        _int_param("startTime", 0, MAX_TIME_S, "seconds since the epoch, inclusive", required=True),
+        _int_param("endTime", 0, MAX_TIME_S, "seconds since the epoch, exclusive (default: now)"),
     )
     def get(self, request: Request) -> HttpResponse:
         q = request.query_params
@@ -208,33 +219,13 @@ class KlinesView(APIView):
         return _live(_json(selectors.klines(symbol, interval, start, end, KLINES_MAX)))
 
 
-class TradesView(APIView):
-    @extend_schema(
-        operation_id="getRecentTrades",
-        tags=[TAG],
-        parameters=[
-            _symbol_param(),
-            _int_param("limit", 1, TRADES_MAX_LIMIT, f"default {TRADES_DEFAULT_LIMIT}"),
-        ],
-        responses={200: PublicTradeSerializer(many=True), 400: _ERROR_400, 503: _ERROR_503},
-    )
-    def get(self, request: Request) -> HttpResponse:
-        q = request.query_params
-        symbol = params.required(q, "symbol")
-        limit = params.integer(q, "limit", default=TRADES_DEFAULT_LIMIT, minimum=1, maximum=TRADES_MAX_LIMIT)
-        return _live(_json(selectors.recent_trades_json(symbol, limit)))
-
-
 class TradeHistoryView(APIView):
-    @extend_schema(
-        operation_id="getHistoricalTrades",
-        tags=[TAG],
-        parameters=[
-            _symbol_param(),
-            _int_param("limit", 1, TRADES_MAX_LIMIT, f"default {TRADES_DEFAULT_LIMIT}"),
-            _int_param("offset", 0, HISTORY_MAX_OFFSET, "newest trades to skip (default 0)"),
-        ],
-        responses={200: PublicTradeSerializer(many=True), 400: _ERROR_400},
+    @_operation(
+        "getHistoricalTrades",
+        {200: PublicTradeSerializer(many=True), 400: _ERROR_400},
+        _symbol_param(),
+        _int_param("limit", 1, TRADES_MAX_LIMIT, f"default {TRADES_DEFAULT_LIMIT}"),
+        _int_param("offset", 0, HISTORY_MAX_OFFSET, "newest trades to skip (default 0)"),
     )
     def get(self, request: Request) -> HttpResponse:
         q = request.query_params

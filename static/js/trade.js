@@ -477,18 +477,25 @@
     },
   };
 
-  let renderPending = false;
-  function scheduleRender() {
-    if (renderPending) return;
-    renderPending = true;
-    requestAnimationFrame(() => {
-      renderPending = false;
-      const sorted = book.sorted();
-      renderBook(sorted);
-      depth.draw(sorted);
-      updateHint();
-    });
+  /** ``render`` once at the next animation frame, however often it is asked for before then. */
+  function onNextFrame(render) {
+    let pending = false;
+    return () => {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => {
+        pending = false;
+        render();
+      });
+    };
   }
+
+  const scheduleRender = onNextFrame(() => {
+    const sorted = book.sorted();
+    renderBook(sorted);
+    depth.draw(sorted);
+    updateHint();
+  });
 
   // Grouping: levels merged into buckets of a multiple of the tick, bids rounded down and asks
   // rounded up (a bucket never shows a better price than its orders have), sizes summed exactly.
@@ -1485,18 +1492,19 @@
     },
   };
 
-  let accountRenderPending = false;
-  function scheduleAccountRender() {
-    if (accountRenderPending) return;
-    accountRenderPending = true;
-    requestAnimationFrame(() => {
-      accountRenderPending = false;
-      renderBalances();
-      renderOrders();
-      renderFills();
-      renderHistory();
-      updateHint();
-    });
+  const scheduleAccountRender = onNextFrame(() => {
+    renderBalances();
+    renderOrders();
+    renderFills();
+    renderHistory();
+    updateHint();
+  });
+
+  /** A table body: a row per item, or one row of ``columns`` cells saying there is none. */
+  function fillBody(id, columns, noneText, items, row) {
+    $(id).replaceChildren(
+      ...(items.length ? items.map(row) : [el("tr", { class: "empty" }, el("td", { colspan: columns }, noneText))]),
+    );
   }
 
   function renderBalances() {
@@ -1508,18 +1516,14 @@
       row.querySelector(".locked").textContent = fmt(b.locked);
     }
     const assets = Object.keys(data).sort();
-    $("balances-body").replaceChildren(
-      ...(assets.length
-        ? assets.map((a) =>
-            el(
-              "tr",
-              { dataset: { asset: a } },
-              el("td", {}, a),
-              el("td", { class: "num available" }, fmt(data[a].available)),
-              el("td", { class: "num locked" }, fmt(data[a].locked)),
-            ),
-          )
-        : [el("tr", { class: "empty" }, el("td", { colspan: 3 }, "No balances yet"))]),
+    fillBody("balances-body", 3, "No balances yet", assets, (a) =>
+      el(
+        "tr",
+        { dataset: { asset: a } },
+        el("td", {}, a),
+        el("td", { class: "num available" }, fmt(data[a].available)),
+        el("td", { class: "num locked" }, fmt(data[a].locked)),
+      ),
     );
   }
 
@@ -1555,38 +1559,31 @@
     setText("open-count", account.orders.size ? `(${account.orders.size})` : "");
     const cancelAll = $("cancel-all");
     if (!cancelAll.classList.contains("confirm")) cancelAll.disabled = !orders.length;
-    const body = $("orders-body");
-    if (!orders.length) {
-      body.replaceChildren(el("tr", { class: "empty" }, el("td", { colspan: 10 }, "No open orders")));
-      return;
-    }
-    body.replaceChildren(
-      ...orders.map((o) =>
+    fillBody("orders-body", 10, "No open orders", orders, (o) =>
+      el(
+        "tr",
+        { dataset: { orderId: o.id, symbol: o.symbol }, class: o.symbol === SYMBOL ? "" : "other-market" },
+        el("td", { class: "time" }, localDateTime(timeMs(o.createdAt))),
+        el("td", {}, el("a", { href: `/trade/${encodeURIComponent(o.symbol)}` }, o.symbol)),
+        sideCell(o.side),
+        el("td", { class: "type" }, typeText(o)),
+        el("td", { class: "num price" }, o.price === null ? "Market" : fmtPriceOf(o.symbol, o.price)),
+        el("td", { class: "num quantity" }, quantityText(o)),
+        el("td", { class: "num filled" }, fmtQtyOf(o.symbol, o.executedQuantity)),
+        el("td", { class: "tif" }, tifText(o)),
+        el("td", { class: "status" }, o.status),
         el(
-          "tr",
-          { dataset: { orderId: o.id, symbol: o.symbol }, class: o.symbol === SYMBOL ? "" : "other-market" },
-          el("td", { class: "time" }, localDateTime(timeMs(o.createdAt))),
-          el("td", {}, el("a", { href: `/trade/${encodeURIComponent(o.symbol)}` }, o.symbol)),
-          sideCell(o.side),
-          el("td", { class: "type" }, typeText(o)),
-          el("td", { class: "num price" }, o.price === null ? "Market" : fmtPriceOf(o.symbol, o.price)),
-          el("td", { class: "num quantity" }, quantityText(o)),
-          el("td", { class: "num filled" }, fmtQtyOf(o.symbol, o.executedQuantity)),
-          el("td", { class: "tif" }, tifText(o)),
-          el("td", { class: "status" }, o.status),
+          "td",
+          { class: "num" },
           el(
-            "td",
-            { class: "num" },
-            el(
-              "button",
-              {
-                type: "button",
-                class: "danger small-btn cancel",
-                "aria-label": `Cancel order ${o.id}`,
-                onclick: () => cancelOrder(o),
-              },
-              "Cancel",
-            ),
+            "button",
+            {
+              type: "button",
+              class: "danger small-btn cancel",
+              "aria-label": `Cancel order ${o.id}`,
+              onclick: () => cancelOrder(o),
+            },
+            "Cancel",
           ),
         ),
       ),
@@ -1596,24 +1593,17 @@
   function renderFills() {
     if (!account.fillsLoaded) return;
     const fills = [...account.fills.values()].sort((a, b) => b.ms - a.ms || b.tradeId - a.tradeId).slice(0, FILLS_KEPT);
-    const body = $("fills-body");
-    if (!fills.length) {
-      body.replaceChildren(el("tr", { class: "empty" }, el("td", { colspan: 7 }, "No fills yet")));
-      return;
-    }
-    body.replaceChildren(
-      ...fills.map((f) =>
-        el(
-          "tr",
-          { dataset: { tradeId: f.tradeId, symbol: f.symbol, orderId: f.orderId } },
-          el("td", {}, localDateTime(f.ms)),
-          el("td", {}, f.symbol),
-          sideCell(f.side),
-          el("td", { class: "num" }, fmtPriceOf(f.symbol, f.price)),
-          el("td", { class: "num" }, fmtQtyOf(f.symbol, f.quantity)),
-          el("td", { class: "num" }, `${fmt(f.fee)} ${f.feeSymbol}`),
-          el("td", {}, f.isMaker ? "Maker" : "Taker"),
-        ),
+    fillBody("fills-body", 7, "No fills yet", fills, (f) =>
+      el(
+        "tr",
+        { dataset: { tradeId: f.tradeId, symbol: f.symbol, orderId: f.orderId } },
+        el("td", {}, localDateTime(f.ms)),
+        el("td", {}, f.symbol),
+        sideCell(f.side),
+        el("td", { class: "num" }, fmtPriceOf(f.symbol, f.price)),
+        el("td", { class: "num" }, fmtQtyOf(f.symbol, f.quantity)),
+        el("td", { class: "num" }, `${fmt(f.fee)} ${f.feeSymbol}`),
+        el("td", {}, f.isMaker ? "Maker" : "Taker"),
       ),
     );
   }
@@ -1625,27 +1615,20 @@
     setText("history-page", `Page ${page}`);
     $("history-newer").disabled = h.offset === 0 || h.loading;
     $("history-older").disabled = !h.more || h.loading;
-    const body = $("history-body");
-    if (!h.rows.length) {
-      body.replaceChildren(el("tr", { class: "empty" }, el("td", { colspan: 10 }, h.offset ? "No older orders" : "No orders yet")));
-      return;
-    }
-    body.replaceChildren(
-      ...h.rows.map((o) =>
-        el(
-          "tr",
-          { dataset: { orderId: o.id, symbol: o.symbol, status: o.status } },
-          el("td", { class: "time" }, localDateTime(timeMs(o.createdAt))),
-          el("td", {}, o.symbol),
-          sideCell(o.side),
-          el("td", { class: "type" }, typeText(o)),
-          el("td", { class: "num price" }, o.price === null ? "Market" : fmtPriceOf(o.symbol, o.price)),
-          el("td", { class: "num quantity" }, quantityText(o)),
-          el("td", { class: "num filled" }, fmtQtyOf(o.symbol, o.executedQuantity)),
-          el("td", { class: "num total" }, `${fmt(o.executedQuoteQuantity || "0")} ${quoteOf(o.symbol)}`),
-          el("td", { class: "tif" }, tifText(o)),
-          el("td", { class: `status ${o.status === "Filled" ? "up" : ""}` }, o.status),
-        ),
+    fillBody("history-body", 10, h.offset ? "No older orders" : "No orders yet", h.rows, (o) =>
+      el(
+        "tr",
+        { dataset: { orderId: o.id, symbol: o.symbol, status: o.status } },
+        el("td", { class: "time" }, localDateTime(timeMs(o.createdAt))),
+        el("td", {}, o.symbol),
+        sideCell(o.side),
+        el("td", { class: "type" }, typeText(o)),
+        el("td", { class: "num price" }, o.price === null ? "Market" : fmtPriceOf(o.symbol, o.price)),
+        el("td", { class: "num quantity" }, quantityText(o)),
+        el("td", { class: "num filled" }, fmtQtyOf(o.symbol, o.executedQuantity)),
+        el("td", { class: "num total" }, `${fmt(o.executedQuoteQuantity || "0")} ${quoteOf(o.symbol)}`),
+        el("td", { class: "tif" }, tifText(o)),
+        el("td", { class: `status ${o.status === "Filled" ? "up" : ""}` }, o.status),
       ),
     );
   }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -12,6 +13,8 @@ from exchange_site.api_errors import ApiError
 
 class TransferCommand(BaseCommand):
     kind = ""  # "deposit" or "withdraw"
+    # The service that moves the funds: (user, asset, amount, tx_id=...) -> the transfer object.
+    transfer: Callable[..., dict]
 
     def add_arguments(self, parser):
         parser.add_argument("username")
@@ -21,15 +24,12 @@ class TransferCommand(BaseCommand):
             "--tx-id", dest="tx_id", default=None, help="idempotency key (default: a new random id)"
         )
 
-    def run(self, user, asset: str, amount: str, tx_id: str | None) -> dict:
-        raise NotImplementedError
-
     def handle(self, *args, username: str, asset: str, amount: str, tx_id: str | None, **options):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"no such user: {username}")
         try:
-            result = self.run(user, asset, amount, tx_id)
+            result = self.transfer(user, asset, amount, tx_id=tx_id)
         except ApiError as exc:
             # The engine's (or the validation's) answer, as the API would give it.
             raise CommandError(f"{self.kind} refused: {exc.code}: {exc.message}") from None

@@ -11,6 +11,4 @@ from ._transfer import TransferCommand
 class Command(TransferCommand):
     help = "Deposit an amount of an asset to a user's account through the engine."
     kind = "deposit"
-
-    def run(self, user, asset: str, amount: str, tx_id: str | None) -> dict:
-        return services.deposit(user, asset, amount, tx_id=tx_id)
+    transfer = staticmethod(services.deposit)

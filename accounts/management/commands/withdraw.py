@@ -11,6 +11,4 @@ from ._transfer import TransferCommand
 class Command(TransferCommand):
     help = "Withdraw an amount of an asset from a user's available balance through the engine."
     kind = "withdraw"
-
-    def run(self, user, asset: str, amount: str, tx_id: str | None) -> dict:
-        return services.withdraw(user, asset, amount, tx_id=tx_id)
+    transfer = staticmethod(services.withdraw)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from exchange_site import config
+
+from .run_redis import require_embedded_redis
 
 
 class Command(BaseCommand):
@@ -14,9 +16,8 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        if not config.redis_is_embedded():
-            raise CommandError(
-                "REDIS_URL is set: create a subscriber user on that Redis (README, 'Redis pub/sub') and give"
-                " its URL to the subscribing programs"
-            )
+        require_embedded_redis(
+            "REDIS_URL is set: create a subscriber user on that Redis (README, 'Redis pub/sub') and give"
+            " its URL to the subscribing programs"
+        )
         self.stdout.write(config.embedded_redis_url(config.SUBSCRIBER_USER))

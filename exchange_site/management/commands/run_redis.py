@@ -37,6 +37,12 @@ def redis_server_binary() -> str:
     return found
 
 
+def require_embedded_redis(refusal: str) -> None:
+    """For the commands that act on the embedded Redis: with REDIS_URL set there is none."""
+    if not config.redis_is_embedded():
+        raise CommandError(refusal)
+
+
 class Command(BaseCommand):
     help = (
         "Run the embedded Redis in the foreground: it holds the engine's command log, so every write is"
@@ -44,8 +50,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        if not config.redis_is_embedded():
-            raise CommandError("REDIS_URL is set: the embedded Redis is not used")
+        require_embedded_redis("REDIS_URL is set: the embedded Redis is not used")
         data_dir = config.VAR_DIR / "redis"
         data_dir.mkdir(parents=True, exist_ok=True)
         binary = redis_server_binary()

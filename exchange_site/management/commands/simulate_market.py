@@ -27,16 +27,13 @@ class Command(BaseCommand):
             default=os.environ.get("SIMULATOR_API_URL") or DEFAULT_URL,
             help=f"the exchange's base URL (SIMULATOR_API_URL, else {DEFAULT_URL})",
         )
-        parser.add_argument("--requote-every", type=float, default=2.0, help="seconds between requotes")
-        parser.add_argument(
-            "--trade-every", type=float, default=4.0, help="mean seconds between taker orders per market"
-        )
-        parser.add_argument(
-            "--volatility", type=float, default=0.0003, help="of the mid, per square root of a second"
-        )
-        parser.add_argument(
-            "--rate", type=float, default=8.0, help="requests per second per bot at most (server: 120)"
-        )
+        for flag, default, help_text in (
+            ("--requote-every", 2.0, "seconds between requotes"),
+            ("--trade-every", 4.0, "mean seconds between taker orders per market"),
+            ("--volatility", 0.0003, "of the mid, per square root of a second"),
+            ("--rate", 8.0, "requests per second per bot at most (server: 120)"),
+        ):
+            parser.add_argument(flag, type=float, default=default, help=help_text)
         parser.add_argument("--seed", type=int, default=None, help="random seed (repeatable runs)")
 
     def handle(self, *args, symbols, url, requote_every, trade_every, volatility, rate, seed, **options):
