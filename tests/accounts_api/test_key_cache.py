@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -13,7 +15,7 @@ import pytest
 
 from accounts import key_cache, services, signing
 from exchange_site.redis_client import get_redis
-from tests.conftest import wait_until
+from tests.conftest import ROOT, subprocess_env, wait_until
 
 from .conftest import now_ms
 
@@ -132,3 +134,30 @@ def test_a_key_revoked_is_refused_by_a_running_web_server_at_once(web_server, dj
 
     wait_until(refused, key_cache.TTL_S / 2, "the revoked key to be refused")
     assert answers[-1] == (401, {"code": "UNAUTHORIZED", "message": "API key revoked"})
+
+
+REVOKE = """
+import django
+django.setup()
+from accounts import services
+from accounts.models import ApiKey
+key = ApiKey.objects.get(public_key={public_key!r})
+services.revoke_api_key(key.user, key.pk)
+"""
+
+
+def test_a_key_revoked_by_any_process_is_announced(transactional_db, django_user_model, redis_conn):
+    """Whatever the process (a shell, a management command): not only those that authenticate."""
+    user = django_user_model.objects.create_user(username="shell-revoked", password="pw-shell-revoked")
+    key, _ = services.create_api_key(user, "revoked from a shell")
+    listener = redis_conn.pubsub()
+    listener.subscribe(key_cache._channel())
+    wait_until(lambda: listener.get_message(timeout=0.1), 5, "the subscription")  # its confirmation
+
+    env = subprocess_env(DJANGO_SETTINGS_MODULE="exchange_site.settings")
+    code = REVOKE.format(public_key=key.public_key)
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=60)
+
+    message = wait_until(lambda: listener.get_message(timeout=0.1), 5, "the announcement")
+    assert message["data"] == key.public_key.encode()
+    listener.close()
