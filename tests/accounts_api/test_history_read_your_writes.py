@@ -12,7 +12,7 @@ pytestmark = pytest.mark.services
 
 ASK = {"symbol": "SOL_USDC", "side": "Ask", "orderType": "Limit", "price": "100", "quantity": "0.1"}
 MARKET_BUY = {"symbol": "SOL_USDC", "side": "Bid", "orderType": "Market", "quantity": "0.1"}
-ROUNDS = 1000
+ROUNDS = 500
 
 
 def test_a_fill_is_in_the_history_right_after_its_order_is_acknowledged_every_time(

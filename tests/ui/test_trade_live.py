@@ -37,8 +37,7 @@ def test_an_idle_logged_in_page_makes_no_private_rest_request_for_20_s(page, tra
 
     assert private == []
     # Nothing public on a timer either: the streams carry it all. (A depth or trades snapshot is
-    # fetched again only on a gap in the stream's ids: never here, unless another test run's
-    # events reach this one through a shared Redis, whose pub/sub ignores the db number.)
+    # fetched again only on a gap in the stream's ids, which no timer makes.)
     timers = [(t, url) for t, url in every if not re.search(r"/api/v1/(depth|trades)\?", url)]
     assert timers == [], f"{every}; book status {page.inner_text('#book-status')!r}"
 
