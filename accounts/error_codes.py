@@ -60,10 +60,6 @@ def invalid_price(message: str) -> ApiError:
     return ApiError(INVALID_PRICE, message)
 
 
-def invalid_quantity(message: str) -> ApiError:
-    return ApiError(INVALID_QUANTITY, message)
-
-
 def unknown_symbol(symbol: object) -> ApiError:
     return ApiError(INVALID_SYMBOL, f"Invalid symbol: {symbol!r} is not a market")
 

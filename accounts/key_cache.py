@@ -21,6 +21,7 @@ import threading
 from time import monotonic
 
 import redis
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -76,7 +77,7 @@ def _forget(message: str) -> None:
 
 
 def _channel() -> str:
-    return key_changed_channel(get_redis().connection_pool.connection_kwargs.get("db", 0))
+    return key_changed_channel(settings.REDIS_DB)
 
 
 def _announce(message: str) -> None:

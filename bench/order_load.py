@@ -109,17 +109,20 @@ class MarketPlan:
 @dataclass
 class Stats:
     answers: list[tuple[float, float, str]] = field(default_factory=list)  # (due, latency s, kind)
-
-    def latencies(self, kind: str | None = None) -> list[float]:
-        return [latency for _, latency, k in self.answers if kind is None or k == kind]
-
     placed: int = 0
     cancelled: int = 0
     cancel_missed: int = 0  # the order was filled by another client first: expected
-    answered: int = 0  # requests that got an HTTP response, whatever its status
     connections: int = 0  # connections opened during the load
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
+
+    @property
+    def answered(self) -> int:
+        """Requests that got an HTTP response, whatever its status."""
+        return len(self.answers)
+
+    def latencies(self, kind: str | None = None) -> list[float]:
+        return [latency for _, latency, k in self.answers if kind is None or k == kind]
 
     def error(self, text: str) -> None:
         self.errors += 1
@@ -374,7 +377,6 @@ class Load:
             return None
         client.idle.append((http, time.perf_counter()))
         elapsed = time.perf_counter() - due
-        stats.answered += 1
         stats.answers.append((due, elapsed, kind))
         return response
 
@@ -502,16 +504,13 @@ async def cancel_everything(base_url: str, client: Client, plans: list[MarketPla
 
 
 def wait_for_persistence(settle_s: float) -> bool:
-    """Wait until the database holds every event the engine produced: no batch left in the
-    outbox (the engine queues each one in the flush that answers its commands) and no lag. The
-    lag alone can read 0 early: the engine's figures are as of its last heartbeat, and with two
-    worker processes a later batch can commit before an earlier one."""
+    """Wait until the database holds every event the engine produced (``ExchangeState.persisted``:
+    the engine queues each batch into the outbox in the flush that answers its commands)."""
     from operations.state import exchange_state
 
     deadline = time.monotonic() + settle_s
     while True:
-        state = exchange_state()
-        if state.outbox == 0 and state.persistence_lag == 0:
+        if exchange_state().persisted:
             return True
         if time.monotonic() >= deadline:
             return False

@@ -118,17 +118,19 @@ STATICFILES_DIRS = [BASE_DIR / "static"] + [  # and the chart library of the tra
 
 REDIS_URL = config.redis_url()
 REDIS_IS_EMBEDDED = config.redis_is_embedded()
+# Pub/sub channels are server-wide whatever the db: the exchange's own (the channel layer's,
+# contract.names.key_changed_channel) carry the db number, so that exchanges (and test runs)
+# sharing one Redis server never hear each other.
+REDIS_DB = parse_redis_url(REDIS_URL).get("db", 0)
 
 # Fan-out through Redis pub/sub: measured in bench/ws_fanout.py, RedisChannelLayer dropped 20 %
 # of events at 1,000 clients (its per-channel lists overflow their capacity while the web
 # process is busy) where the pub/sub layer lost none, at a third of the latency. A client that
 # never reads is cut off by the consumer's own outbox limits (streams/outbox.py) instead.
-# Pub/sub channels are server-wide whatever the db: the layer's names carry the db number, so
-# that exchanges (and test runs) sharing one Redis server never receive each other's frames.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"asgi.{parse_redis_url(REDIS_URL).get('db', 0)}."},
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"asgi.{REDIS_DB}."},
     }
 }
 

@@ -51,6 +51,13 @@ class ExchangeState:
         return max(0, self.metrics["seq"] - self.written_seq)
 
     @property
+    def persisted(self) -> bool:
+        """Everything the engine produced is in the database: no batch waiting and no lag. The lag
+        alone can read 0 early: the engine's seq is its last heartbeat's, and with two worker
+        processes a later batch can commit before an earlier one."""
+        return self.outbox == 0 and self.persistence_lag == 0
+
+    @property
     def reconciled_age_s(self) -> float | None:
         return None if self.reconciled is None else max(0.0, (self.now_ms - self.reconciled["at_ms"]) / 1000)
 

@@ -10,7 +10,6 @@ import sys
 import pytest
 from channels.layers import get_channel_layer
 from django.conf import settings
-from redis.connection import parse_url
 
 from tests.conftest import ROOT, subprocess_env
 
@@ -57,6 +56,6 @@ async def test_a_group_send_from_a_process_on_the_same_db_arrives(redis_conn):
 
 @pytest.mark.asyncio
 async def test_a_group_send_from_a_process_on_another_db_of_the_same_server_does_not(redis_conn):
-    other_db = parse_url(settings.REDIS_URL).get("db", 0) + 1
+    other_db = settings.REDIS_DB + 1
 
     assert await _received_while(_redis_url_of_db(other_db)) == []
