@@ -149,7 +149,13 @@ def make_trader(django_user_model) -> Callable[[str], Trader]:
     def make(username: str) -> Trader:
         user = django_user_model.objects.create_user(username=username, password="pw-" + username)
         # User ids restart in every test database: drop what an earlier run cached for this id.
-        get_redis().delete(md_cache.balances_key(user.pk), md_cache.open_orders_key(user.pk))
+        per_account = (
+            md_cache.balances_key,
+            md_cache.open_orders_key,
+            md_cache.recent_orders_key,
+            md_cache.recent_fills_key,
+        )
+        get_redis().delete(*(key(user.pk) for key in per_account))
         key, secret = services.create_api_key(user, "test")
         return Trader(user=user, api=SignedClient(key.public_key, secret), key=key)
 
